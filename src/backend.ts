@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The tensor backends the kit can run on, in the order tried when none is asked for: native TensorFlow first
+ * (fastest where it installs), then WebAssembly, then plain JavaScript, which always loads.
+ */
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** One line for people: the backend and what runs it. */
+  description: string;
+}
+
+interface Candidate {
+  /** Imports whatever registers the backend with tfjs-core; throws if it cannot. Returns what loaded it. */
+  register(): Promise<string>;
+}
+
+async function importFirst(modules: string[]): Promise<string> {
+  const reasons: string[] = [];
+  for (const name of modules) {
+    try {
+      await import(name);
+      return name;
+    } catch (error) {
+      reasons.push(`${name}: ${firstLine(error)}`);
+    }
+  }
+  throw new Error(reasons.join('; '));
+}
+
+const CANDIDATES: Record<BackendName, Candidate> = {
+  tensorflow: {
+    async register() {
+      const loaded = await importFirst(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+      // tfjs-node registers with its own copy of tfjs-core when the versions differ, which would leave ours without it.
+      if (tf.findBackendFactory('tensorflow') === null) {
+        throw new Error(`${loaded} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);
+      }
+      return loaded;
+    },
+  },
+  wasm: {
+    async register() {
+      await import('@tensorflow/tfjs-backend-wasm');
+      return '@tensorflow/tfjs-backend-wasm';
+    },
+  },
+  cpu: {
+    async register() {
+      await import('@tensorflow/tfjs-backend-cpu');
+      return '@tensorflow/tfjs-backend-cpu';
+    },
+  },
+};
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+function isBackendName(name: string): name is BackendName {
+  return (BACKENDS as readonly string[]).includes(name);
+}
+
+async function tryBackend(name: BackendName): Promise<{ ok: true; loadedFrom: string } | { ok: false; reason: string }> {
+  let loadedFrom: string;
+  try {
+    loadedFrom = await CANDIDATES[name].register();
+  } catch (error) {
+    return { ok: false, reason: firstLine(error) };
+  }
+  try {
+    // setBackend resolves false (rather than throwing) when the backend's initialisation fails.
+    if (!(await tf.setBackend(name))) return { ok: false, reason: 'it failed to initialise' };
+    await tf.ready();
+    return { ok: true, loadedFrom };
+  } catch (error) {
+    return { ok: false, reason: firstLine(error) };
+  }
+}
+
+function describe(name: BackendName, loadedFrom: string): string {
+  switch (name) {
+    case 'tensorflow':
+      return `tensorflow (native TensorFlow through ${loadedFrom})`;
+    case 'wasm': {
+      const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+      return `wasm (WebAssembly, ${simd}, 1 thread)`;
+    }
+    case 'cpu':
+      return 'cpu (plain JavaScript, slowest)';
+  }
+}
+
+let selected: BackendInfo | undefined;
+
+/**
+ * Picks the tensor backend: the one `requested` names (from `--backend`, else `CC6204_BACKEND`), else the first of
+ * {@link BACKENDS} that loads. A named backend that cannot load is an error naming the ones that can.
+ */
+export async function selectBackend(requested: string | undefined = process.env.CC6204_BACKEND): Promise<BackendInfo> {
+  // The cpu backend warns on first use in Node.js that a faster backend exists; the kit says which backend runs instead.
+  tf.enableProdMode();
+  const wanted = requested?.trim() || undefined;
+  if (wanted !== undefined) {
+    if (!isBackendName(wanted)) {
+      throw new Error(`Unknown backend "${wanted}": choose one of ${BACKENDS.join(', ')}.`);
+    }
+    const attempt = await tryBackend(wanted);
+    if (!attempt.ok) {
+      const usable = await usableBackends(wanted);
+      throw new Error(
+        `Backend "${wanted}" cannot load (${attempt.reason}). Usable here: ${usable.join(', ') || 'none'}.`,
+      );
+    }
+    selected = { name: wanted, description: describe(wanted, attempt.loadedFrom) };
+    return selected;
+  }
+  const reasons: string[] = [];
+  for (const name of BACKENDS) {
+    const attempt = await tryBackend(name);
+    if (attempt.ok) {
+      selected = { name, description: describe(name, attempt.loadedFrom) };
+      return selected;
+    }
+    reasons.push(`${name}: ${attempt.reason}`);
+  }
+  throw new Error(`No tensor backend could load (${reasons.join('; ')}).`);
+}
+
+/** The backends that load on this machine, leaving the current one selected. */
+export async function usableBackends(skip?: BackendName): Promise<BackendName[]> {
+  const current = tf.getBackend();
+  const usable: BackendName[] = [];
+  for (const name of BACKENDS) {
+    if (name !== skip && (await tryBackend(name)).ok) usable.push(name);
+  }
+  if (current) await tf.setBackend(current);
+  return usable;
+}
+
+/** The backend chosen by the last {@link selectBackend}, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return selected;
+}

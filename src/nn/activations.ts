@@ -1,0 +1,108 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** A value for an activation's parameter: a plain number, or a scalar tensor when the parameter is trained. */
+export type ParamValue = number | tf.Scalar;
+
+/**
+ * An activation function with its derivatives, side by side. `f` and `dfdx` act element-wise on the
+ * pre-activation `x`; `dfdparam` is the element-wise derivative with respect to the activation's own parameter
+ * (celu's alpha, swish's beta), which the network sums over units and samples when that parameter is trained.
+ */
+export interface Activation {
+  readonly name: ActivationName;
+  /** The activation's own parameter, if it has one, with its default value. */
+  readonly param?: { readonly name: 'alpha' | 'beta'; readonly initial: number };
+  f(x: tf.Tensor, param?: ParamValue): tf.Tensor;
+  dfdx(x: tf.Tensor, param?: ParamValue): tf.Tensor;
+  dfdparam?(x: tf.Tensor, param: ParamValue): tf.Tensor;
+}
+
+export const ACTIVATION_NAMES = ['relu', 'sigmoid', 'tanh', 'celu', 'swish', 'softmax'] as const;
+export type ActivationName = (typeof ACTIVATION_NAMES)[number];
+
+export const relu: Activation = {
+  name: 'relu',
+  f: (x) => tf.relu(x),
+  // The derivative at 0 is taken as 0, as tfjs and PyTorch do.
+  dfdx: (x) => tf.cast(tf.greater(x, 0), 'float32'),
+};
+
+export const sigmoid: Activation = {
+  name: 'sigmoid',
+  f: (x) => tf.sigmoid(x),
+  dfdx: (x) => {
+    const s = tf.sigmoid(x);
+    return tf.mul(s, tf.sub(1, s));
+  },
+};
+
+export const tanh: Activation = {
+  name: 'tanh',
+  f: (x) => tf.tanh(x),
+  dfdx: (x) => tf.sub(1, tf.square(tf.tanh(x))),
+};
+
+/**
+ * celu(x) = max(0, x) + min(0, alpha·(exp(x/alpha) − 1)). Only the negative side depends on alpha, so exp is taken
+ * of min(x, 0): the positive side never overflows.
+ */
+export const celu: Activation = {
+  name: 'celu',
+  param: { name: 'alpha', initial: 1 },
+  f: (x, alpha = 1) => tf.add(tf.relu(x), tf.mul(alpha, tf.sub(tf.exp(tf.div(tf.minimum(x, 0), alpha)), 1))),
+  dfdx: (x, alpha = 1) => tf.where(tf.greater(x, 0), tf.onesLike(x), tf.exp(tf.div(tf.minimum(x, 0), alpha))),
+  dfdparam: (x, alpha) => {
+    // d/dalpha of alpha·(exp(x/alpha) − 1) is exp(x/alpha)·(1 − x/alpha) − 1 on the negative side, 0 elsewhere.
+    const ratio = tf.div(tf.minimum(x, 0), alpha);
+    return tf.sub(tf.mul(tf.exp(ratio), tf.sub(1, ratio)), 1);
+  },
+};
+
+/** swish(x) = x·sigmoid(beta·x). */
+export const swish: Activation = {
+  name: 'swish',
+  param: { name: 'beta', initial: 1 },
+  f: (x, beta = 1) => tf.mul(x, tf.sigmoid(tf.mul(beta, x))),
+  dfdx: (x, beta = 1) => {
+    const s = tf.sigmoid(tf.mul(beta, x));
+    // sigmoid(bx) + b·x·sigmoid(bx)·(1 − sigmoid(bx))
+    return tf.add(s, tf.mul(tf.mul(beta, x), tf.mul(s, tf.sub(1, s))));
+  },
+  // d/dbeta of x·sigmoid(beta·x) = x²·sigmoid(bx)·(1 − sigmoid(bx))
+  dfdparam: (x, beta) => {
+    const s = tf.sigmoid(tf.mul(beta, x));
+    return tf.mul(tf.square(x), tf.mul(s, tf.sub(1, s)));
+  },
+};
+
+/**
+ * softmax over the last axis, shifted by the row maximum so that exp never overflows. Its derivative is not
+ * element-wise: `dfdx` returns the Jacobian of each row, shape [..., C, C], J[i][j] = s_i·(δ_ij − s_j). The network's
+ * backward pass never builds it: with cross-entropy the chain rule collapses to (ŷ − y)/batch.
+ */
+export const softmax: Activation = {
+  name: 'softmax',
+  f: (x) => {
+    const shifted = tf.sub(x, tf.max(x, -1, true));
+    const e = tf.exp(shifted);
+    return tf.div(e, tf.sum(e, -1, true));
+  },
+  dfdx: (x) => {
+    const s = softmax.f(x);
+    const size = s.shape[s.shape.length - 1] ?? 1;
+    const column = tf.expandDims(s, -1);
+    const row = tf.expandDims(s, -2);
+    const eye = tf.eye(size);
+    return tf.mul(column, tf.sub(eye, row));
+  },
+};
+
+export const ACTIVATIONS: Record<ActivationName, Activation> = { relu, sigmoid, tanh, celu, swish, softmax };
+
+/** The activation called `name`, or an error listing the valid names. */
+export function activationByName(name: string): Activation {
+  if (!(ACTIVATION_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`Unknown activation "${name}": choose one of ${ACTIVATION_NAMES.join(', ')}.`);
+  }
+  return ACTIVATIONS[name as ActivationName];
+}

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Parameter } from '../nn/parameter.ts';
+import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
+
+export interface AdamOptions {
+  lr?: number;
+  /** Decay of the moving average of gradients P. */
+  beta1?: number;
+  /** Decay of the moving average of squared gradients S. */
+  beta2?: number;
+  epsilon?: number;
+}
+
+/**
+ * Adam with bias correction. At step t (counted once per `step()`, however many parameters there are):
+ * P ← beta1·P + (1 − beta1)·grad,  S ← beta2·S + (1 − beta2)·grad²,
+ * P̂ = P/(1 − beta1^t),  Ŝ = S/(1 − beta2^t),  p ← p − lr/(epsilon + √Ŝ)·P̂.
+ */
+export class Adam extends Optimizer {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  private readonly means: tf.Variable[];
+  private readonly squares: tf.Variable[];
+  private t = 0;
+
+  constructor(
+    parameters: Iterable<Parameter>,
+    { lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 }: AdamOptions = {},
+  ) {
+    super(parameters);
+    checkOption('Adam', 'lr', lr, lr > 0, 'positive');
+    checkOption('Adam', 'beta1', beta1, beta1 >= 0 && beta1 < 1, 'in [0, 1)');
+    checkOption('Adam', 'beta2', beta2, beta2 >= 0 && beta2 < 1, 'in [0, 1)');
+    checkOption('Adam', 'epsilon', epsilon, epsilon > 0, 'positive');
+    this.lr = lr;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.epsilon = epsilon;
+    this.means = zerosLike(this.params);
+    this.squares = zerosLike(this.params);
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.t;
+  }
+
+  step(): void {
+    this.t += 1;
+    const correction1 = 1 - this.beta1 ** this.t;
+    const correction2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const grad = p.grad;
+        if (!grad) return;
+        const m = this.means[i] as tf.Variable;
+        const s = this.squares[i] as tf.Variable;
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
+        s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.mul(grad, grad), 1 - this.beta2)));
+        const mHat = tf.div(m, correction1);
+        const sHat = tf.div(s, correction2);
+        const rate = tf.div(this.lr, tf.add(tf.sqrt(sHat), this.epsilon));
+        p.value.assign(tf.sub(p.value, tf.mul(rate, mHat)));
+      });
+    });
+  }
+
+  dispose(): void {
+    disposeAll(this.means);
+    disposeAll(this.squares);
+  }
+}

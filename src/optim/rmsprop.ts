@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Parameter } from '../nn/parameter.ts';
+import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
+
+export interface RMSPropOptions {
+  lr?: number;
+  /** Decay of the moving average of squared gradients. */
+  beta?: number;
+  /** Keeps the step finite where the average is zero. */
+  epsilon?: number;
+}
+
+/** RMSProp: S ← beta·S + (1 − beta)·grad²,  p ← p − lr/(epsilon + √S)·grad. */
+export class RMSProp extends Optimizer {
+  readonly lr: number;
+  readonly beta: number;
+  readonly epsilon: number;
+  private readonly squares: tf.Variable[];
+
+  constructor(parameters: Iterable<Parameter>, { lr = 0.001, beta = 0.9, epsilon = 1e-8 }: RMSPropOptions = {}) {
+    super(parameters);
+    checkOption('RMSProp', 'lr', lr, lr > 0, 'positive');
+    checkOption('RMSProp', 'beta', beta, beta >= 0 && beta < 1, 'in [0, 1)');
+    checkOption('RMSProp', 'epsilon', epsilon, epsilon > 0, 'positive');
+    this.lr = lr;
+    this.beta = beta;
+    this.epsilon = epsilon;
+    this.squares = zerosLike(this.params);
+  }
+
+  step(): void {
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const grad = p.grad;
+        if (!grad) return;
+        const s = this.squares[i] as tf.Variable;
+        s.assign(tf.add(tf.mul(s, this.beta), tf.mul(tf.mul(grad, grad), 1 - this.beta)));
+        const rate = tf.div(this.lr, tf.add(tf.sqrt(s), this.epsilon));
+        p.value.assign(tf.sub(p.value, tf.mul(rate, grad)));
+      });
+    });
+  }
+
+  dispose(): void {
+    disposeAll(this.squares);
+  }
+}

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
+
+const nativeLoads = (await usableBackends()).includes('tensorflow');
+
+describe('backend choice', () => {
+  it('loads wasm and cpu here, whatever else is installed', async () => {
+    const usable = await usableBackends();
+    expect(usable).toEqual(expect.arrayContaining(['wasm', 'cpu']));
+  });
+
+  it('with nothing asked for, takes the first of tensorflow, wasm, cpu that loads', async () => {
+    const usable = await usableBackends();
+    const info = await selectBackend('');
+    expect(info.name).toBe(BACKENDS.find((name) => usable.includes(name)));
+    expect(tf.getBackend()).toBe(info.name);
+  });
+
+  it('takes a named backend and describes it in one line', async () => {
+    const info = await selectBackend('cpu');
+    expect(info).toEqual({ name: 'cpu', description: 'cpu (plain JavaScript, slowest)' });
+    expect(tf.getBackend()).toBe('cpu');
+    expect((await selectBackend('wasm')).description).toMatch(/^wasm \(WebAssembly, (SIMD|no SIMD), 1 thread\)$/);
+  });
+
+  it('reads CC6204_BACKEND when no name is given', async () => {
+    const saved = process.env.CC6204_BACKEND;
+    process.env.CC6204_BACKEND = 'cpu';
+    try {
+      expect((await selectBackend()).name).toBe('cpu');
+    } finally {
+      if (saved === undefined) delete process.env.CC6204_BACKEND;
+      else process.env.CC6204_BACKEND = saved;
+    }
+  });
+
+  it('refuses an unknown name, listing the valid ones', async () => {
+    await expect(selectBackend('gpu')).rejects.toThrow('Unknown backend "gpu": choose one of tensorflow, wasm, cpu.');
+  });
+
+  // Where tfjs-node is installed and loads there is nothing to refuse.
+  it.runIf(!nativeLoads)('a backend that cannot load is one clear error naming those that can', async () => {
+    await expect(selectBackend('tensorflow')).rejects.toThrow(/^Backend "tensorflow" cannot load \(.+\)\. Usable here: wasm, cpu\.$/);
+  });
+});

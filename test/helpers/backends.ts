@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, selectBackend, usableBackends } from '../../src/backend.ts';
+
+/**
+ * The backends the numeric tests run on: every one that loads here (wasm and cpu at least), or the list in
+ * CC6204_TEST_BACKENDS (comma-separated), e.g. to run them on a GPU machine.
+ */
+export async function testBackends(): Promise<BackendName[]> {
+  const listed = process.env.CC6204_TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (listed?.length) return listed as BackendName[];
+  return usableBackends();
+}
+
+export const BACKENDS_UNDER_TEST = await testBackends();
+
+export async function useBackend(name: BackendName): Promise<void> {
+  await selectBackend(name);
+  if (tf.getBackend() !== name) throw new Error(`backend ${name} did not become current`);
+}
+
+/** A tensor's values as a plain array, for comparing with the float64 references. */
+export const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());

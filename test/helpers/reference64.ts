@@ -1,0 +1,152 @@
+/**
+ * Float64 references in plain TypeScript, written apart from the kit's tfjs code: the oracles for its activations,
+ * loss, initializations, optimizers and network. Matrices are arrays of rows.
+ */
+export type Matrix = number[][];
+
+export const map = (m: Matrix, f: (v: number) => number): Matrix => m.map((row) => row.map(f));
+export const zip = (a: Matrix, b: Matrix, f: (x: number, y: number) => number): Matrix =>
+  a.map((row, i) => row.map((v, j) => f(v, (b[i] as number[])[j] as number)));
+
+export function matmul(a: Matrix, b: Matrix): Matrix {
+  const cols = (b[0] as number[]).length;
+  return a.map((row) => {
+    const out = new Array<number>(cols).fill(0);
+    row.forEach((v, k) => {
+      const bk = b[k] as number[];
+      for (let j = 0; j < cols; j++) out[j] = (out[j] as number) + v * (bk[j] as number);
+    });
+    return out;
+  });
+}
+
+export const transpose = (m: Matrix): Matrix => (m[0] as number[]).map((_, j) => m.map((row) => row[j] as number));
+export const sumRows = (m: Matrix): number[] => transpose(m).map((col) => col.reduce((s, v) => s + v, 0));
+export const sumAll = (m: Matrix): number => m.flat().reduce((s, v) => s + v, 0);
+
+const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+
+export interface Activation64 {
+  f(x: number, p: number): number;
+  dfdx(x: number, p: number): number;
+  dfdp?(x: number, p: number): number;
+}
+
+export const ACTIVATIONS64: Record<'relu' | 'sigmoid' | 'tanh' | 'celu' | 'swish', Activation64> = {
+  relu: { f: (x) => (x > 0 ? x : 0), dfdx: (x) => (x > 0 ? 1 : 0) },
+  sigmoid: { f: sig, dfdx: (x) => sig(x) * (1 - sig(x)) },
+  tanh: { f: Math.tanh, dfdx: (x) => 1 - Math.tanh(x) ** 2 },
+  celu: {
+    f: (x, a) => (x > 0 ? x : a * (Math.exp(x / a) - 1)),
+    dfdx: (x, a) => (x > 0 ? 1 : Math.exp(x / a)),
+    dfdp: (x, a) => (x > 0 ? 0 : Math.exp(x / a) * (1 - x / a) - 1),
+  },
+  swish: {
+    f: (x, b) => x * sig(b * x),
+    dfdx: (x, b) => sig(b * x) + b * x * sig(b * x) * (1 - sig(b * x)),
+    dfdp: (x, b) => x * x * sig(b * x) * (1 - sig(b * x)),
+  },
+};
+
+export function softmaxRows(m: Matrix): Matrix {
+  return m.map((row) => {
+    const top = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - top));
+    const total = e.reduce((s, v) => s + v, 0);
+    return e.map((v) => v / total);
+  });
+}
+
+export function crossEntropy(q: Matrix, y: Matrix, epsilon = 1e-8): number {
+  const perRow = q.map((row, i) => -row.reduce((s, v, j) => s + ((y[i] as number[])[j] as number) * Math.log(Math.max(v, epsilon)), 0));
+  return perRow.reduce((s, v) => s + v, 0) / q.length;
+}
+
+/** Largest element-wise difference relative to the largest reference magnitude. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs ${expected.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
+    scale = Math.max(scale, Math.abs(expected[i] as number));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** Deterministic test data: a small LCG-driven normal generator (independent of the kit's Random). */
+export function normals(seed: number) {
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state + 0.5) / 4294967296;
+  };
+  return {
+    uniform,
+    normal: () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()),
+    matrix(rows: number, cols: number, scale = 1): Matrix {
+      return Array.from({ length: rows }, () => Array.from({ length: cols }, () => scale * this.normal()));
+    },
+  };
+}
+
+/** Optimizer references over lists of flat parameters, float64, following the course's formulas. */
+export function sgd64(params: number[][], grads: number[][][], { lr, beta = 0, momentum = 0 }: { lr: number; beta?: number; momentum?: number }) {
+  const p = params.map((x) => [...x]);
+  const v = params.map((x) => x.map(() => 0));
+  for (const stepGrads of grads) {
+    p.forEach((x, i) => {
+      const g = stepGrads[i] as number[];
+      const vi = v[i] as number[];
+      x.forEach((value, j) => {
+        vi[j] = momentum * (vi[j] as number) - lr * (g[j] as number);
+        x[j] = (1 - beta) * value + (momentum > 0 ? (vi[j] as number) : -lr * (g[j] as number));
+      });
+    });
+  }
+  return p;
+}
+
+export function rmsprop64(params: number[][], grads: number[][][], { lr, beta, epsilon }: { lr: number; beta: number; epsilon: number }) {
+  const p = params.map((x) => [...x]);
+  const s = params.map((x) => x.map(() => 0));
+  for (const stepGrads of grads) {
+    p.forEach((x, i) => {
+      const g = stepGrads[i] as number[];
+      const si = s[i] as number[];
+      x.forEach((value, j) => {
+        const gj = g[j] as number;
+        si[j] = beta * (si[j] as number) + (1 - beta) * gj * gj;
+        x[j] = value - (lr / (epsilon + Math.sqrt(si[j] as number))) * gj;
+      });
+    });
+  }
+  return p;
+}
+
+export function adam64(
+  params: number[][],
+  grads: number[][][],
+  { lr, beta1, beta2, epsilon }: { lr: number; beta1: number; beta2: number; epsilon: number },
+) {
+  const p = params.map((x) => [...x]);
+  const m = params.map((x) => x.map(() => 0));
+  const s = params.map((x) => x.map(() => 0));
+  grads.forEach((stepGrads, step) => {
+    const t = step + 1;
+    p.forEach((x, i) => {
+      const g = stepGrads[i] as number[];
+      const mi = m[i] as number[];
+      const si = s[i] as number[];
+      x.forEach((value, j) => {
+        const gj = g[j] as number;
+        mi[j] = beta1 * (mi[j] as number) + (1 - beta1) * gj;
+        si[j] = beta2 * (si[j] as number) + (1 - beta2) * gj * gj;
+        const mHat = (mi[j] as number) / (1 - beta1 ** t);
+        const sHat = (si[j] as number) / (1 - beta2 ** t);
+        x[j] = value - (lr / (epsilon + Math.sqrt(sHat))) * mHat;
+      });
+    });
+  });
+  return p;
+}

@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVATIONS, type ActivationName } from '../../src/nn/activations.ts';
+import { FFNN } from '../../src/nn/ffnn.ts';
+import { crossEntropy } from '../../src/nn/loss.ts';
+import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+import { ACTIVATIONS64, type Matrix, matmul, normals, relativeError, softmaxRows } from '../helpers/reference64.ts';
+
+const GRAD_TOLERANCE = 1e-4;
+const HIDDEN = [7, 6, 5, 5, 4];
+const ACTS: ActivationName[] = ['relu', 'sigmoid', 'tanh', 'celu', 'swish', 'softmax'];
+const BATCH = 8;
+const CLASSES = 3;
+
+function oneHotRows(count: number, classes: number): Matrix {
+  return Array.from({ length: count }, (_, i) => Array.from({ length: classes }, (_, j) => (j === (i * 2) % classes ? 1 : 0)));
+}
+
+/**
+ * The same network written directly with tfjs ops, as a function of its parameters and fixed dropout masks, so that
+ * tfjs autodiff (tf.grads) can differentiate it: the oracle for the hand-written backward pass.
+ */
+function autodiffGradients(net: FFNN, x: tf.Tensor2D, y: tf.Tensor2D, masks: (tf.Tensor | null)[]): tf.Tensor[] {
+  const params = net.parameters();
+  const layers: { w: number; b: number; p: number | null }[] = [];
+  let i = 0;
+  for (let k = 0; k < HIDDEN.length + 1; k++) {
+    const hasParam = params[i + 2] !== undefined && params[i + 2]!.shape.length === 0;
+    layers.push({ w: i, b: i + 1, p: hasParam ? i + 2 : null });
+    i += hasParam ? 3 : 2;
+  }
+  const loss = (...tensors: tf.Tensor[]) => {
+    let h: tf.Tensor = x;
+    layers.forEach((layer, k) => {
+      const mask = masks[k];
+      if (mask) h = tf.mul(h, mask);
+      const u = tf.add(tf.matMul(h as tf.Tensor2D, tensors[layer.w] as tf.Tensor2D), tensors[layer.b]!);
+      const param = layer.p === null ? undefined : (tensors[layer.p] as tf.Scalar);
+      h = ACTIVATIONS[ACTS[k]!].f(u, param);
+    });
+    return crossEntropy(h as tf.Tensor2D, y);
+  };
+  return tf.grads(loss)(params.map((p) => p.value));
+}
+
+describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  const variants = [
+    { label: 'no dropout, fixed activation parameters', keepProb: undefined, activationParams: undefined },
+    { label: 'trained celu alpha and swish beta', keepProb: undefined, activationParams: [null, null, null, 0.8, 1.3, null] },
+    { label: 'dropout on every layer', keepProb: [0.9, 0.8, 0.7, 0.75, 0.6, 0.85], activationParams: undefined },
+    { label: 'dropout and trained parameters', keepProb: [1, 0.8, 1, 0.7, 0.6, 0.9], activationParams: [null, null, null, 1.4, 0.7, null] },
+  ];
+  for (const { label, keepProb, activationParams } of variants) {
+    it(`backward matches tfjs autodiff for every gradient (${label})`, () => {
+      const data = normals(21);
+      const net = new FFNN(6, HIDDEN, ACTS, CLASSES, { keepProb, activationParams, init: 'xavier', seed: 3 });
+      const x = tf.tensor2d(data.matrix(BATCH, 6, 1.5));
+      const y = tf.tensor2d(oneHotRows(BATCH, CLASSES));
+      const yPred = net.forward(x);
+      const masks = net.lastDropoutMasks();
+      expect(masks.filter((m) => m !== null).length).toBe((keepProb ?? []).filter((k) => k < 1).length);
+      net.backward(x, y, yPred);
+      const expected = autodiffGradients(net, x, y, masks);
+      const params = net.parameters();
+      expect(params.length).toBe(12 + (activationParams ? 2 : 0));
+      params.forEach((p, i) => {
+        expect(p.grad, p.name).not.toBeNull();
+        expect(p.grad!.shape, p.name).toEqual(p.shape);
+        // A shared activation parameter's gradient is the sum over units and samples (a mean would be far off).
+        expect(relativeError(values(p.grad!), values(expected[i]!)), p.name).toBeLessThan(GRAD_TOLERANCE);
+      });
+      net.dispose();
+    });
+  }
+
+  it('forward matches a float64 reference network given the same weights', () => {
+    const data = normals(5);
+    const sizes = [6, ...HIDDEN, CLASSES];
+    const weights = sizes.slice(1).map((nOut, k) => [data.matrix(sizes[k]!, nOut, 0.5), data.matrix(1, nOut, 0.1)[0]!] as const);
+    const params = [null, null, null, 0.7, 1.6, null];
+    const net = new FFNN(6, HIDDEN, ACTS, CLASSES, {
+      initialWeights: weights.map(([w, b]) => [w, b]),
+      activationParams: params,
+    });
+    const input = data.matrix(BATCH, 6);
+    let h: Matrix = input;
+    weights.forEach(([w, b], k) => {
+      const u = matmul(h, w).map((row) => row.map((v, j) => v + b[j]!));
+      const name = ACTS[k]!;
+      h = name === 'softmax' ? softmaxRows(u) : u.map((row) => row.map((v) => ACTIVATIONS64[name].f(v, params[k] ?? 1)));
+    });
+    const out = net.forward(tf.tensor2d(input), { predict: true });
+    expect(relativeError(values(out), h.flat())).toBeLessThan(1e-5);
+    expect(values(tf.sum(out, 1)).every((s) => Math.abs(s - 1) < 1e-5)).toBe(true);
+    net.dispose();
+  });
+
+  it('outputLayer k returns hidden layer k (after its dropout) and nothing later', () => {
+    const net = new FFNN(6, HIDDEN, ACTS, CLASSES, { seed: 1 });
+    const x = tf.tensor2d(normals(2).matrix(3, 6));
+    HIDDEN.forEach((size, k) => expect(net.forward(x, { predict: true, outputLayer: k }).shape).toEqual([3, size]));
+    const h0 = values(net.forward(x, { predict: true, outputLayer: 0 }));
+    const [w0, b0] = net.parameters();
+    const expected = values(tf.relu(tf.add(tf.matMul(x, w0!.value as tf.Tensor2D), b0!.value)));
+    expect(relativeError(h0, expected)).toBeLessThan(1e-6);
+    expect(() => net.forward(x, { outputLayer: HIDDEN.length })).toThrow(/outputLayer must be a hidden layer index from 0 to 4/);
+    net.dispose();
+  });
+
+  it('validates sizes, lengths and shapes with clear errors', () => {
+    expect(() => new FFNN(4, [3], ['relu'], 2)).toThrow(/1 activations for 1 hidden layers; give 2/);
+    expect(() => new FFNN(4, [3], ['relu', 'relu'], 2)).toThrow(/output activation must be softmax/);
+    expect(() => new FFNN(4, [0], ['relu', 'softmax'], 2)).toThrow(/hidden layer 0 must have a positive integer size/);
+    expect(() => new FFNN(4, [3], ['relu', 'softmax'], 2, { activationParams: [1, null] })).toThrow(/relu has no parameter/);
+    expect(() => new FFNN(4, [3], ['relu', 'softmax'], 2, { keepProb: [1] })).toThrow(/keepProb has 1 entries; give 2/);
+    expect(
+      () => new FFNN(4, [3], ['relu', 'softmax'], 2, { initialWeights: [[[[1, 2, 3]], [0, 0, 0]], [[[1, 2]], [0, 0]]] }),
+    ).toThrow(/initialWeights\[0\] has shapes \[1, 3\] and \[3\]; expected \[4, 3\] and \[3\]/);
+    const net = new FFNN(4, [3], ['relu', 'softmax'], 2);
+    expect(() => net.forward(tf.zeros([2, 5]) as tf.Tensor2D)).toThrow(/input has shape \[2, 5\], expected \[batch, 4\]/);
+    expect(() => net.backward(tf.zeros([2, 4]) as tf.Tensor2D, tf.zeros([2, 2]) as tf.Tensor2D, tf.zeros([2, 2]) as tf.Tensor2D)).toThrow(
+      /call forward\(x\) in training mode/,
+    );
+    net.dispose();
+  });
+
+  it('summary lists sizes, activations and parameter counts', () => {
+    const net = new FFNN(784, [512, 1024, 128], ['relu', 'celu', 'swish', 'softmax'], 10, {
+      keepProb: [1, 0.8, 0.8, 0.9],
+      activationParams: [null, 1, 1, null],
+    });
+    const text = net.summary();
+    expect(text).toContain('hidden 0  784 -> 512  relu  401920 parameters');
+    expect(text).toContain('hidden 1  512 -> 1024  celu  trained alpha  525313 parameters  dropout on input keep 0.8');
+    expect(text).toContain('total 1059724 trainable parameters');
+    net.dispose();
+  });
+});
