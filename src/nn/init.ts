@@ -2,18 +2,25 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../random.ts';
 
 /**
- * Weight initializations for an [nIn, nOut] layer. Each takes an optional draw `r` of that shape, as the course API
- * does (`xavier_init(50, 50, r)`), and otherwise draws one from `random`.
+ * Weight initializations for an [nIn, nOut] layer, scaling a draw `from`: either a given tensor of that shape, as
+ * the course API takes one (`xavier_init(50, 50, r)`), or a random source to draw it from.
  */
-export type Initializer = (nIn: number, nOut: number, random: Random, r?: tf.Tensor2D) => tf.Tensor2D;
+export type Initializer = (nIn: number, nOut: number, from: tf.Tensor2D | Random) => tf.Tensor2D;
 
-function normalDraw(nIn: number, nOut: number, random: Random): tf.Tensor2D {
-  return tf.randomNormal([nIn, nOut], 0, 1, 'float32', random.nextSeed());
+function normalDraw(nIn: number, nOut: number, from: tf.Tensor2D | Random): tf.Tensor2D {
+  return from instanceof Random ? tf.randomNormal([nIn, nOut], 0, 1, 'float32', from.nextSeed()) : given(nIn, nOut, from);
 }
 
 /** U(−1, 1): symmetric, variance 1/3. */
-function symmetricUniformDraw(nIn: number, nOut: number, random: Random): tf.Tensor2D {
-  return tf.randomUniform([nIn, nOut], -1, 1, 'float32', random.nextSeed());
+function symmetricUniformDraw(nIn: number, nOut: number, from: tf.Tensor2D | Random): tf.Tensor2D {
+  return from instanceof Random ? tf.randomUniform([nIn, nOut], -1, 1, 'float32', from.nextSeed()) : given(nIn, nOut, from);
+}
+
+function given(nIn: number, nOut: number, r: tf.Tensor2D): tf.Tensor2D {
+  if (r.rank !== 2 || r.shape[0] !== nIn || r.shape[1] !== nOut) {
+    throw new Error(`The given draw r has shape [${r.shape.join(', ')}], expected [${nIn}, ${nOut}].`);
+  }
+  return r;
 }
 
 function scaled(r: tf.Tensor2D, scale: number): tf.Tensor2D {
@@ -21,23 +28,23 @@ function scaled(r: tf.Tensor2D, scale: number): tf.Tensor2D {
 }
 
 /** Xavier: N(0, 1)·√(1/nIn). */
-export const xavierInit: Initializer = (nIn, nOut, random, r) =>
-  tf.tidy(() => scaled(r ?? normalDraw(nIn, nOut, random), Math.sqrt(1 / nIn)));
+export const xavierInit: Initializer = (nIn, nOut, from) =>
+  tf.tidy(() => scaled(normalDraw(nIn, nOut, from), Math.sqrt(1 / nIn)));
 
 /** He: N(0, 1)·√(2/nIn), for relu layers. */
-export const heInit: Initializer = (nIn, nOut, random, r) =>
-  tf.tidy(() => scaled(r ?? normalDraw(nIn, nOut, random), Math.sqrt(2 / nIn)));
+export const heInit: Initializer = (nIn, nOut, from) =>
+  tf.tidy(() => scaled(normalDraw(nIn, nOut, from), Math.sqrt(2 / nIn)));
 
-/** Xavier's variance (1/nIn) from a uniform draw: U(−1, 1)·√(3/nIn); `r`, if given, is a U(−1, 1) draw. */
-export const xavierUniformInit: Initializer = (nIn, nOut, random, r) =>
-  tf.tidy(() => scaled(r ?? symmetricUniformDraw(nIn, nOut, random), Math.sqrt(3 / nIn)));
+/** Xavier's variance (1/nIn) from a uniform draw: U(−1, 1)·√(3/nIn); a given draw must be U(−1, 1). */
+export const xavierUniformInit: Initializer = (nIn, nOut, from) =>
+  tf.tidy(() => scaled(symmetricUniformDraw(nIn, nOut, from), Math.sqrt(3 / nIn)));
 
-/** He's variance (2/nIn) from a uniform draw: U(−1, 1)·√(6/nIn); `r`, if given, is a U(−1, 1) draw. */
-export const heUniformInit: Initializer = (nIn, nOut, random, r) =>
-  tf.tidy(() => scaled(r ?? symmetricUniformDraw(nIn, nOut, random), Math.sqrt(6 / nIn)));
+/** He's variance (2/nIn) from a uniform draw: U(−1, 1)·√(6/nIn); a given draw must be U(−1, 1). */
+export const heUniformInit: Initializer = (nIn, nOut, from) =>
+  tf.tidy(() => scaled(symmetricUniformDraw(nIn, nOut, from), Math.sqrt(6 / nIn)));
 
 /** Plain N(0, 1), the course's `torch.randn` baseline. */
-export const randnInit: Initializer = (nIn, nOut, random, r) => (r ? tf.clone(r) : normalDraw(nIn, nOut, random));
+export const randnInit: Initializer = (nIn, nOut, from) => tf.tidy(() => tf.clone(normalDraw(nIn, nOut, from)));
 
 export const INIT_METHODS = ['xavier', 'he', 'heuristic', 'randn', 'xavier-uniform', 'he-uniform'] as const;
 export type InitMethod = (typeof INIT_METHODS)[number];

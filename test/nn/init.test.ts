@@ -21,12 +21,12 @@ describe.each(BACKENDS_UNDER_TEST)('initializations on %s', (backend) => {
 
   it('xavier and he scale a given draw r by √(1/n_in) and √(2/n_in), as the course API does', () => {
     const r = normals(3).matrix(50, 40);
-    const random = new Random(1);
-    const x = xavierInit(50, 40, random, tf.tensor2d(r));
-    const h = heInit(50, 40, random, tf.tensor2d(r));
+    const x = xavierInit(50, 40, tf.tensor2d(r));
+    const h = heInit(50, 40, tf.tensor2d(r));
     expect(x.shape).toEqual([50, 40]);
     expect(relativeError(values(x), r.flat().map((v) => v * Math.sqrt(1 / 50)))).toBeLessThan(1e-6);
     expect(relativeError(values(h), r.flat().map((v) => v * Math.sqrt(2 / 50)))).toBeLessThan(1e-6);
+    expect(() => heInit(40, 50, tf.tensor2d(r))).toThrow('The given draw r has shape [50, 40], expected [40, 50].');
   });
 
   const cases = [
