@@ -1,0 +1,71 @@
+import { Random } from '../random.ts';
+import type { Dataset } from './mnist.ts';
+
+export interface Batch {
+  /** size × features pixels. */
+  x: Float32Array;
+  /** size × classes one-hot targets. */
+  y: Float32Array;
+  size: number;
+}
+
+/** Row i is all zeros but a 1 in column labels[i]. */
+export function oneHot(labels: Uint8Array, classes: number): Float32Array {
+  const encoded = new Float32Array(labels.length * classes);
+  labels.forEach((label, i) => {
+    if (label >= classes) throw new RangeError(`label ${label} at index ${i} is not a class in 0..${classes - 1}`);
+    encoded[i * classes + label] = 1;
+  });
+  return encoded;
+}
+
+/** A permutation of 0..count-1 (Fisher–Yates), the same for the same seed. */
+export function shuffledOrder(count: number, seed: number): Uint32Array {
+  const random = new Random(seed);
+  const order = Uint32Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    const swap = order[i] ?? 0;
+    order[i] = order[j] ?? 0;
+    order[j] = swap;
+  }
+  return order;
+}
+
+/**
+ * The mini-batches of one epoch: a fresh shuffle per epoch, all drawn from the run's seed, so a run's batches are
+ * reproducible while no two epochs share an order. The last batch is kept even when it is short.
+ */
+export function batchIndices(count: number, batchSize: number, seed: number, epoch: number): Uint32Array[] {
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) {
+    throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  }
+  if (!(Number.isInteger(epoch) && epoch >= 0)) throw new RangeError(`epoch must be an integer ≥ 0, got ${epoch}`);
+  const epochSeeds = new Random(seed);
+  let epochSeed = 0;
+  for (let e = 0; e <= epoch; e++) epochSeed = epochSeeds.nextSeed();
+  const order = shuffledOrder(count, epochSeed);
+  const batches: Uint32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) batches.push(order.subarray(start, start + batchSize));
+  return batches;
+}
+
+/** Copies the samples at `indices` into one batch of inputs and one-hot targets. */
+export function gatherBatch(
+  dataset: Pick<Dataset, 'count' | 'features' | 'classes' | 'images' | 'labels'>,
+  indices: ArrayLike<number>,
+): Batch {
+  const { count, features, classes, images, labels } = dataset;
+  const size = indices.length;
+  const x = new Float32Array(size * features);
+  const batchLabels = new Uint8Array(size);
+  for (let row = 0; row < size; row++) {
+    const index = indices[row] ?? -1;
+    if (!(Number.isInteger(index) && index >= 0 && index < count)) {
+      throw new RangeError(`sample index ${index} is outside the dataset's 0..${count - 1}`);
+    }
+    x.set(images.subarray(index * features, (index + 1) * features), row * features);
+    batchLabels[row] = labels[index] ?? 0;
+  }
+  return { x, y: oneHot(batchLabels, classes), size };
+}

@@ -1,0 +1,156 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestOfBytes, digestOfFile, formatChecksum } from './checksum.ts';
+import { defaultDataDir, ensureFile } from './download.ts';
+import { parseIdx, readIdxBytes } from './idx.ts';
+import {
+  DATASET_SOURCES,
+  parseDatasetName,
+  type DatasetName,
+  type DatasetSource,
+  type SourceFile,
+  type Split,
+} from './sources.ts';
+
+const ROWS = 28;
+const COLS = 28;
+const CLASSES = 10;
+
+/** One split of a dataset, as plain typed arrays; the training loop turns batches of it into tensors. */
+export interface Dataset {
+  name: DatasetName;
+  split: Split;
+  count: number;
+  rows: number;
+  cols: number;
+  /** rows × cols: the length of one flattened image. */
+  features: number;
+  /** count × features pixels, scaled from 0..255 to [0, 1]. */
+  images: Float32Array;
+  /** count class indices in 0..classes-1. */
+  labels: Uint8Array;
+  classes: number;
+}
+
+export interface LoadDatasetOptions {
+  split: Split;
+  /** Cache folder for downloads (--data-dir); each dataset gets a subfolder. Default: `defaultDataDir()`. */
+  dataDir?: string;
+  /** Keep only the first `limit` samples (all of them when the split has fewer). */
+  limit?: number;
+  log?: (message: string) => void;
+  fetchTimeoutMs?: number;
+  /** Where each dataset's files come from; tests give local mirrors and their own checksums. */
+  sources?: Record<DatasetName, DatasetSource>;
+}
+
+/** The data set's files do not fit together or do not match what was recorded; the message names the file. */
+export class DatasetError extends Error {
+  readonly code = 'DATASET_INVALID';
+  override readonly name = 'DatasetError';
+}
+
+/**
+ * Loads one split of MNIST or Fashion-MNIST, from the dataset's local folder when it has one and it holds the
+ * file, else from the download cache (downloading what is missing).
+ */
+export async function loadDataset(name: string, options: LoadDatasetOptions): Promise<Dataset> {
+  const { split, limit, sources = DATASET_SOURCES } = options;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  }
+  const source = sources[parseDatasetName(name)];
+  const files = source.files[split];
+  const images = await readSourceFile(source, files.images, options);
+  const labels = await readSourceFile(source, files.labels, options);
+
+  const imageIdx = parseIdx(images.bytes, images.path);
+  const [imageCount, rows, cols] = imageIdx.dims;
+  if (imageIdx.dims.length !== 3 || rows !== ROWS || cols !== COLS || imageCount === undefined) {
+    throw new DatasetError(
+      `${images.path}: expected images of ${ROWS}×${COLS} pixels (dimensions N×${ROWS}×${COLS}), ` +
+        `found dimensions ${imageIdx.dims.join('×')}`,
+    );
+  }
+  const labelIdx = parseIdx(labels.bytes, labels.path);
+  const [labelCount] = labelIdx.dims;
+  if (labelIdx.dims.length !== 1 || labelCount === undefined) {
+    throw new DatasetError(`${labels.path}: expected one dimension of labels, found ${labelIdx.dims.join('×')}`);
+  }
+  if (labelCount !== imageCount) {
+    throw new DatasetError(
+      `${images.path} has ${imageCount} images but ${labels.path} has ${labelCount} labels; they must agree`,
+    );
+  }
+
+  const count = Math.min(imageCount, limit ?? imageCount);
+  const features = ROWS * COLS;
+  const labelValues = labelIdx.data.slice(0, count);
+  const badLabel = labelValues.findIndex((label) => label >= CLASSES);
+  if (badLabel >= 0) {
+    throw new DatasetError(
+      `${labels.path}: label ${labelValues[badLabel]} at index ${badLabel} is not a class in 0..${CLASSES - 1}`,
+    );
+  }
+  const pixels = imageIdx.data.subarray(0, count * features);
+  const scaled = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) scaled[i] = (pixels[i] ?? 0) / 255;
+
+  return {
+    name: source.name,
+    split,
+    count,
+    rows: ROWS,
+    cols: COLS,
+    features,
+    images: scaled,
+    labels: labelValues,
+    classes: CLASSES,
+  };
+}
+
+async function readSourceFile(
+  source: DatasetSource,
+  file: SourceFile,
+  options: LoadDatasetOptions,
+): Promise<{ path: string; bytes: Uint8Array }> {
+  const local = source.localDir === undefined ? undefined : await findLocalCopy(source.localDir, file.name);
+  if (local !== undefined) return { path: local, bytes: await readCheckedLocalCopy(local, file) };
+
+  const path = await ensureFile({
+    name: file.name,
+    checksum: file.checksum,
+    mirrors: source.mirrors,
+    cacheDir: join(options.dataDir ?? defaultDataDir(), source.name),
+    expectedBytes: file.bytes,
+    log: options.log,
+    fetchTimeoutMs: options.fetchTimeoutMs,
+  });
+  return { path, bytes: await readIdxBytes(path) };
+}
+
+/** A local folder may hold the archive as published or already decompressed (without the .gz). */
+async function findLocalCopy(dir: string, name: string): Promise<string | undefined> {
+  const candidates = [name, name.replace(/\.gz$/, '')].map((candidate) => join(dir, candidate));
+  for (const path of candidates) {
+    const found = await stat(path).then(
+      (stats) => stats.isFile(),
+      () => false,
+    );
+    if (found) return path;
+  }
+  return undefined;
+}
+
+/** A local copy is accepted when it is the published archive or when its decompressed content is the recorded one. */
+async function readCheckedLocalCopy(path: string, file: SourceFile): Promise<Uint8Array> {
+  const bytes = await readIdxBytes(path);
+  const { contentChecksum, checksum } = file;
+  if (contentChecksum && digestOfBytes(bytes, contentChecksum.algorithm) === contentChecksum.digest) return bytes;
+  if ((await digestOfFile(path, checksum.algorithm)) === checksum.digest) return bytes;
+  const recorded = [`archive ${formatChecksum(checksum)}`];
+  if (contentChecksum) recorded.push(`content ${formatChecksum(contentChecksum)}`);
+  throw new DatasetError(
+    `${path} matches no recorded checksum (${recorded.join(', ')}); the local copy is damaged or another version`,
+  );
+}
