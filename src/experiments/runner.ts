@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import { loadDataset } from '../data/mnist.ts';
+import { parseDatasetName } from '../data/sources.ts';
+import { summaryTable } from '../report/markdown.ts';
+import { writeExperimentReport } from '../report/experiment-report.ts';
+import { evaluate, formatTest, train } from '../training/train.ts';
+import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
+import { gaps, ResultsLog, type RunResult, type RunSpec } from './results.ts';
+
+export interface RunOptions {
+  dataset: string;
+  dataDir?: string;
+  /** Overrides every run's epochs. */
+  epochs?: number;
+  batchSize?: number;
+  /** Train on the first `limit` samples only. */
+  limit?: number;
+  seed: number;
+  outDir: string;
+  fresh: boolean;
+  backend: string;
+  log: (line: string) => void;
+  progressStream?: NodeJS.WriteStream;
+}
+
+/** The settings that decide a run's numbers: a finished run is reused only when they are all the same. */
+function runSpec(run: RunDefinition, options: RunOptions, epochs: number, batchSize: number): RunSpec {
+  return {
+    id: run.id,
+    label: run.label,
+    groups: run.groups,
+    config: {
+      ...run.settings,
+      epochs,
+      batchSize,
+      dataset: options.dataset,
+      limit: options.limit ?? 'none',
+      seed: options.seed,
+    },
+  };
+}
+
+const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON.stringify(b.config);
+
+/**
+ * Runs the chosen runs of an experiment one after the other, appending every epoch to the experiment's results log
+ * as it ends, then writes the report (charts, summary.md, report.html) over every run in the log. Returns the
+ * paths written.
+ */
+export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<string[]> {
+  const { log } = options;
+  const dataset = parseDatasetName(options.dataset);
+  const trainSet = await loadDataset(dataset, { split: 'train', dataDir: options.dataDir, limit: options.limit, log });
+  const testSet = await loadDataset(dataset, { split: 'test', dataDir: options.dataDir, log });
+  log(`Dataset: ${dataset} (${trainSet.count} training and ${testSet.count} test images)`);
+
+  const outDir = join(options.outDir, experiment.id);
+  const results = ResultsLog.open(join(outDir, 'results.jsonl'), { log });
+  if (options.fresh) {
+    const backup = results.fresh();
+    if (backup) log(`Starting afresh; the previous results are kept in ${backup}`);
+  }
+  const previous = results.load();
+
+  for (const run of runs) {
+    const epochs = options.epochs ?? run.epochs;
+    const batchSize = options.batchSize ?? run.batchSize;
+    const spec = runSpec(run, options, epochs, batchSize);
+    const done = previous.get(run.id);
+    if (done?.finished && sameConfig(done.spec, spec)) {
+      log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
+      continue;
+    }
+    log(`\n${experiment.id} ${run.id}: ${run.label}, ${epochs} epochs, batch ${batchSize}`);
+    results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
+    const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
+    const optimizer = run.optimizer(network);
+    try {
+      const history = train(network, trainSet, optimizer, {
+        epochs,
+        batchSize,
+        seed: options.seed,
+        log,
+        progressStream: options.progressStream,
+        onEpoch: (metrics) => results.appendEpoch(run.id, metrics),
+      });
+      const test = evaluate(network, testSet, { batchSize: 1000 });
+      log(formatTest(test));
+      results.finishRun(run.id, test);
+      if (experiment.showGaps) {
+        const gap = gaps({ spec, epochs: history, test, finished: true });
+        if (gap) {
+          log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
+          log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
+        }
+      }
+    } finally {
+      optimizer.dispose();
+      network.dispose();
+    }
+  }
+
+  const all: RunResult[] = [...results.load().values()];
+  const written = writeExperimentReport({
+    outDir,
+    title: experiment.title,
+    runs: all,
+    groupBy: experiment.groupBy,
+    meta: { dataset, backend: options.backend, seed: options.seed, date: new Date().toISOString().slice(0, 10) },
+  });
+  log(`\n${summaryTable(all)}`);
+  log(`Results: ${results.path}`);
+  log(`Report: ${join(outDir, 'report.html')} (${written.length} files written)`);
+  return written;
+}

@@ -1,0 +1,184 @@
+/**
+ * Everything an experiment leaves for a reader: a loss and an accuracy chart per group of runs (SVG and PNG), a
+ * markdown summary and one offline HTML page. Unfinished runs are included and marked, so an experiment can be
+ * reported while it is still going or after it was cut short.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../experiments/results.ts';
+import { lineChartSvg, type ChartSeries } from './chart.ts';
+import { htmlReport, type HtmlSection } from './html.ts';
+import { configTable, displayLabel, formatSetting, summaryTable } from './markdown.ts';
+import { svgToPng } from './png.ts';
+
+/** The grouping key that puts every run in one chart (1c's four runs side by side). */
+export const ALL_RUNS = 'all';
+
+export interface ExperimentReportOptions {
+  outDir: string;
+  title: string;
+  runs: readonly RunResult[];
+  /** Keys of `RunSpec.groups`, e.g. `["init", "optimizer"]`, or `[ALL_RUNS]`. Runs without the key are left out of that grouping. */
+  groupBy: readonly string[];
+  /** Settings shared by all runs (backend, dataset, seed, date), shown under the title. */
+  meta: Record<string, unknown>;
+}
+
+interface ChartGroup {
+  /** Human-readable, e.g. `"init: he"`; undefined for the group of all runs. */
+  caption?: string;
+  fileStem: string;
+  lossSvg: string;
+  accSvg: string;
+}
+
+/** Writes the charts, `summary.md` and `report.html` under `outDir`; returns the paths written, in order. */
+export function writeExperimentReport(options: ExperimentReportOptions): string[] {
+  const written: string[] = [];
+  const write = (relativePath: string, data: string | Buffer) => {
+    const path = join(options.outDir, relativePath);
+    writeAtomically(path, data);
+    written.push(path);
+  };
+  mkdirSync(join(options.outDir, 'charts'), { recursive: true });
+
+  const groups = chartGroups(options.runs, options.groupBy);
+  for (const group of groups) {
+    for (const [kind, svg] of [['loss', group.lossSvg], ['acc', group.accSvg]] as const) {
+      write(`charts/${group.fileStem}-${kind}.svg`, svg);
+      write(`charts/${group.fileStem}-${kind}.png`, svgToPng(svg, { scale: 2 }));
+    }
+  }
+
+  const metaLine = Object.entries(options.meta)
+    .map(([key, value]) => `${key}: ${formatSetting(value)}`)
+    .join(' · ');
+  const summary = summaryTable(options.runs);
+  const configs = configTable(options.runs);
+  const unfinished = options.runs.filter((run) => !run.finished).length;
+  const progress =
+    unfinished === 0
+      ? `All ${options.runs.length} runs finished.`
+      : `${unfinished} of ${options.runs.length} runs unfinished: their rows and curves stop at the last epoch recorded.`;
+  const gapNote =
+    'Loss gap = |min train loss − test loss|; acc gap = |max train acc − test acc|. Train values are per epoch, on the training set.';
+
+  write(
+    'summary.md',
+    [
+      `# ${options.title}`,
+      '',
+      metaLine,
+      '',
+      progress,
+      '',
+      summary,
+      gapNote,
+      '',
+      '## Hyper-parameters',
+      '',
+      configs,
+      '## Charts',
+      '',
+      ...groups.flatMap((group) =>
+        (['loss', 'acc'] as const).map(
+          (kind) => `![${chartTitle(kind, group.caption)}](charts/${group.fileStem}-${kind}.png)`,
+        ),
+      ),
+      '',
+    ].join('\n'),
+  );
+
+  const sections: HtmlSection[] = [
+    { heading: 'Summary', text: `${progress}\n\n${gapNote}`, svgs: [], tableMarkdown: summary },
+    ...groups.map((group) => ({
+      heading: group.caption === undefined ? 'Training curves' : `By ${group.caption}`,
+      svgs: [group.lossSvg, group.accSvg],
+    })),
+    { heading: 'Hyper-parameters', svgs: [], tableMarkdown: configs },
+  ];
+  write('report.html', htmlReport({ title: options.title, subtitle: metaLine, sections }));
+  return written;
+}
+
+function chartGroups(runs: readonly RunResult[], groupBy: readonly string[]): ChartGroup[] {
+  const usedStems = new Set<string>();
+  const uniqueStem = (stem: string) => {
+    let unique = stem;
+    for (let n = 2; usedStems.has(unique); n++) unique = `${stem}-${n}`;
+    usedStems.add(unique);
+    return unique;
+  };
+  return groupBy.flatMap((key) => {
+    if (key === ALL_RUNS) {
+      return [chartGroup(runs, uniqueStem(ALL_RUNS), undefined, displayLabel)];
+    }
+    const values = [...new Set(runs.flatMap((run) => run.spec.groups[key] ?? []))];
+    return values.map((value) =>
+      chartGroup(
+        runs.filter((run) => run.spec.groups[key] === value),
+        uniqueStem(`${safeName(key)}-${safeName(value)}`),
+        `${key}: ${value}`,
+        (run) => seriesName(run, key),
+      ),
+    );
+  });
+}
+
+function chartGroup(
+  runs: readonly RunResult[],
+  fileStem: string,
+  caption: string | undefined,
+  name: (run: RunResult) => string,
+): ChartGroup {
+  const series = (metric: (epoch: RunResult['epochs'][number]) => number): ChartSeries[] =>
+    runs.map((run) => ({ name: name(run), points: run.epochs.map((e) => [e.epoch, metric(e)] as const) }));
+  return {
+    caption,
+    fileStem,
+    lossSvg: lineChartSvg({
+      title: chartTitle('loss', caption),
+      xLabel: 'Epoch',
+      yLabel: 'Loss',
+      series: series((e) => e.loss),
+    }),
+    accSvg: lineChartSvg({
+      title: chartTitle('acc', caption),
+      xLabel: 'Epoch',
+      yLabel: 'Accuracy (%)',
+      series: series((e) => e.acc * 100),
+    }),
+  };
+}
+
+function chartTitle(kind: 'loss' | 'acc', caption: string | undefined): string {
+  const what = kind === 'loss' ? 'Training loss' : 'Training accuracy';
+  return caption === undefined ? what : `${what} — ${caption}`;
+}
+
+/** Within a group the grouping value is the same for every run, so the legend names only what differs. */
+function seriesName(run: RunResult, groupKey: string): string {
+  const others = Object.entries(run.spec.groups)
+    .filter(([key]) => key !== groupKey)
+    .map(([, value]) => value);
+  const name = others.length > 0 ? others.join(', ') : run.spec.label;
+  return run.finished ? name : `${name} (unfinished)`;
+}
+
+/** `"SGD + momentum"` → `"sgd-momentum"`: portable on every file system and in a URL. */
+export function safeName(value: string): string {
+  const name = value
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return name === '' ? 'group' : name;
+}
+
+/** A crash between the two steps leaves a stray temp file, never a half-written report file. */
+function writeAtomically(path: string, data: string | Buffer): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, data);
+  renameSync(temp, path);
+}

@@ -1,0 +1,66 @@
+/** Markdown tables of an experiment's runs, in the notebook's number formats (loss `3.773`, accuracy `97.68%`). */
+import { gaps, type RunResult } from '../experiments/results.ts';
+
+const MISSING = '—';
+
+/** One row per run: its last epoch, its test, the train/test gaps and the mean time of an epoch. */
+export function summaryTable(runs: readonly RunResult[]): string {
+  const header = ['Run', 'Epochs', 'Train loss', 'Train acc', 'Test loss', 'Test acc', 'Loss gap', 'Acc gap', 's/epoch'];
+  const rows = runs.map((run) => {
+    const last = run.epochs.at(-1);
+    const gap = gaps(run);
+    const seconds = run.epochs.map((e) => e.seconds);
+    return [
+      displayLabel(run),
+      String(run.epochs.length),
+      formatLoss(last?.loss),
+      formatPercent(last?.acc),
+      formatLoss(run.test?.loss),
+      formatPercent(run.test?.acc),
+      formatLoss(gap?.lossGap),
+      formatPercent(gap?.accGap),
+      seconds.length > 0 ? (seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2) : MISSING,
+    ];
+  });
+  return table(header, rows, header.map((_, i) => (i === 0 ? 'left' : 'right')));
+}
+
+/** One row per run, one column per hyper-parameter that any run sets. */
+export function configTable(runs: readonly RunResult[]): string {
+  const keys = [...new Set(runs.flatMap((run) => Object.keys(run.spec.config)))];
+  const rows = runs.map((run) => [run.spec.label, ...keys.map((key) => formatSetting(run.spec.config[key]))]);
+  return table(['Run', ...keys], rows, ['left', ...keys.map(() => 'left' as const)]);
+}
+
+/** The run's label, marked when the run has no test yet so a partial report cannot be mistaken for a final one. */
+export function displayLabel(run: RunResult): string {
+  return run.finished ? run.spec.label : `${run.spec.label} (unfinished)`;
+}
+
+function table(header: string[], rows: string[][], align: ('left' | 'right')[]): string {
+  const line = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |`;
+  const rule = `| ${align.map((a) => (a === 'right' ? '---:' : ':---')).join(' | ')} |`;
+  return [line(header), rule, ...rows.map(line)].join('\n') + '\n';
+}
+
+function escapeCell(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replace(/\s*\n\s*/g, ' ');
+}
+
+function formatLoss(value: number | undefined): string {
+  if (value === undefined) return MISSING;
+  return Number.isFinite(value) ? value.toFixed(3) : String(value);
+}
+
+function formatPercent(share: number | undefined): string {
+  if (share === undefined) return MISSING;
+  return Number.isFinite(share) ? `${(share * 100).toFixed(2)}%` : String(share);
+}
+
+/** A hyper-parameter or report setting as a reader expects it: `0.001`, `adam`, `[1,0.8,0.8]`. */
+export function formatSetting(value: unknown): string {
+  if (value === undefined) return MISSING;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value) ?? String(value);
+}

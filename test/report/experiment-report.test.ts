@@ -1,0 +1,120 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ALL_RUNS, safeName, writeExperimentReport } from '../../src/report/experiment-report.ts';
+import { fakeRun } from './fixtures.ts';
+import { PNG_SIGNATURE } from './png-decode.ts';
+import { seriesOf, textsOf } from './svg-parse.ts';
+
+let outDir: string;
+
+beforeEach(() => {
+  outDir = mkdtempSync(join(tmpdir(), 'cc6204-report-'));
+});
+
+afterEach(() => rmSync(outDir, { recursive: true, force: true }));
+
+const optimizers = ['SGD + momentum', 'Adam'];
+const inits = ['he', 'xavier-uniform', 'randn'];
+const runs2e = optimizers.flatMap((optimizer) =>
+  inits.map((init) =>
+    fakeRun(`${optimizer}:${init}`, { optimizer, init }, {
+      label: `${optimizer}, ${init} init`,
+      finished: !(optimizer === 'Adam' && init === 'randn'),
+      epochs: optimizer === 'Adam' && init === 'randn' ? 2 : 6,
+    }),
+  ),
+);
+
+describe('writeExperimentReport', () => {
+  it('writes a loss and an accuracy chart per group value, the summary and the page', () => {
+    const written = writeExperimentReport({
+      outDir,
+      title: '2e',
+      runs: runs2e,
+      groupBy: ['init', 'optimizer'],
+      meta: { backend: 'cpu', seed: 7 },
+    });
+    const stems = ['init-he', 'init-xavier-uniform', 'init-randn', 'optimizer-sgd-momentum', 'optimizer-adam'];
+    const charts = stems.flatMap((stem) =>
+      ['loss', 'acc'].flatMap((kind) => ['svg', 'png'].map((ext) => join(outDir, 'charts', `${stem}-${kind}.${ext}`))),
+    );
+    expect(written.sort()).toEqual([...charts, join(outDir, 'summary.md'), join(outDir, 'report.html')].sort());
+    for (const path of written) expect(existsSync(path)).toBe(true);
+    for (const path of written.filter((p) => p.endsWith('.png'))) {
+      expect(readFileSync(path).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    }
+    const leftovers = [...readdirSync(outDir), ...readdirSync(join(outDir, 'charts'))].filter((f) => f.includes('.tmp'));
+    expect(leftovers).toEqual([]);
+  });
+
+  it('charts each group with one series per run, named by what differs, unfinished runs marked', () => {
+    writeExperimentReport({ outDir, title: '2e', runs: runs2e, groupBy: ['init', 'optimizer'], meta: {} });
+    const randn = readFileSync(join(outDir, 'charts', 'init-randn-acc.svg'), 'utf8');
+    expect(textsOf(randn, 'legend').map((t) => t.text)).toEqual(['SGD + momentum', 'Adam (unfinished)']);
+    expect(seriesOf(randn).map((s) => s.markers)).toEqual([6, 2]);
+    expect(randn).toContain('Training accuracy — init: randn');
+    expect(randn).toContain('Accuracy (%)');
+    // Accuracy is charted in percent: the last epoch of a fake run is above 90.
+    const yLabels = textsOf(randn, 'tick-labels').map((t) => Number(t.text));
+    expect(Math.max(...yLabels)).toBeGreaterThanOrEqual(90);
+
+    const adam = readFileSync(join(outDir, 'charts', 'optimizer-adam-loss.svg'), 'utf8');
+    expect(textsOf(adam, 'legend').map((t) => t.text)).toEqual(['he', 'xavier-uniform', 'randn (unfinished)']);
+  });
+
+  it('puts every run in the summary and every chart in the page', () => {
+    writeExperimentReport({ outDir, title: 'Question 2e', runs: runs2e, groupBy: ['init', 'optimizer'], meta: { backend: 'wasm' } });
+    const summary = readFileSync(join(outDir, 'summary.md'), 'utf8');
+    for (const run of runs2e) expect(summary).toContain(`| ${run.spec.label}${run.finished ? '' : ' (unfinished)'} |`);
+    expect(summary).toContain('backend: wasm');
+    expect(summary).toContain('1 of 6 runs unfinished');
+    expect(summary).toContain('](charts/init-he-loss.png)');
+
+    const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(html.match(/<svg /g)).toHaveLength(10);
+    expect(html).toContain('Training loss — optimizer: SGD + momentum');
+    expect(html).not.toMatch(/https?:/);
+    expect(html.match(/<tr>/g)?.length).toBe(2 * (runs2e.length + 1));
+  });
+
+  it('draws all runs together for the group "all"', () => {
+    const runs1c = ['baseline', 'dropout', 'weight decay', 'dropout + weight decay'].map((label) =>
+      fakeRun(label, {}, { label }),
+    );
+    const written = writeExperimentReport({ outDir, title: '1c', runs: runs1c, groupBy: [ALL_RUNS], meta: {} });
+    expect(written.filter((p) => p.endsWith('.svg')).map((p) => p.slice(outDir.length))).toEqual([
+      '/charts/all-loss.svg',
+      '/charts/all-acc.svg',
+    ]);
+    const loss = readFileSync(join(outDir, 'charts', 'all-loss.svg'), 'utf8');
+    expect(textsOf(loss, 'legend').map((t) => t.text)).toEqual(runs1c.map((r) => r.spec.label));
+  });
+
+  it('writes a partial experiment, and replaces an earlier report', () => {
+    const options = { outDir, title: '2e', groupBy: ['init'], meta: {} };
+    writeExperimentReport({ ...options, runs: runs2e.slice(0, 1) });
+    writeExperimentReport({ ...options, runs: runs2e });
+    const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(html.match(/<svg /g)).toHaveLength(6);
+  });
+
+  it('gives values that clash after cleaning distinct file names', () => {
+    const runs = [fakeRun('a', { optimizer: 'SGD+momentum' }), fakeRun('b', { optimizer: 'SGD momentum' })];
+    const written = writeExperimentReport({ outDir, title: 'x', runs, groupBy: ['optimizer'], meta: {} });
+    expect(written.filter((p) => p.endsWith('-loss.svg')).map((p) => p.slice(outDir.length))).toEqual([
+      '/charts/optimizer-sgd-momentum-loss.svg',
+      '/charts/optimizer-sgd-momentum-2-loss.svg',
+    ]);
+  });
+});
+
+describe('safeName', () => {
+  it('keeps letters, digits and dashes only', () => {
+    expect(safeName('SGD + momentum')).toBe('sgd-momentum');
+    expect(safeName('Inicialización ../Ñ')).toBe('inicializacion-n');
+    expect(safeName('xavier-uniform')).toBe('xavier-uniform');
+    expect(safeName('***')).toBe('group');
+  });
+});
