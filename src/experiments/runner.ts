@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadDataset } from '../data/mnist.ts';
-import { parseDatasetName } from '../data/sources.ts';
+import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { evaluate, formatTest, train } from '../training/train.ts';
@@ -21,6 +21,8 @@ export interface RunOptions {
   backend: string;
   log: (line: string) => void;
   progressStream?: NodeJS.WriteStream;
+  /** Where the dataset files come from (default: the real mirrors and local folders); tests give their own. */
+  sources?: Record<DatasetName, DatasetSource>;
 }
 
 /** The settings that decide a run's numbers: a finished run is reused only when they are all the same. */
@@ -50,8 +52,9 @@ const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON
 export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<string[]> {
   const { log } = options;
   const dataset = parseDatasetName(options.dataset);
-  const trainSet = await loadDataset(dataset, { split: 'train', dataDir: options.dataDir, limit: options.limit, log });
-  const testSet = await loadDataset(dataset, { split: 'test', dataDir: options.dataDir, log });
+  const { dataDir, sources } = options;
+  const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
+  const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
   log(`Dataset: ${dataset} (${trainSet.count} training and ${testSet.count} test images)`);
 
   const outDir = join(options.outDir, experiment.id);

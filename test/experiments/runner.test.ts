@@ -1,0 +1,139 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/backend.ts';
+import { digestOfBytes, sha256 } from '../../src/data/checksum.ts';
+import { encodeIdx } from '../../src/data/idx.ts';
+import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';
+import { main } from '../../src/experiments/cli.ts';
+import { EXPERIMENT_1C, EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
+import { runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
+import { makeTempDir } from '../data/helpers.ts';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let sources: typeof DATASET_SOURCES;
+
+/** A tiny MNIST-shaped data set: random pixels and labels, written as gzip IDX files with their checksums. */
+function writeTinyMnist(folder: string): DatasetSource {
+  let state = 12345;
+  const byte = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24;
+  const file = (name: string, dims: number[]) => {
+    const data = Uint8Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (dims.length === 1 ? byte() % 10 : byte()));
+    const bytes = gzipSync(encodeIdx(dims, data));
+    writeFileSync(join(folder, name), bytes);
+    return { name, bytes: bytes.length, checksum: sha256(digestOfBytes(bytes, 'sha256')) };
+  };
+  return {
+    name: 'mnist',
+    mirrors: [],
+    localDir: folder,
+    files: {
+      train: { images: file('train-images-idx3-ubyte.gz', [600, 28, 28]), labels: file('train-labels-idx1-ubyte.gz', [600]) },
+      test: { images: file('t10k-images-idx3-ubyte.gz', [100, 28, 28]), labels: file('t10k-labels-idx1-ubyte.gz', [100]) },
+    },
+  };
+}
+
+function options(lines: string[], extra: Partial<RunOptions> = {}): RunOptions {
+  return {
+    dataset: 'mnist',
+    dataDir: join(dir, 'cache'),
+    epochs: 1,
+    limit: 500,
+    seed: 1,
+    outDir: join(dir, 'results'),
+    fresh: false,
+    backend: 'wasm',
+    log: (line) => lines.push(line),
+    sources,
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+  sources = { ...DATASET_SOURCES, mnist: writeTinyMnist(dir) };
+  await selectBackend('wasm');
+});
+afterAll(() => cleanup());
+
+describe('the experiment runner', () => {
+  it('2e adam:heuristic for one epoch on 500 samples writes the log, every chart, the summary and the report', async () => {
+    const lines: string[] = [];
+    const written = await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines));
+    expect(lines).toContain('Dataset: mnist (500 training and 100 test images)');
+    expect(lines.some((l) => /^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Test Results: Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
+
+    const out = join(dir, 'results', '2e');
+    const log = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'test']);
+    expect(log[0].spec.config).toMatchObject({ optimizer: 'Adam', epochs: 1, batchSize: 100, limit: 500, dataset: 'mnist' });
+    const charts = readdirSync(join(out, 'charts')).sort();
+    expect(charts).toEqual([
+      'init-heuristic-acc.png', 'init-heuristic-acc.svg', 'init-heuristic-loss.png', 'init-heuristic-loss.svg',
+      'optimizer-adam-acc.png', 'optimizer-adam-acc.svg', 'optimizer-adam-loss.png', 'optimizer-adam-loss.svg',
+    ]);
+    for (const f of ['summary.md', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
+    expect(written).toContain(join(out, 'report.html'));
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('Adam, heuristic init');
+  });
+
+  it('a second run skips what is finished with the same settings, and --fresh runs it again keeping the old log', async () => {
+    const again: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(again));
+    expect(again).toContain('Skipping adam:heuristic: already finished with these settings (--fresh runs it again).');
+    expect(again.some((l) => l.startsWith('Epoch:'))).toBe(false);
+
+    const fresh: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(fresh, { fresh: true }));
+    expect(fresh.some((l) => l.startsWith('Starting afresh; the previous results are kept in'))).toBe(true);
+    expect(fresh.some((l) => l.startsWith('Epoch: 1'))).toBe(true);
+    expect(existsSync(join(dir, 'results', '2e', 'results.jsonl.bak'))).toBe(true);
+  });
+
+  it('1c prints the train/test gaps after each run, as the notebook did', async () => {
+    const lines: string[] = [];
+    await runExperiment(EXPERIMENT_1C, selectRuns(EXPERIMENT_1C, 'dropout'), options(lines, { limit: 200 }));
+    expect(lines.some((l) => /^Difference between best train loss and test loss: \d+\.\d{3}$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Difference between best train acc and test acc: \d+\.\d{3}%$/.test(l))).toBe(true);
+    expect(existsSync(join(dir, 'results', '1c', 'charts', 'all-loss.png'))).toBe(true);
+  });
+});
+
+describe('the experiment command line', () => {
+  async function run(args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { log: (l) => out.push(l), error: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('--help tells the usage and exits 0', async () => {
+    const { code, out } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(out).toContain('Usage: npm run experiment -- <1c|2e> [options]');
+    expect(out).toContain('--only IDS');
+  });
+
+  it.each([
+    [[], 'Name one experiment: 1c or 2e (see --help).'],
+    [['3x'], 'Unknown experiment "3x": choose one of 1c, 2e.'],
+    [['2e', '--only', 'adam:glorot'], 'Unknown run "adam:glorot" for 2e: choose from sgd:xavier,'],
+    [['2e', '--epochs', 'ten'], '--epochs takes a positive whole number, got "ten".'],
+    [['2e', '--speed'], "Unknown option '--speed'"],
+  ])('%j is a one-line usage error with exit code 2', async (args, message) => {
+    const { code, err } = await run(args);
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+    expect(err.split('\n')).toHaveLength(1);
+  });
+
+  it('an unknown dataset is a clear error with exit code 1', async () => {
+    const { code, err } = await run(['2e', '--dataset', 'cifar', '--backend', 'cpu', '--out', join(dir, 'x')]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/^Error: .*cifar.*mnist, fashion-mnist/);
+  });
+});

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FFNN } from '../../src/nn/ffnn.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import { evaluate, formatEpoch, formatTest, train, type TrainingData } from '../../src/training/train.ts';
+import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
+
+/** Two separable classes in 8 features, with a few noisy samples: learnable in a few epochs. */
+function toyData(count: number): TrainingData {
+  let state = 7;
+  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const labels = Uint8Array.from({ length: count }, () => (next() < 0.5 ? 0 : 1));
+  const images = new Float32Array(count * 8);
+  labels.forEach((label, i) => {
+    for (let j = 0; j < 8; j++) images[i * 8 + j] = next() * 0.5 + (j < 4 === (label === 0) ? 0.5 : 0);
+  });
+  return { count, features: 8, classes: 2, images, labels };
+}
+
+function network(seed: number) {
+  return new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 2, { keepProb: [1, 0.9, 1], seed });
+}
+
+describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+  const data = toyData(250);
+
+  it('the same seed gives the same numbers; it learns; epochs are reported as they end', () => {
+    const histories = [0, 1].map(() => {
+      const net = network(3);
+      const adam = new Adam(net.parameters(), { lr: 0.01 });
+      const seen: number[] = [];
+      const lines: string[] = [];
+      const history = train(net, data, adam, { epochs: 4, batchSize: 32, seed: 5, log: (l) => lines.push(l), onEpoch: (m) => seen.push(m.epoch) });
+      expect(seen).toEqual([1, 2, 3, 4]);
+      expect(lines).toEqual(history.map(formatEpoch));
+      const test = evaluate(net, data, { batchSize: 64 });
+      adam.dispose();
+      net.dispose();
+      return { history, test };
+    });
+    const strip = (h: typeof histories[number]) => ({ ...h, history: h.history.map(({ seconds, ...rest }) => rest), test: { ...h.test, seconds: 0 } });
+    expect(strip(histories[0]!)).toEqual(strip(histories[1]!));
+    const { history, test } = histories[0]!;
+    expect(history.at(-1)!.loss).toBeLessThan(history[0]!.loss);
+    expect(test.acc).toBeGreaterThan(0.9);
+  });
+
+  it('evaluate counts right answers and averages the loss per sample, short last batch included', () => {
+    const net = network(1);
+    const probs = net.forward(tf.tensor2d(data.images, [data.count, 8]), { predict: true });
+    const predicted = probs.argMax(1).dataSync();
+    const q = probs.arraySync() as number[][];
+    const right = Array.from(predicted).filter((p, i) => p === data.labels[i]).length;
+    const loss = q.reduce((s, row, i) => s - Math.log(Math.max(row[data.labels[i]!]!, 1e-8)), 0) / data.count;
+    const metrics = evaluate(net, data, { batchSize: 64 });
+    expect(metrics.acc).toBe(right / data.count);
+    expect(metrics.loss).toBeCloseTo(loss, 5);
+    expect(formatTest(metrics)).toMatch(/^Test Results: Acc: \d+\.\d\d% \| loss: \d\.\d{3}$/);
+    net.dispose();
+  });
+
+  it('keeps the tensor count flat across epochs', () => {
+    const net = network(2);
+    const adam = new Adam(net.parameters());
+    train(net, data, adam, { epochs: 1, batchSize: 50, seed: 1, log: () => {} });
+    const before = tf.memory().numTensors;
+    train(net, data, adam, { epochs: 3, batchSize: 50, seed: 2, log: () => {} });
+    evaluate(net, data);
+    expect(tf.memory().numTensors).toBe(before);
+    adam.dispose();
+    net.dispose();
+  });
+});
