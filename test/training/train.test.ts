@@ -49,7 +49,7 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
   it('evaluate counts right answers and averages the loss per sample, short last batch included', () => {
     const net = network(1);
     const probs = net.forward(tf.tensor2d(data.images, [data.count, 8]), { predict: true });
-    const predicted = probs.argMax(1).dataSync();
+    const predicted = tf.argMax(probs, 1).dataSync();
     const q = probs.arraySync() as number[][];
     const right = Array.from(predicted).filter((p, i) => p === data.labels[i]).length;
     const loss = q.reduce((s, row, i) => s - Math.log(Math.max(row[data.labels[i]!]!, 1e-8)), 0) / data.count;
