@@ -16,6 +16,28 @@ export interface BackendInfo {
 interface Candidate {
   /** Imports whatever registers the backend with tfjs-core; throws if it cannot. Returns what loaded it. */
   register(): Promise<string>;
+  /** Runs once the backend has initialised (and before any other code sees it). */
+  settle?(before: ProcessHandlers): void;
+}
+
+type ProcessHandlers = { uncaughtException: Function[]; unhandledRejection: Function[] };
+
+function processHandlers(): ProcessHandlers {
+  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+}
+
+/**
+ * The wasm backend's Emscripten runtime installs process handlers that rethrow every uncaught error from inside
+ * its minified bundle, so Node prints a screen-wide line of its source instead of the error. Removing them restores
+ * Node's own report.
+ */
+function dropEmscriptenExceptionHandlers(before: ProcessHandlers): void {
+  for (const handler of process.listeners('uncaughtException')) {
+    if (!before.uncaughtException.includes(handler)) process.removeListener('uncaughtException', handler);
+  }
+  for (const handler of process.listeners('unhandledRejection')) {
+    if (!before.unhandledRejection.includes(handler)) process.removeListener('unhandledRejection', handler);
+  }
 }
 
 async function importFirst(modules: string[]): Promise<string> {
@@ -47,6 +69,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       await import('@tensorflow/tfjs-backend-wasm');
       return '@tensorflow/tfjs-backend-wasm';
     },
+    settle: dropEmscriptenExceptionHandlers,
   },
   cpu: {
     async register() {
@@ -66,6 +89,7 @@ function isBackendName(name: string): name is BackendName {
 }
 
 async function tryBackend(name: BackendName): Promise<{ ok: true; loadedFrom: string } | { ok: false; reason: string }> {
+  const before = processHandlers();
   let loadedFrom: string;
   try {
     loadedFrom = await CANDIDATES[name].register();
@@ -74,7 +98,9 @@ async function tryBackend(name: BackendName): Promise<{ ok: true; loadedFrom: st
   }
   try {
     // setBackend resolves false (rather than throwing) when the backend's initialisation fails.
-    if (!(await tf.setBackend(name))) return { ok: false, reason: 'it failed to initialise' };
+    const initialised = await tf.setBackend(name);
+    CANDIDATES[name].settle?.(before);
+    if (!initialised) return { ok: false, reason: 'it failed to initialise' };
     await tf.ready();
     return { ok: true, loadedFrom };
   } catch (error) {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
@@ -42,5 +43,14 @@ describe('backend choice', () => {
   // Where tfjs-node is installed and loads there is nothing to refuse.
   it.runIf(!nativeLoads)('a backend that cannot load is one clear error naming those that can', async () => {
     await expect(selectBackend('tensorflow')).rejects.toThrow(/^Backend "tensorflow" cannot load \(.+\)\. Usable here: wasm, cpu\.$/);
+  });
+
+  it('an uncaught error after the wasm backend loads is reported by Node, not rethrown from the wasm bundle', () => {
+    const script = "const { selectBackend } = await import('./src/backend.ts'); await selectBackend('wasm'); throw new Error('boom');";
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.status).not.toBe(0);
+    expect(child.stderr).toContain('Error: boom');
+    expect(child.stderr).not.toContain('WasmBackendModule');
+    expect(child.stderr.length).toBeLessThan(2000);
   });
 });
