@@ -1,0 +1,42 @@
+// Turns what a student computed into the JSON the autograder reads: a number or nested lists of numbers.
+// Anything the server could not judge is refused here, before sending, with the index path of the first bad
+// element, because the server's own message would only say the whole answer is malformed.
+
+import { UserError } from './errors.ts';
+import type { AnswerJson } from './protocol.ts';
+
+/** Anything with a tfjs-style `arraySync()`. Duck-typed so that `grader/` never loads tfjs. */
+interface ArraySyncable {
+  arraySync(): unknown;
+}
+
+function isArraySyncable(value: unknown): value is ArraySyncable {
+  return typeof value === 'object' && value !== null && typeof (value as ArraySyncable).arraySync === 'function';
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no constructor'})`;
+  if (typeof value === 'string') return `a string (${JSON.stringify(value)})`;
+  return `a ${typeof value}`;
+}
+
+const SUPPORTED = 'the autograder takes numbers, (nested) arrays of numbers, typed arrays and tensors';
+
+/**
+ * Converts an answer (number, nested array, typed array, or tensor with `arraySync()`, nested in any mix) to plain
+ * nested lists of numbers. Throws `UserError` with code `invalid_answer` for NaN, ±Infinity or anything else.
+ */
+export function toAnswerJson(answer: unknown, path = 'answer'): AnswerJson {
+  if (typeof answer === 'number') {
+    if (Number.isFinite(answer)) return answer;
+    throw new UserError('invalid_answer', `${path} is ${answer}; the autograder only takes finite numbers`);
+  }
+  if (Array.isArray(answer)) return answer.map((item, i) => toAnswerJson(item, `${path}[${i}]`));
+  if (ArrayBuffer.isView(answer) && !(answer instanceof DataView)) {
+    return toAnswerJson(Array.from(answer as unknown as ArrayLike<unknown>), path);
+  }
+  if (isArraySyncable(answer)) return toAnswerJson(answer.arraySync(), path);
+  throw new UserError('invalid_answer', `${path} is ${describe(answer)}; ${SUPPORTED}`);
+}

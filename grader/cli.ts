@@ -1,0 +1,147 @@
+// `npm run grader -- serve | make-tests`: the local autograder and the tool that writes its test file.
+
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_SEED, makeTestFile } from './reference.ts';
+import { generateToken, startLocalGrader } from './server.ts';
+import { DEFAULT_TEST_FILE, formatTestFile, readTestFile } from './test-file.ts';
+
+const DEFAULT_PORT = 6204;
+
+export const HELP = `Usage: npm run grader -- <command> [options]
+
+The kit's local CC6204 autograder for homework 3: the course server's routes, error codes,
+messages and judging, for working offline and for teaching assistants.
+
+Commands:
+  serve         Start the local autograder; stop it with Ctrl+C.
+    --host H      address to listen on (default 127.0.0.1)
+    --port N      port to listen on, 0 for any free one (default ${DEFAULT_PORT})
+    --tests FILE  test file in the course's format {"input": ..., "expected": ...}
+                  (default: the kit's own, grader/hw3-tests.json)
+    --token T     token that requests must carry (default: a random one, printed at start)
+  make-tests    Write a homework 3 test file computed by the kit's float32 reference.
+    --seed N      random seed, a whole number from 0 to 4294967295
+                  (default ${DEFAULT_SEED}, which gives grader/hw3-tests.json)
+    --out FILE    file to write (required)
+  --help, -h    Show this help.
+
+Exit status: 0 on success, 1 if a file cannot be used or the server cannot start, 2 for bad options.`;
+
+export interface CliIo {
+  log?: (line: string) => void;
+  error?: (line: string) => void;
+  /** Resolves when the server should stop; by default on SIGINT or SIGTERM. */
+  untilStopped?: () => Promise<void>;
+}
+
+class UsageError extends Error {}
+
+function parseWholeNumber(text: string, option: string, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value > max) {
+    throw new UsageError(`${option} must be a whole number from 0 to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+async function serve(args: string[], log: (line: string) => void, untilStopped: () => Promise<void>): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: String(DEFAULT_PORT) },
+      tests: { type: 'string' },
+      token: { type: 'string' },
+    },
+  });
+  const port = parseWholeNumber(values.port, '--port', 65535);
+  if (values.token === '') throw new UsageError('--token must not be empty');
+  const testsPath = values.tests === undefined ? DEFAULT_TEST_FILE : resolve(values.tests);
+  const tests = readTestFile(testsPath);
+  const token = values.token ?? generateToken();
+  let grader;
+  try {
+    grader = await startLocalGrader({ host: values.host, port, tests, token, log });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`Port ${port} on ${values.host} is in use; choose another with --port N (0 picks a free one)`);
+    }
+    throw error;
+  }
+  // A token given with --token may be someone's real one, so only a generated token is printed.
+  const tokenText = values.token === undefined ? token : '<the --token value>';
+  log(`Local autograder for homework 3 listening on ${grader.url}`);
+  log(`Test file: ${testsPath}`);
+  log(
+    values.token === undefined
+      ? `Token: ${token} (made up for this server; it is not your course token)`
+      : 'Token: the one given with --token',
+  );
+  log(`Point the kit at it: CC6204_URL=${grader.url} CC6204_TOKEN=${tokenText} npm run submit all`);
+  log('(or put CC6204_URL and CC6204_TOKEN in .env). Press Ctrl+C to stop.');
+  await untilStopped();
+  await grader.close();
+  log('Stopped.');
+  return 0;
+}
+
+function makeTests(args: string[], log: (line: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: { seed: { type: 'string', default: String(DEFAULT_SEED) }, out: { type: 'string' } },
+  });
+  const seed = parseWholeNumber(values.seed, '--seed', 2 ** 32 - 1);
+  if (values.out === undefined || values.out === '') throw new UsageError('make-tests needs --out FILE');
+  try {
+    writeFileSync(values.out, formatTestFile(makeTestFile(seed)));
+  } catch (error) {
+    throw new Error(`Could not write ${values.out}: ${(error as Error).message}`);
+  }
+  log(`Wrote ${values.out} (seed ${seed})`);
+  return 0;
+}
+
+/** Runs the grader CLI with `argv` (without `node` and the script); resolves to the exit status. */
+export async function main(
+  argv: readonly string[],
+  { log = console.log, error = console.error, untilStopped = waitForSignal }: CliIo = {},
+): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || args.includes('--help')) {
+      log(HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === 'serve') return await serve(args, log, untilStopped);
+    if (command === 'make-tests') return makeTests(args, log);
+    throw new UsageError(`Unknown command ${JSON.stringify(command)}; the commands are serve and make-tests`);
+  } catch (failure) {
+    const fromParseArgs = (failure as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS') === true;
+    const isUsage = failure instanceof UsageError || fromParseArgs;
+    const message = failure instanceof Error ? failure.message : String(failure);
+    // parseArgs may go on with advice about `--` that does not fit an npm script; its first sentence says it all.
+    const line = fromParseArgs ? message.split('. ')[0] : message;
+    error(isUsage ? `Usage error: ${line} (see --help)` : `Error: ${line}`);
+    if (process.env.DEBUG && failure instanceof Error) error(failure.stack ?? '');
+    return isUsage ? 2 : 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

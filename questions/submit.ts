@@ -1,0 +1,137 @@
+// `npm run submit <question...|all>`: grades the kit's answers to homework 3 against the course autograder, or, with
+// none configured, against the kit's local one.
+
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { AutograderClient } from '../grader/client.ts';
+import { loadGraderConfig } from '../grader/config.ts';
+import { LibraryError, MessageFromServer } from '../grader/errors.ts';
+import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
+import { GradingSession } from '../grader/session.ts';
+import type { Question } from './types.ts';
+
+export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
+
+Grades the kit's answers to homework 3: npm run submit 2d, npm run submit 1a 2b, npm run submit all.
+
+The server and token come from CC6204_URL (or CC6204_HOST and CC6204_PORT) and CC6204_TOKEN, in the
+environment or in .env (see .env.example). With no server configured, the answers are graded by the kit's
+local autograder, started for the run on 127.0.0.1.
+
+Options (through npm, after --: npm run submit -- all --backend cpu):
+  --backend NAME  tensor backend: tensorflow, wasm or cpu
+                  (default: CC6204_BACKEND, else the first that loads)
+  --help, -h      show this help
+
+Exit status: 0 if every test passed, 1 if any failed or could not run, 2 for bad arguments or settings.`;
+
+export interface SubmitDeps {
+  log?: (line: string) => void;
+  error?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+  envFile?: string;
+  /** The questions that can be graded, in order; defaults to questions/index.ts. */
+  questions?: readonly Question[];
+  selectBackend?: (requested?: string) => Promise<{ name: string; description: string }>;
+}
+
+class UsageError extends Error {}
+
+// Loaded only when needed, so that `--help` and argument errors answer at once, without loading tfjs.
+async function defaultQuestions(): Promise<readonly Question[]> {
+  return (await import('./index.ts')).QUESTIONS;
+}
+
+async function defaultSelectBackend(requested?: string): Promise<{ name: string; description: string }> {
+  return (await import('../src/backend.ts')).selectBackend(requested);
+}
+
+function chooseQuestions(names: readonly string[], questions: readonly Question[]): Question[] {
+  const valid = `${questions.map((question) => question.id).join(', ')} (or all)`;
+  if (names.length === 0) throw new UsageError(`Name the questions to grade: ${valid}`);
+  const wanted = names.map((name) => name.toLowerCase());
+  if (wanted.includes('all')) return [...questions];
+  const unknown = wanted.filter((name) => !questions.some((question) => question.id === name));
+  if (unknown.length > 0) {
+    const names = unknown.map((name) => `"${name}"`).join(', ');
+    throw new UsageError(`Unknown question ${names}; the questions are ${valid}`);
+  }
+  return questions.filter((question) => wanted.includes(question.id));
+}
+
+/** Runs the submit CLI with `argv` (without `node` and the script); resolves to the exit status. */
+export async function main(argv: readonly string[], deps: SubmitDeps = {}): Promise<number> {
+  const { log = console.log, error = console.error, env = process.env, envFile = '.env' } = deps;
+  let grader: LocalGrader | undefined;
+  let client: AutograderClient | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: { backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      log(HELP);
+      return 0;
+    }
+    const chosen = chooseQuestions(positionals, deps.questions ?? (await defaultQuestions()));
+    let config;
+    try {
+      config = loadGraderConfig({ env, envFile });
+    } catch (failure) {
+      throw new UsageError((failure as Error).message);
+    }
+    if (config.baseUrl !== undefined && config.token === undefined) {
+      throw new UsageError('CC6204_TOKEN is not set: put your course token in .env (see .env.example)');
+    }
+
+    const backend = await (deps.selectBackend ?? defaultSelectBackend)(values.backend ?? config.backend);
+    log(`Backend: ${backend.description}`);
+
+    if (config.baseUrl !== undefined && config.token !== undefined) {
+      client = new AutograderClient({ baseUrl: config.baseUrl, token: config.token, log });
+      log(`Server: ${config.baseUrl}`);
+      await client.ping();
+    } else {
+      grader = await startLocalGrader();
+      client = new AutograderClient({ baseUrl: grader.url, token: grader.token, log });
+      const where = `the kit's local autograder at ${grader.url}`;
+      log(`Server: none configured (CC6204_URL or CC6204_HOST), so grading with ${where}`);
+    }
+
+    const session = new GradingSession(client, { log });
+    let allRan = true;
+    for (const question of chosen) {
+      log('');
+      log(`${question.id}) ${question.title}`);
+      try {
+        await question.run(session);
+      } catch (failure) {
+        // Without a working server the other questions cannot be graded either.
+        if (failure instanceof LibraryError || failure instanceof MessageFromServer) throw failure;
+        allRan = false;
+        error(`${question.id} stopped: ${failure instanceof Error ? failure.message : String(failure)}`);
+        if (env.DEBUG && failure instanceof Error) error(failure.stack ?? '');
+      }
+    }
+    const passed = session.results.filter((result) => result.passed).length;
+    log('');
+    log(`${passed} of ${session.results.length} tests passed${allRan ? '' : '; some questions stopped early'}`);
+    return allRan && passed === session.results.length ? 0 : 1;
+  } catch (failure) {
+    const fromParseArgs = (failure as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS') === true;
+    const isUsage = failure instanceof UsageError || fromParseArgs;
+    const message = failure instanceof Error ? failure.message : String(failure);
+    // parseArgs goes on with advice about `--` that does not fit an npm script; its first sentence says it all.
+    error(`${isUsage ? 'Usage error' : 'Error'}: ${fromParseArgs ? message.split('. ')[0] : message}`);
+    if (env.DEBUG && failure instanceof Error) error(failure.stack ?? '');
+    return isUsage ? 2 : 1;
+  } finally {
+    await client?.close();
+    await grader?.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalGrader, type LocalGrader } from '../../grader/server.ts';
+import { main, type SubmitDeps } from '../../questions/submit.ts';
+import type { Question } from '../../questions/types.ts';
+import { capture, closedPort, expectedOf, kitTests } from './helpers.ts';
+
+const TOKEN = 'submit-test-token-d00d';
+const dir = mkdtempSync(join(tmpdir(), 'cc6204-submit-'));
+const noEnvFile = join(dir, 'absent.env');
+let grader: LocalGrader;
+
+beforeAll(async () => {
+  grader = await startLocalGrader({ tests: kitTests, token: TOKEN });
+});
+
+afterAll(async () => {
+  await grader.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const weightDecay: Question = {
+  id: '1a',
+  title: 'Weight decay',
+  run: async (session) => {
+    await session.getTestData('1a', 1);
+    await session.submit('1a', 1, expectedOf('1a', '1'));
+  },
+};
+
+const momentum: Question = {
+  id: '2b',
+  title: 'Momentum',
+  run: async (session) => {
+    await session.submit('2b', 1, expectedOf('2b', '1'));
+    await session.submit('2b', 2, expectedOf('2b', '2'));
+  },
+};
+
+const wrongMomentum: Question = {
+  ...momentum,
+  run: async (session) => {
+    await session.submit('2b', 1, expectedOf('2b', '2'));
+    await session.submit('2b', 2, expectedOf('2b', '2'));
+  },
+};
+
+const broken: Question = {
+  id: '2c',
+  title: 'RMSProp',
+  run: async () => {
+    throw new Error('boom');
+  },
+};
+
+async function run(argv: string[], deps: SubmitDeps = {}) {
+  const out = capture();
+  const err = capture();
+  const requested: Array<string | undefined> = [];
+  const code = await main(argv, {
+    log: out.log,
+    error: err.log,
+    env: {},
+    envFile: noEnvFile,
+    questions: [weightDecay, momentum],
+    selectBackend: async (name) => {
+      requested.push(name);
+      return { name: 'cpu', description: 'fake backend' };
+    },
+    ...deps,
+  });
+  return { code, out, err, requested };
+}
+
+describe('submit CLI', () => {
+  it('grades every question against the local grader when none is configured, and exits 0', async () => {
+    const { code, out, err } = await run(['all']);
+    expect(err.lines).toEqual([]);
+    expect(code).toBe(0);
+    expect(out.lines[0]).toBe('Backend: fake backend');
+    expect(out.lines[1]).toMatch(
+      /^Server: none configured \(CC6204_URL or CC6204_HOST\), so grading with the kit's local autograder at http:\/\/127\.0\.0\.1:\d+$/,
+    );
+    expect(out.lines.filter((line) => line.startsWith('Backend:') || line.startsWith('Server:'))).toHaveLength(2);
+    expect(out.lines.filter((line) => line === 'Correct Test!')).toHaveLength(3);
+    expect(out.lines.at(-1)).toBe('3 of 3 tests passed');
+  });
+
+  it('runs the named questions in the course order', async () => {
+    const { code, out } = await run(['2B', '1a']);
+    expect(code).toBe(0);
+    expect(out.lines.filter((line) => /^\w\w\) /.test(line))).toEqual(['1a) Weight decay', '2b) Momentum']);
+  });
+
+  it('uses the configured server and token', async () => {
+    const { code, out } = await run(['1a'], { env: { CC6204_URL: grader.url, CC6204_TOKEN: TOKEN } });
+    expect(code).toBe(0);
+    expect(out.lines[1]).toBe(`Server: ${grader.url}`);
+    expect(out.text()).not.toContain(TOKEN);
+  });
+
+  it('reads the server and backend from a .env file, the --backend option winning', async () => {
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, `CC6204_URL=${grader.url}\nCC6204_TOKEN=${TOKEN}\nCC6204_BACKEND=wasm\n`);
+    const fromFile = await run(['1a'], { envFile });
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.requested).toEqual(['wasm']);
+    expect(fromFile.out.lines[1]).toBe(`Server: ${grader.url}`);
+    const fromFlag = await run(['1a', '--backend', 'cpu'], { envFile });
+    expect(fromFlag.requested).toEqual(['cpu']);
+  });
+
+  it('exits 1 when a test fails, after reporting it and running the rest', async () => {
+    const { code, out } = await run(['all'], { questions: [wrongMomentum, weightDecay] });
+    expect(code).toBe(1);
+    expect(out.lines).toContain('Failed Test! 2b test 1: [value] 0.0% correct; 20 of 20 elements wrong, first at [0, 0], [0, 1], [0, 2], ...');
+    expect(out.lines.at(-1)).toBe('2 of 3 tests passed');
+  });
+
+  it('reports a question that stops with an error in one line, and goes on', async () => {
+    const { code, out, err } = await run(['all'], { questions: [broken, momentum] });
+    expect(code).toBe(1);
+    expect(err.lines).toEqual(['2c stopped: boom']);
+    expect(out.lines.at(-1)).toBe('2 of 2 tests passed; some questions stopped early');
+  });
+
+  it('reports a wrong token without printing any token', async () => {
+    const { code, out, err } = await run(['1a'], { env: { CC6204_URL: grader.url, CC6204_TOKEN: 'wrong-token-31337' } });
+    expect(code).toBe(1);
+    expect(err.lines).toEqual(['1a stopped: The token is not correct/is invalid']);
+    expect(out.text() + err.text()).not.toContain('wrong-token-31337');
+  });
+
+  it('stops with one line when the server cannot be reached', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const { code, err } = await run(['all'], { env: { CC6204_URL: url, CC6204_TOKEN: TOKEN } });
+    expect(code).toBe(1);
+    expect(err.lines).toEqual([`Error: Request to ${url}/ping failed: connection refused (is the server running, and is the URL right?)`]);
+  });
+
+  it('stops with one line when the backend cannot load', async () => {
+    const { code, err } = await run(['all'], {
+      selectBackend: async () => {
+        throw new Error('Unknown backend "gpu": choose one of tensorflow, wasm, cpu.');
+      },
+    });
+    expect(code).toBe(1);
+    expect(err.lines).toEqual(['Error: Unknown backend "gpu": choose one of tensorflow, wasm, cpu.']);
+  });
+
+  it.each([
+    [['3x'], 'Usage error: Unknown question "3x"; the questions are 1a, 2b (or all)'],
+    [[], 'Usage error: Name the questions to grade: 1a, 2b (or all)'],
+    [['all', '--bogus'], "Usage error: Unknown option '--bogus'"],
+  ])('exits 2 for %j', async (argv, line) => {
+    const { code, err, requested } = await run(argv);
+    expect(code).toBe(2);
+    expect(err.lines).toEqual([line]);
+    expect(requested).toEqual([]);
+  });
+
+  it.each([
+    [{ CC6204_URL: 'nonsense' }, /^Usage error: CC6204_URL is not a valid URL/],
+    [{ CC6204_URL: 'http://127.0.0.1:1' }, /^Usage error: CC6204_TOKEN is not set/],
+  ])('exits 2 for settings it cannot use: %j', async (env, line) => {
+    const { code, err } = await run(['all'], { env });
+    expect(code).toBe(2);
+    expect(err.lines).toEqual([expect.stringMatching(line)]);
+  });
+
+  it('prints its help', async () => {
+    const { code, out } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(out.text()).toMatch(/^Usage: npm run submit <question\.\.\.\|all>/);
+  });
+});
