@@ -1,0 +1,174 @@
+// `npm run bench`: times training steps of the homework's 2e network on each backend, each in a process of its own
+// so that its peak memory is its own.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
+import { loadDataset } from '../src/data/mnist.ts';
+import { DATASET_SOURCES } from '../src/data/sources.ts';
+import { ACTIVATIONS, HIDDEN_SIZES } from '../src/experiments/definitions.ts';
+import { FFNN } from '../src/nn/ffnn.ts';
+import { Adam } from '../src/optim/adam.ts';
+import { train } from '../src/training/train.ts';
+
+export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch]
+
+Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch 100) on
+synthetic data, after a warm-up, on each backend asked for (default: every one that loads), each in its own
+process. Prints ms per step (median and mean), seconds per 600-step epoch, peak resident memory and the tensor
+count before and after. With Fashion-MNIST installed (${DATASET_SOURCES['fashion-mnist'].localDir}), also times
+one real epoch through the experiment's training loop.
+
+Options:
+  --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load)
+  --steps N        timed steps (default 50), after 5 warm-up steps
+  --no-epoch       skip the real Fashion-MNIST epoch
+  --json           print the results as JSON
+  --help           this text
+
+Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.`;
+
+const BATCH = 100;
+const STEPS_PER_EPOCH = 600;
+
+interface Result {
+  backend: string;
+  description: string;
+  steps: number;
+  msPerStepMedian: number;
+  msPerStepMean: number;
+  secondsPerEpoch: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+  peakRssMiB: number;
+  realEpoch?: { seconds: number; acc: number };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The measurement itself, run in the child process for one backend. */
+async function measure(backend: string, steps: number, realEpoch: boolean): Promise<Result> {
+  const info = await selectBackend(backend);
+  const network = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 1 });
+  const adam = new Adam(network.parameters());
+  const x = tf.randomUniform([BATCH, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32', 2), 10), 'float32')) as tf.Tensor2D;
+  const step = () => {
+    const yPred = network.forward(x);
+    network.backward(x, y, yPred);
+    yPred.dispose();
+    adam.step();
+    // Waits for the backend to finish (asynchronous ones included) before the clock stops.
+    network.parameters()[0]?.value.dataSync();
+  };
+  for (let i = 0; i < 5; i++) step();
+  const tensorsBefore = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    step();
+    times.push(performance.now() - start);
+  }
+  const tensorsAfter = tf.memory().numTensors;
+  const mean = times.reduce((s, t) => s + t, 0) / times.length;
+  const result: Result = {
+    backend: info.name,
+    description: info.description,
+    steps,
+    msPerStepMedian: median(times),
+    msPerStepMean: mean,
+    secondsPerEpoch: (mean * STEPS_PER_EPOCH) / 1000,
+    tensorsBefore,
+    tensorsAfter,
+    peakRssMiB: 0,
+  };
+  adam.dispose();
+  network.dispose();
+  tf.dispose([x, y]);
+  if (realEpoch && existsSync(DATASET_SOURCES['fashion-mnist'].localDir ?? '')) {
+    const data = await loadDataset('fashion-mnist', { split: 'train', log: () => {} });
+    const net = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 0 });
+    const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
+    const [epoch] = train(net, data, optimizer, { epochs: 1, batchSize: BATCH, seed: 0, log: () => {} });
+    result.realEpoch = { seconds: epoch?.seconds ?? Number.NaN, acc: epoch?.acc ?? Number.NaN };
+    optimizer.dispose();
+    net.dispose();
+  }
+  result.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  return result;
+}
+
+function table(results: Result[]): string {
+  const rows = results.map((r) => [
+    r.description,
+    r.msPerStepMedian.toFixed(1),
+    r.msPerStepMean.toFixed(1),
+    r.secondsPerEpoch.toFixed(1),
+    r.realEpoch ? `${r.realEpoch.seconds.toFixed(1)} (${(r.realEpoch.acc * 100).toFixed(2)}%)` : '—',
+    r.peakRssMiB.toFixed(0),
+    `${r.tensorsBefore} → ${r.tensorsAfter}`,
+  ]);
+  const header = ['backend', 'ms/step (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
+  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        backend: { type: 'string' },
+        steps: { type: 'string', default: '50' },
+        json: { type: 'boolean', default: false },
+        'no-epoch': { type: 'boolean', default: false },
+        worker: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message.split('\n')[0]} (see --help)`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 1) {
+    console.error(`--steps takes a positive whole number, got "${values.steps}".`);
+    return 2;
+  }
+  if (values.worker) {
+    console.log(JSON.stringify(await measure(values.worker, steps, !values['no-epoch'])));
+    return 0;
+  }
+  const asked = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = asked?.find((name) => !(BACKENDS as readonly string[]).includes(name));
+  if (unknown) {
+    console.error(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
+    return 2;
+  }
+  const backends = asked ?? (await usableBackends());
+  const results: Result[] = [];
+  for (const backend of backends) {
+    if (!values.json) console.error(`Timing ${backend} (${steps} steps${values['no-epoch'] ? '' : ' and a real epoch if the data is here'})...`);
+    const args = [fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps), ...(values['no-epoch'] ? ['--no-epoch'] : [])];
+    const child = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (child.status !== 0) {
+      console.error(`${backend}: the benchmark failed (exit ${child.status}).`);
+      return 1;
+    }
+    results.push(JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as Result);
+  }
+  console.log(values.json ? JSON.stringify(results, null, 2) : table(results));
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2));
