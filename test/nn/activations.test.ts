@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tf.grad is the oracle here; tfjs-core registers no gradients until this is imported.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, activationByName, celu, softmax, swish, tanh } from '../../src/nn/activations.ts';
 import { crossEntropy as crossEntropyTf } from '../../src/nn/loss.ts';

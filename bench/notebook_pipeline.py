@@ -1,0 +1,147 @@
+"""The answer notebook's 2e pipeline, re-created for timing only: PyTorch on the CPU, a per-item Dataset like
+torchvision's ToTensor, a DataLoader with a per-sample one-hot collate, a hand-written forward and backward of
+FFNN(784, [512, 1024, 128], [relu, celu, swish, softmax], 10) and Adam, under torch.no_grad, then the test pass.
+
+Not part of the kit (PyTorch is never its dependency): Debian's python3-torch runs it.
+    python3 bench/notebook_pipeline.py [DIR]      # DIR: Fashion-MNIST's four .gz files (default Debian's folder)
+It prints the epoch line, the test line and the seconds taken, with the process's total wall time.
+"""
+import gzip
+import math
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+START = time.perf_counter()
+torch.set_num_threads(2)
+torch.manual_seed(0)
+FOLDER = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+class Images(Dataset):
+    def __init__(self, prefix):
+        self.images = read_idx(f"{FOLDER}/{prefix}-images-idx3-ubyte.gz")
+        self.labels = read_idx(f"{FOLDER}/{prefix}-labels-idx1-ubyte.gz")
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        # What ToTensor hands the loader: one 1x28x28 float image in [0, 1] per item.
+        return torch.from_numpy(self.images[i].astype(np.float32) / 255.0).unsqueeze(0), int(self.labels[i])
+
+
+def collate(batch):
+    xs = torch.stack([image.view(784) for image, _ in batch])
+    ys = torch.zeros(len(batch), 10)
+    for row, (_, label) in enumerate(batch):
+        ys[row, label] = 1
+    return xs, ys
+
+
+def sigmoid(t):
+    return torch.reciprocal(1 + torch.exp(-t))
+
+
+ACT = {
+    "relu": (lambda u: torch.clamp(u, min=0), lambda u: (u > 0).float()),
+    "celu": (lambda u: torch.clamp(u, min=0) + torch.clamp(torch.exp(torch.clamp(u, max=0)) - 1, max=0),
+             lambda u: torch.where(u > 0, torch.ones_like(u), torch.exp(torch.clamp(u, max=0)))),
+    "swish": (lambda u: u * sigmoid(u), lambda u: sigmoid(u) + u * sigmoid(u) * (1 - sigmoid(u))),
+}
+
+
+class Network:
+    def __init__(self, sizes, acts):
+        self.acts = acts
+        self.w, self.b = [], []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            scale = math.sqrt(2 / n_in) if i < len(acts) and acts[i] == "relu" else math.sqrt(1 / n_in)
+            self.w.append(torch.randn(n_in, n_out) * scale)
+            self.b.append(torch.zeros(n_out))
+        self.grads = [None] * (2 * len(self.w))
+
+    def forward(self, x):
+        self.hs, self.us = [x], []
+        h = x
+        for k, act in enumerate(self.acts):
+            u = h @ self.w[k] + self.b[k]
+            h = ACT[act][0](u)
+            self.us.append(u)
+            self.hs.append(h)
+        z = h @ self.w[-1] + self.b[-1]
+        z = z - z.max(1, keepdim=True)[0]
+        e = torch.exp(z)
+        return e / e.sum(1, keepdim=True)
+
+    def backward(self, y, y_pred):
+        du = (y_pred - y) / y.shape[0]
+        last = len(self.w) - 1
+        self.grads[2 * last] = self.hs[-1].t() @ du
+        self.grads[2 * last + 1] = du.sum(0)
+        dh = du @ self.w[last].t()
+        for k in range(len(self.acts) - 1, -1, -1):
+            du = dh * ACT[self.acts[k]][1](self.us[k])
+            self.grads[2 * k] = self.hs[k].t() @ du
+            self.grads[2 * k + 1] = du.sum(0)
+            if k > 0:
+                dh = du @ self.w[k].t()
+
+    def params(self):
+        return [t for pair in zip(self.w, self.b) for t in pair]
+
+
+class Adam:
+    def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+        self.params, self.lr, self.b1, self.b2, self.eps, self.t = params, lr, b1, b2, eps, 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.s = [torch.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        self.t += 1
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
+            self.s[i] = self.b2 * self.s[i] + (1 - self.b2) * g * g
+            m_hat = self.m[i] / (1 - self.b1 ** self.t)
+            s_hat = self.s[i] / (1 - self.b2 ** self.t)
+            p -= self.lr / (self.eps + torch.sqrt(s_hat)) * m_hat
+
+
+def cross_entropy(q, y):
+    return torch.mean(-torch.sum(y * torch.log(torch.clamp(q, min=1e-8)), -1))
+
+
+with torch.no_grad():
+    train_set, test_set = Images("train"), Images("t10k")
+    net = Network([784, 512, 1024, 128, 10], ["relu", "celu", "swish"])
+    adam = Adam(net.params())
+    epoch_start = time.perf_counter()
+    loss_sum = correct = 0
+    for x, y in DataLoader(train_set, batch_size=100, shuffle=True, collate_fn=collate):
+        y_pred = net.forward(x)
+        loss_sum += cross_entropy(y_pred, y).item()
+        correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()
+        net.backward(y, y_pred)
+        adam.step(net.grads)
+    n = len(train_set)
+    print(f"Epoch: 1 | Acc: {correct / n * 100:.2f}% | loss: {loss_sum / n * 100:.3f}  ({time.perf_counter() - epoch_start:.1f} s)")
+    loss_sum = correct = 0
+    for x, y in DataLoader(test_set, batch_size=100, shuffle=True, collate_fn=collate):
+        y_pred = net.forward(x)
+        loss_sum += cross_entropy(y_pred, y).item()
+        correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()
+    n = len(test_set)
+    print(f"Test Results: Acc: {correct / n * 100:.2f}% | loss: {loss_sum / n * 100:.3f}")
+print(f"whole process: {time.perf_counter() - START:.1f} s")
