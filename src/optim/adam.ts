@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
+import { fusedUpdate } from './fused.ts';
 import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
 
 export interface AdamOptions {
@@ -57,6 +58,18 @@ export class Adam extends Optimizer {
         if (!grad) return;
         const m = this.means[i] as tf.Variable;
         const s = this.squares[i] as tf.Variable;
+        const { beta1: b1, beta2: b2, lr, epsilon: eps } = this;
+        const fused = fusedUpdate(
+          'adam',
+          { p: p.value, g: grad, m, s },
+          { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1: correction1, c2: correction2, lr, eps },
+        );
+        if (fused) {
+          m.assign(fused[1] as tf.Tensor);
+          s.assign(fused[2] as tf.Tensor);
+          p.value.assign(fused[0] as tf.Tensor);
+          return;
+        }
         m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
         s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.mul(grad, grad), 1 - this.beta2)));
         const mHat = tf.div(m, correction1);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
+import { fusedUpdate } from './fused.ts';
 import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
 
 export interface SGDOptions {
@@ -38,16 +39,28 @@ export class SGD extends Optimizer {
       this.params.forEach((p, i) => {
         const grad = p.grad;
         if (!grad) return;
-        const decayed = this.beta === 0 ? p.value : tf.mul(p.value, 1 - this.beta);
+        const keep = 1 - this.beta;
         if (this.momentum === 0) {
-          p.value.assign(tf.sub(decayed, tf.mul(grad, this.lr)));
+          const [fused] = fusedUpdate('sgd', { p: p.value, g: grad }, { keep, lr: this.lr }) ?? [];
+          p.value.assign(fused ?? tf.sub(this.decayed(p), tf.mul(grad, this.lr)));
           return;
         }
         const v = this.velocity[i] as tf.Variable;
+        const fused = fusedUpdate('momentum', { p: p.value, g: grad, v }, { keep, lr: this.lr, m: this.momentum });
+        if (fused) {
+          v.assign(fused[1] as tf.Tensor);
+          p.value.assign(fused[0] as tf.Tensor);
+          return;
+        }
         v.assign(tf.sub(tf.mul(v, this.momentum), tf.mul(grad, this.lr)));
-        p.value.assign(tf.add(decayed, v));
+        p.value.assign(tf.add(this.decayed(p), v));
       });
     });
+  }
+
+  /** (1 − beta)·p; with no decay, p itself (1·p is p exactly, as the fused kernel computes it). */
+  private decayed(p: Parameter): tf.Tensor {
+    return this.beta === 0 ? p.value : tf.mul(p.value, 1 - this.beta);
   }
 
   dispose(): void {
