@@ -126,10 +126,11 @@ describe('submit CLI', () => {
     expect(out.lines.at(-1)).toBe('2 of 2 tests passed; some questions stopped early');
   });
 
-  it('reports a wrong token without printing any token', async () => {
-    const { code, out, err } = await run(['1a'], { env: { CC6204_URL: grader.url, CC6204_TOKEN: 'wrong-token-31337' } });
+  it('stops at a wrong token with one line, without printing any token', async () => {
+    const { code, out, err } = await run(['all'], { env: { CC6204_URL: grader.url, CC6204_TOKEN: 'wrong-token-31337' } });
     expect(code).toBe(1);
-    expect(err.lines).toEqual(['1a stopped: The token is not correct/is invalid']);
+    expect(err.lines).toEqual(['Error: The token is not correct/is invalid']);
+    expect(out.text()).not.toContain('2b)');
     expect(out.text() + err.text()).not.toContain('wrong-token-31337');
   });
 
