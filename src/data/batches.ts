@@ -2,7 +2,7 @@ import { Random } from '../random.ts';
 import type { Dataset } from './mnist.ts';
 
 export interface Batch {
-  /** size × features pixels. */
+  /** size × features pixels, scaled to [0, 1]. */
   x: Float32Array;
   /** size × classes one-hot targets. */
   y: Float32Array;
@@ -50,12 +50,15 @@ export function batchIndices(count: number, batchSize: number, seed: number, epo
   return batches;
 }
 
-/** Copies the samples at `indices` into one batch of inputs and one-hot targets. */
+/** byte/255 for every byte value, as float32. */
+const SCALED = Float32Array.from({ length: 256 }, (_, value) => value / 255);
+
+/** Copies the samples at `indices` into one batch of inputs scaled to [0, 1] and one-hot targets. */
 export function gatherBatch(
-  dataset: Pick<Dataset, 'count' | 'features' | 'classes' | 'images' | 'labels'>,
+  dataset: Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>,
   indices: ArrayLike<number>,
 ): Batch {
-  const { count, features, classes, images, labels } = dataset;
+  const { count, features, classes, pixels, labels } = dataset;
   const size = indices.length;
   const x = new Float32Array(size * features);
   const batchLabels = new Uint8Array(size);
@@ -64,7 +67,8 @@ export function gatherBatch(
     if (!(Number.isInteger(index) && index >= 0 && index < count)) {
       throw new RangeError(`sample index ${index} is outside the dataset's 0..${count - 1}`);
     }
-    x.set(images.subarray(index * features, (index + 1) * features), row * features);
+    const start = index * features;
+    for (let j = 0; j < features; j++) x[row * features + j] = SCALED[pixels[start + j] as number] as number;
     batchLabels[row] = labels[index] ?? 0;
   }
   return { x, y: oneHot(batchLabels, classes), size };

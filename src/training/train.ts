@@ -6,7 +6,7 @@ import { crossEntropy } from '../nn/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { progressBar } from './progress.ts';
 
-export type TrainingData = Pick<Dataset, 'count' | 'features' | 'classes' | 'images' | 'labels'>;
+export type TrainingData = Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>;
 
 export interface EpochMetrics {
   /** 1-based. */

@@ -66,19 +66,19 @@ describe('batchIndices', () => {
 });
 
 describe('gatherBatch', () => {
-  // Three samples of two features each; sample i's features are (i, i + 0.5).
+  // Three samples of two pixels each; sample i's are 51·2i and 51·(2i + 1), that is 2i/5 and (2i + 1)/5 once scaled.
   const dataset = {
     count: 3,
     features: 2,
     classes: 4,
-    images: Float32Array.of(0, 0.5, 1, 1.5, 2, 2.5),
+    pixels: Uint8Array.of(0, 51, 102, 153, 204, 255),
     labels: Uint8Array.of(3, 0, 2),
   };
 
-  it('copies the chosen samples in order, with one-hot targets', () => {
+  it('copies the chosen samples in order, scaled to [0, 1], with one-hot targets', () => {
     const batch = gatherBatch(dataset, Uint32Array.of(2, 0));
     expect(batch.size).toBe(2);
-    expect(Array.from(batch.x)).toEqual([2, 2.5, 0, 0.5]);
+    expect(Array.from(batch.x)).toEqual([204 / 255, 1, 0, 51 / 255].map(Math.fround));
     expect(Array.from(batch.y)).toEqual([0, 0, 1, 0, 0, 0, 0, 1]);
   });
 

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestOfBytes, md5, sha256 } from '../../src/data/checksum.ts';
 import { DownloadError } from '../../src/data/download.ts';
 import { encodeIdx, IdxFormatError } from '../../src/data/idx.ts';
+import { gatherBatch } from '../../src/data/batches.ts';
 import { DatasetError, loadDataset } from '../../src/data/mnist.ts';
 import {
   DATASET_SOURCES,
@@ -94,12 +95,14 @@ describe('loadDataset from a mirror', () => {
 
     expect(train).toMatchObject({ name: 'mnist', split: 'train', count: 6, rows: 28, cols: 28, features: 784 });
     expect(train.classes).toBe(10);
-    expect(train.images).toBeInstanceOf(Float32Array);
-    expect(train.images.length).toBe(6 * PIXELS);
+    expect(train.pixels).toBeInstanceOf(Uint8Array);
+    expect(train.pixels.length).toBe(6 * PIXELS);
     expect(Array.from(train.labels)).toEqual(TRAIN_LABELS);
-    const firstPixels = [0, 1, 2, 3, 4, 5].map((i) => train.images[i * PIXELS + 100]);
-    expect(firstPixels).toEqual([0, 51 / 255, 102 / 255, 153 / 255, 204 / 255, 1].map(Math.fround));
-    expect(train.images.every((pixel) => pixel >= 0 && pixel <= 1)).toBe(true);
+    const firstPixels = [0, 1, 2, 3, 4, 5].map((i) => train.pixels[i * PIXELS + 100]);
+    expect(firstPixels).toEqual([0, 51, 102, 153, 204, 255]);
+    const scaled = gatherBatch(train, [0, 1, 2, 3, 4, 5]).x;
+    expect([0, 1, 2, 3, 4, 5].map((i) => scaled[i * PIXELS + 100])).toEqual([0, 51 / 255, 102 / 255, 153 / 255, 204 / 255, 1].map(Math.fround));
+    expect(scaled.every((pixel) => pixel >= 0 && pixel <= 1)).toBe(true);
     expect((await readdir(join(dataDir, 'mnist'))).sort()).toEqual([
       'train-images-idx3-ubyte.gz',
       'train-labels-idx1-ubyte.gz',
@@ -131,7 +134,7 @@ describe('loadDataset from a mirror', () => {
     const sources = tinySources(files, [mirror.url]);
     const few = await loadDataset('mnist', { split: 'train', dataDir, sources, limit: 4 });
     expect(few.count).toBe(4);
-    expect(few.images.length).toBe(4 * PIXELS);
+    expect(few.pixels.length).toBe(4 * PIXELS);
     expect(Array.from(few.labels)).toEqual(TRAIN_LABELS.slice(0, 4));
     expect((await loadDataset('mnist', { split: 'train', dataDir, sources, limit: 100 })).count).toBe(6);
     await expect(loadDataset('mnist', { split: 'train', dataDir, sources, limit: 0 })).rejects.toThrow(
@@ -228,7 +231,7 @@ describe('loadDataset from a local folder', () => {
     const sources = withContentChecksums(tinySources(tinyFiles(), [await deadMirrorUrl()], dir), raw);
     const train = await loadDataset('fashion-mnist', { split: 'train', dataDir, sources });
     expect(train.count).toBe(6);
-    expect(train.images[5 * PIXELS]).toBe(1);
+    expect(train.pixels[5 * PIXELS]).toBe(255);
   });
 
   it('accepts the published archives as they are', async () => {
@@ -281,7 +284,7 @@ describe("Debian's dataset-fashion-mnist", () => {
   it.runIf(existsSync(dir))('loads the 10000 test images, 1000 per class, checked by their checksums', async () => {
     const test = await loadDataset('fashion-mnist', { split: 'test', dataDir });
     expect(test.count).toBe(10_000);
-    expect(test.images.length).toBe(10_000 * PIXELS);
+    expect(test.pixels.length).toBe(10_000 * PIXELS);
     const perClass = new Array<number>(10).fill(0);
     for (const label of test.labels) perClass[label] = (perClass[label] ?? 0) + 1;
     expect(perClass).toEqual(new Array(10).fill(1000));

@@ -1,20 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gatherBatch } from '../../src/data/batches.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { evaluate, formatEpoch, formatTest, train, type TrainingData } from '../../src/training/train.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 
-/** Two separable classes in 8 features, with a few noisy samples: learnable in a few epochs. */
+/** Two separable classes in 8 pixels, with a few noisy samples: learnable in a few epochs. */
 function toyData(count: number): TrainingData {
   let state = 7;
   const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
   const labels = Uint8Array.from({ length: count }, () => (next() < 0.5 ? 0 : 1));
-  const images = new Float32Array(count * 8);
+  const pixels = new Uint8Array(count * 8);
   labels.forEach((label, i) => {
-    for (let j = 0; j < 8; j++) images[i * 8 + j] = next() * 0.5 + (j < 4 === (label === 0) ? 0.5 : 0);
+    for (let j = 0; j < 8; j++) pixels[i * 8 + j] = Math.floor(next() * 128) + (j < 4 === (label === 0) ? 127 : 0);
   });
-  return { count, features: 8, classes: 2, images, labels };
+  return { count, features: 8, classes: 2, pixels, labels };
 }
 
 function network(seed: number) {
@@ -48,7 +49,8 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
 
   it('evaluate counts right answers and averages the loss per sample, short last batch included', () => {
     const net = network(1);
-    const probs = net.forward(tf.tensor2d(data.images, [data.count, 8]), { predict: true });
+    const all = gatherBatch(data, Uint32Array.from({ length: data.count }, (_, i) => i));
+    const probs = net.forward(tf.tensor2d(all.x, [data.count, 8]), { predict: true });
     const predicted = tf.argMax(probs, 1).dataSync();
     const q = probs.arraySync() as number[][];
     const right = Array.from(predicted).filter((p, i) => p === data.labels[i]).length;
