@@ -19,7 +19,7 @@ environment or in .env (see .env.example). With no server configured, the answer
 local autograder, started for the run on 127.0.0.1.
 
 Options (through npm, after --: npm run submit -- all --backend cpu):
-  --backend NAME  tensor backend: tensorflow, wasm or cpu
+  --backend NAME  tensor backend: tensorflow, webgpu, wasm or cpu
                   (default: CC6204_BACKEND, else the first that loads)
   --help, -h      show this help
 

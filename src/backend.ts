@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerThreadedWasm, wasmThreadCount } from './wasm-threads.ts';
+import { installWebGpu } from './webgpu.ts';
 
 /**
  * The tensor backends the kit can run on, in the order tried when none is asked for: native TensorFlow first
- * (fastest where it installs), then WebAssembly, then plain JavaScript, which always loads.
+ * (fastest where it installs), then WebGPU where a GPU adapter is found, then WebAssembly, then plain JavaScript,
+ * which always loads.
  */
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendInfo {
@@ -65,6 +67,13 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       return loaded;
     },
   },
+  webgpu: {
+    async register() {
+      const adapter = await installWebGpu();
+      await import('@tensorflow/tfjs-backend-webgpu');
+      return adapter;
+    },
+  },
   wasm: {
     async register() {
       await import('@tensorflow/tfjs-backend-wasm');
@@ -120,6 +129,8 @@ async function describe(name: BackendName, loadedFrom: string): Promise<string> 
       const threads = wasmThreadCount();
       return `wasm (WebAssembly, ${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
     }
+    case 'webgpu':
+      return `webgpu (WebGPU through Dawn on ${loadedFrom})`;
     case 'cpu':
       return 'cpu (plain JavaScript, slowest)';
   }

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
+import { hasVulkanLoader } from '../src/webgpu.ts';
 
-const nativeLoads = (await usableBackends()).includes('tensorflow');
+const usableHere = await usableBackends();
+const nativeLoads = usableHere.includes('tensorflow');
+const webgpuLoads = usableHere.includes('webgpu');
 
 describe('backend choice', () => {
   it('loads wasm and cpu here, whatever else is installed', async () => {
@@ -14,7 +17,7 @@ describe('backend choice', () => {
     expect(usable).toEqual(expect.arrayContaining(['wasm', 'cpu']));
   });
 
-  it('with nothing asked for, takes the first of tensorflow, wasm, cpu that loads', async () => {
+  it('with nothing asked for, takes the first of tensorflow, webgpu, wasm, cpu that loads', async () => {
     const usable = await usableBackends();
     const info = await selectBackend('');
     expect(info.name).toBe(BACKENDS.find((name) => usable.includes(name)));
@@ -40,12 +43,26 @@ describe('backend choice', () => {
   });
 
   it('refuses an unknown name, listing the valid ones', async () => {
-    await expect(selectBackend('gpu')).rejects.toThrow('Unknown backend "gpu": choose one of tensorflow, wasm, cpu.');
+    await expect(selectBackend('gpu')).rejects.toThrow('Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu.');
   });
 
   // Where tfjs-node is installed and loads there is nothing to refuse.
   it.runIf(!nativeLoads)('a backend that cannot load is one clear error naming those that can', async () => {
     await expect(selectBackend('tensorflow')).rejects.toThrow(/^Backend "tensorflow" cannot load \(.+\)\. Usable here: wasm, cpu\.$/);
+  });
+
+  it.runIf(!webgpuLoads)('webgpu without a GPU is one clear error saying why, naming the usable backends', async () => {
+    await expect(selectBackend('webgpu')).rejects.toThrow(
+      /^Backend "webgpu" cannot load \(.+\)\. Usable here: (.+, )?wasm, cpu\.$/,
+    );
+  });
+
+  it('looks for a Vulkan loader in LD_LIBRARY_PATH and the usual library folders', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc6204-vulkan-'));
+    expect(hasVulkanLoader({ LD_LIBRARY_PATH: dir })).toBe(hasVulkanLoader({}));
+    writeFileSync(join(dir, 'libvulkan.so.1'), '');
+    expect(hasVulkanLoader({ LD_LIBRARY_PATH: `/nowhere:${dir}` })).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('an uncaught error after the wasm backend loads is reported by Node, not rethrown from the wasm bundle', () => {

@@ -25,7 +25,7 @@ Options:
   --limit N          train on the first N training images only
   --only IDS         comma-separated run ids, e.g. adam:heuristic,sgd:randn
   --seed N           seed for weights, dropout and batch order (default 0)
-  --backend NAME     tensorflow, wasm or cpu (default: CC6204_BACKEND, else the first that loads)
+  --backend NAME     tensorflow, webgpu, wasm or cpu (default: CC6204_BACKEND, else the first that loads)
   --out DIR          results folder (default results)
   --fresh            run everything again (the old results.jsonl is kept as a .bak)
   --help             this text
