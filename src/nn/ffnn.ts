@@ -189,42 +189,38 @@ export class FFNN {
           'do not match the last forward pass.',
       );
     }
+    const targets: Parameter[] = [];
     const grads = tf.tidy(() => {
-      const out: tf.Tensor[] = [];
+      const found: tf.Tensor[] = [];
+      const gradient = (parameter: Parameter, value: tf.Tensor) => {
+        targets.push(parameter);
+        found.push(value);
+      };
       // dL/du of the output layer: softmax and cross-entropy together.
       let dU: tf.Tensor2D = softmaxCrossEntropyGrad(yPred, y);
       for (let k = this.layers.length - 1; k >= 0; k--) {
         const layer = this.layers[k] as Layer;
-        const h = cache.inputs[k] as tf.Tensor2D;
-        if (k < this.layers.length - 1) {
-          const u = cache.preActivations[k] as tf.Tensor2D;
-          const param = layer.param?.value as tf.Scalar | undefined;
-          // dL/dh^k arrives as dU; through f_k it becomes dL/du^k.
-          const dH = dU;
-          if (layer.param && layer.activation.dfdparam) {
-            // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
-            out.push(tf.sum(tf.mul(dH, layer.activation.dfdparam(u, param as tf.Scalar))));
-          }
-          dU = tf.mul(dH, layer.activation.dfdx(u, param)) as tf.Tensor2D;
+        // u^k = h^(k−1)·W^k + b^k, with h^(k−1) the layer's input after dropout.
+        gradient(layer.weights, matMulTransposedLeft(cache.inputs[k] as tf.Tensor2D, dU));
+        gradient(layer.bias, tf.sum(dU, 0));
+        if (k === 0) break;
+        // dL/dh^(k−1): back through W^k, then through the dropout mask on layer k's input.
+        let dH = matMulTransposedRight(dU, layer.weights.value as tf.Tensor2D);
+        const mask = cache.masks[k];
+        if (mask) dH = tf.mul(dH, mask) as tf.Tensor2D;
+        // dL/du^(k−1): through the activation of the layer below.
+        const below = this.layers[k - 1] as Layer;
+        const u = cache.preActivations[k - 1] as tf.Tensor2D;
+        const param = below.param?.value as tf.Scalar | undefined;
+        if (below.param && below.activation.dfdparam && param) {
+          // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
+          gradient(below.param, tf.sum(tf.mul(dH, below.activation.dfdparam(u, param))));
         }
-        out.push(matMulTransposedLeft(h, dU), tf.sum(dU, 0));
-        if (k > 0) {
-          let dH = matMulTransposedRight(dU, layer.weights.value as tf.Tensor2D);
-          const mask = cache.masks[k];
-          if (mask) dH = tf.mul(dH, mask) as tf.Tensor2D;
-          dU = dH;
-        }
+        dU = tf.mul(dH, below.activation.dfdx(u, param)) as tf.Tensor2D;
       }
-      return out;
+      return found;
     });
-    // grads came out from the last layer down, [param?, weights, bias] per layer.
-    let next = 0;
-    for (let k = this.layers.length - 1; k >= 0; k--) {
-      const layer = this.layers[k] as Layer;
-      if (k < this.layers.length - 1 && layer.param) layer.param.setGrad(grads[next++] as tf.Tensor);
-      layer.weights.setGrad(grads[next++] as tf.Tensor);
-      layer.bias.setGrad(grads[next++] as tf.Tensor);
-    }
+    targets.forEach((parameter, i) => parameter.setGrad(grads[i] as tf.Tensor));
     this.releaseCache();
   }
 
