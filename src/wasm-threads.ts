@@ -40,8 +40,15 @@ interface EmscriptenModule {
 
 type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
 
-/** Replaces the registered 'wasm' backend with the threaded build running `threads` threads. */
+let registered = false;
+
+/**
+ * Replaces the registered 'wasm' backend with the threaded build running `threads` threads, once per process:
+ * registering again would dispose the live backend and every tensor on it.
+ */
 export function registerThreadedWasm(threads: number): void {
+  if (registered) return;
+  registered = true;
   const factory = require(FACTORY) as Factory;
   const binary = require.resolve(BINARY);
   setThreadsCount(threads);

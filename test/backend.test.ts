@@ -31,6 +31,17 @@ describe('backend choice', () => {
     expect((await selectBackend("wasm")).description).toMatch(/^wasm \(WebAssembly, (SIMD|no SIMD), \d+ threads?\)$/);
   });
 
+  it('choosing wasm again, or listing the usable backends, keeps the live backend and its tensors', async () => {
+    await selectBackend('wasm');
+    const backend = tf.backend();
+    const kept = tf.tensor1d([1, 2, 3]);
+    await usableBackends();
+    await selectBackend('wasm');
+    expect(tf.backend()).toBe(backend);
+    expect(Array.from(kept.dataSync())).toEqual([1, 2, 3]);
+    kept.dispose();
+  });
+
   it('reads CC6204_BACKEND when no name is given', async () => {
     const saved = process.env.CC6204_BACKEND;
     process.env.CC6204_BACKEND = 'cpu';
