@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
 import { fusedUpdate } from './fused.ts';
-import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
+import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface AdamOptions {
   lr?: number;
@@ -81,7 +81,6 @@ export class Adam extends Optimizer {
   }
 
   dispose(): void {
-    disposeAll(this.means);
-    disposeAll(this.squares);
+    tf.dispose([...this.means, ...this.squares]);
   }
 }

@@ -24,10 +24,6 @@ export function zerosLike(parameters: readonly Parameter[]): tf.Variable[] {
   return parameters.map((p) => tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
 }
 
-export function disposeAll(state: tf.Variable[]): void {
-  for (const s of state) s.dispose();
-}
-
 /** A hyper-parameter check with the one-line message the kit uses everywhere. */
 export function checkOption(owner: string, name: string, value: number, valid: boolean, range: string): void {
   if (!Number.isFinite(value) || !valid) throw new Error(`${owner}: ${name} must be ${range}, got ${value}.`);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
 import { fusedUpdate } from './fused.ts';
-import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
+import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface RMSPropOptions {
   lr?: number;
@@ -50,6 +50,6 @@ export class RMSProp extends Optimizer {
   }
 
   dispose(): void {
-    disposeAll(this.squares);
+    tf.dispose(this.squares);
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
 import { fusedUpdate } from './fused.ts';
-import { Optimizer, checkOption, disposeAll, zerosLike } from './optimizer.ts';
+import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface SGDOptions {
   /** Learning rate. */
@@ -64,6 +64,6 @@ export class SGD extends Optimizer {
   }
 
   dispose(): void {
-    disposeAll(this.velocity);
+    tf.dispose(this.velocity);
   }
 }
