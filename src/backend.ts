@@ -136,8 +136,6 @@ async function describe(name: BackendName, loadedFrom: string): Promise<string> 
   }
 }
 
-let selected: BackendInfo | undefined;
-
 /**
  * Picks the tensor backend: the one `requested` names (from `--backend`, else `CC6204_BACKEND`), else the first of
  * {@link BACKENDS} that loads. A named backend that cannot load is an error naming the ones that can.
@@ -157,15 +155,13 @@ export async function selectBackend(requested: string | undefined = process.env.
         `Backend "${wanted}" cannot load (${attempt.reason}). Usable here: ${usable.join(', ') || 'none'}.`,
       );
     }
-    selected = { name: wanted, description: await describe(wanted, attempt.loadedFrom) };
-    return selected;
+    return { name: wanted, description: await describe(wanted, attempt.loadedFrom) };
   }
   const reasons: string[] = [];
   for (const name of BACKENDS) {
     const attempt = await tryBackend(name);
     if (attempt.ok) {
-      selected = { name, description: await describe(name, attempt.loadedFrom) };
-      return selected;
+      return { name, description: await describe(name, attempt.loadedFrom) };
     }
     reasons.push(`${name}: ${attempt.reason}`);
   }
@@ -181,9 +177,4 @@ export async function usableBackends(skip?: BackendName): Promise<BackendName[]>
   }
   if (current) await tf.setBackend(current);
   return usable;
-}
-
-/** The backend chosen by the last {@link selectBackend}, if any. */
-export function currentBackend(): BackendInfo | undefined {
-  return selected;
 }
