@@ -13,11 +13,15 @@ import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
 import { train } from '../src/training/train.ts';
 
+/** Timed steps per read of the result. */
+const BLOCK = 10;
+
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch]
 
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch 100) on
 synthetic data, after a warm-up, on each backend asked for (default: every one that loads), each in its own
-process. Prints ms per step (median and mean), seconds per 600-step epoch, peak resident memory and the tensor
+process. Steps are timed in blocks of ${BLOCK} that end with one read of the result (a GPU's queue is waited for, not
+emptied after every step). Prints ms per step (median and mean over the blocks), seconds per 600-step epoch, peak resident memory and the tensor
 count before and after. With Fashion-MNIST installed (${DATASET_SOURCES['fashion-mnist'].localDir}), also times
 one real epoch through the experiment's training loop.
 
@@ -64,16 +68,23 @@ async function measure(backend: string, steps: number, realEpoch: boolean): Prom
     network.backward(x, y, yPred);
     yPred.dispose();
     adam.step();
-    // Waits for the backend to finish (asynchronous ones included) before the clock stops.
-    network.parameters()[0]?.value.dataSync();
+  };
+  // Waits for the backend to finish everything queued so far (a GPU runs behind the JavaScript that queues its work).
+  const finish = async () => {
+    await network.parameters()[0]?.value.data();
   };
   for (let i = 0; i < 5; i++) step();
+  await finish();
   const tensorsBefore = tf.memory().numTensors;
+  // Timed in blocks of BLOCK steps that end with one read, as a training loop runs: the queue is waited for but
+  // not emptied after every step.
   const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
+  for (let done = 0; done < steps; done += BLOCK) {
+    const block = Math.min(BLOCK, steps - done);
     const start = performance.now();
-    step();
-    times.push(performance.now() - start);
+    for (let i = 0; i < block; i++) step();
+    await finish();
+    times.push((performance.now() - start) / block);
   }
   const tensorsAfter = tf.memory().numTensors;
   const mean = times.reduce((s, t) => s + t, 0) / times.length;
@@ -95,7 +106,7 @@ async function measure(backend: string, steps: number, realEpoch: boolean): Prom
     const data = await loadDataset('fashion-mnist', { split: 'train', log: () => {} });
     const net = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 0 });
     const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
-    const [epoch] = train(net, data, optimizer, { epochs: 1, batchSize: BATCH, seed: 0, log: () => {} });
+    const [epoch] = await train(net, data, optimizer, { epochs: 1, batchSize: BATCH, seed: 0, log: () => {} });
     result.realEpoch = { seconds: epoch?.seconds ?? Number.NaN, acc: epoch?.acc ?? Number.NaN };
     optimizer.dispose();
     net.dispose();

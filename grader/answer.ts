@@ -5,13 +5,16 @@
 import { UserError } from './errors.ts';
 import type { AnswerJson } from './protocol.ts';
 
-/** Anything with a tfjs-style `arraySync()`. Duck-typed so that `grader/` never loads tfjs. */
-interface ArraySyncable {
-  arraySync(): unknown;
+/**
+ * Anything with a tfjs-style `array()`, read asynchronously because a GPU backend cannot be read synchronously in
+ * Node.js. Duck-typed so that `grader/` never loads tfjs.
+ */
+interface TensorLike {
+  array(): Promise<unknown>;
 }
 
-function isArraySyncable(value: unknown): value is ArraySyncable {
-  return typeof value === 'object' && value !== null && typeof (value as ArraySyncable).arraySync === 'function';
+function isTensorLike(value: unknown): value is TensorLike {
+  return typeof value === 'object' && value !== null && typeof (value as TensorLike).array === 'function';
 }
 
 function describe(value: unknown): string {
@@ -25,18 +28,18 @@ function describe(value: unknown): string {
 const SUPPORTED = 'the autograder takes numbers, (nested) arrays of numbers, typed arrays and tensors';
 
 /**
- * Converts an answer (number, nested array, typed array, or tensor with `arraySync()`, nested in any mix) to plain
- * nested lists of numbers. Throws `UserError` with code `invalid_answer` for NaN, ±Infinity or anything else.
+ * Converts an answer (number, nested array, typed array, or tensor, nested in any mix) to plain nested lists of
+ * numbers. Rejects with `UserError` code `invalid_answer` for NaN, ±Infinity or anything else.
  */
-export function toAnswerJson(answer: unknown, path = 'answer'): AnswerJson {
+export async function toAnswerJson(answer: unknown, path = 'answer'): Promise<AnswerJson> {
   if (typeof answer === 'number') {
     if (Number.isFinite(answer)) return answer;
     throw new UserError('invalid_answer', `${path} is ${answer}; the autograder only takes finite numbers`);
   }
-  if (Array.isArray(answer)) return answer.map((item, i) => toAnswerJson(item, `${path}[${i}]`));
+  if (Array.isArray(answer)) return Promise.all(answer.map((item, i) => toAnswerJson(item, `${path}[${i}]`)));
   if (ArrayBuffer.isView(answer) && !(answer instanceof DataView)) {
     return toAnswerJson(Array.from(answer as unknown as ArrayLike<unknown>), path);
   }
-  if (isArraySyncable(answer)) return toAnswerJson(answer.arraySync(), path);
+  if (isTensorLike(answer)) return toAnswerJson(await answer.array(), path);
   throw new UserError('invalid_answer', `${path} is ${describe(answer)}; ${SUPPORTED}`);
 }

@@ -86,7 +86,7 @@ export class AutograderClient {
     answer: unknown,
     { quiet = false }: SubmitOptions = {},
   ): Promise<void> {
-    const body: AutocheckRequest = { token: this.#token, test: String(test), student_answer: toAnswerJson(answer) };
+    const body: AutocheckRequest = { token: this.#token, test: String(test), student_answer: await toAnswerJson(answer) };
     const result = this.#expectOk(await this.#call('POST', routes.autocheck(homework, question), body));
     const { result_status: status, mask, comments } = result;
     if (typeof comments !== 'string' || (status !== 0 && status !== 1) || !isMask(mask)) {

@@ -16,9 +16,10 @@ export const question: Question = {
       const sample = tf.randomUniform([1, 10], 0, 1, 'float32', seed) as tf.Tensor2D;
       const hidden = net.forward(sample, { outputLayer: 0 });
       // Sigmoid is never exactly 0, so every zero here is a dropped unit.
-      return tf.mean(tf.cast(tf.equal(hidden, 0), 'float32')).dataSync()[0] as number;
+      return tf.mean(tf.cast(tf.equal(hidden, 0), 'float32'));
     });
     net.dispose();
     await session.submit('1b', 1, share);
+    share.dispose();
   },
 };

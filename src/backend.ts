@@ -4,8 +4,8 @@ import { installWebGpu } from './webgpu.ts';
 
 /**
  * The tensor backends the kit can run on, in the order tried when none is asked for: native TensorFlow first
- * (fastest where it installs), then WebGPU where a GPU adapter is found, then WebAssembly, then plain JavaScript,
- * which always loads.
+ * (fastest where it installs), then WebGPU where a hardware GPU adapter is found (a software one, such as Mesa's
+ * llvmpipe, only when asked for by name), then WebAssembly, then plain JavaScript, which always loads.
  */
 export const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -17,8 +17,11 @@ export interface BackendInfo {
 }
 
 interface Candidate {
-  /** Imports whatever registers the backend with tfjs-core; throws if it cannot. Returns what loaded it. */
-  register(): Promise<string>;
+  /**
+   * Imports whatever registers the backend with tfjs-core; throws if it cannot, or if `automatic` (nobody asked for
+   * it by name) and it would be a poor choice. Returns what loaded it.
+   */
+  register(automatic: boolean): Promise<string>;
   /** Runs once the backend has initialised (and before any other code sees it). */
   settle?(before: ProcessHandlers): void;
 }
@@ -68,10 +71,13 @@ const CANDIDATES: Record<BackendName, Candidate> = {
     },
   },
   webgpu: {
-    async register() {
+    async register(automatic) {
       const adapter = await installWebGpu();
+      if (adapter.software && automatic) {
+        throw new Error(`its only adapter is a software renderer (${adapter.description}), slower than wasm; --backend webgpu takes it anyway`);
+      }
       await import('@tensorflow/tfjs-backend-webgpu');
-      return adapter;
+      return adapter.software ? `${adapter.description}; software, on the CPU` : adapter.description;
     },
   },
   wasm: {
@@ -100,11 +106,14 @@ function isBackendName(name: string): name is BackendName {
   return (BACKENDS as readonly string[]).includes(name);
 }
 
-async function tryBackend(name: BackendName): Promise<{ ok: true; loadedFrom: string } | { ok: false; reason: string }> {
+async function tryBackend(
+  name: BackendName,
+  { automatic }: { automatic: boolean },
+): Promise<{ ok: true; loadedFrom: string } | { ok: false; reason: string }> {
   const before = processHandlers();
   let loadedFrom: string;
   try {
-    loadedFrom = await CANDIDATES[name].register();
+    loadedFrom = await CANDIDATES[name].register(automatic);
   } catch (error) {
     return { ok: false, reason: firstLine(error) };
   }
@@ -148,7 +157,7 @@ export async function selectBackend(requested: string | undefined = process.env.
     if (!isBackendName(wanted)) {
       throw new Error(`Unknown backend "${wanted}": choose one of ${BACKENDS.join(', ')}.`);
     }
-    const attempt = await tryBackend(wanted);
+    const attempt = await tryBackend(wanted, { automatic: false });
     if (!attempt.ok) {
       const usable = await usableBackends(wanted);
       throw new Error(
@@ -159,7 +168,7 @@ export async function selectBackend(requested: string | undefined = process.env.
   }
   const reasons: string[] = [];
   for (const name of BACKENDS) {
-    const attempt = await tryBackend(name);
+    const attempt = await tryBackend(name, { automatic: true });
     if (attempt.ok) {
       return { name, description: await describe(name, attempt.loadedFrom) };
     }
@@ -168,12 +177,12 @@ export async function selectBackend(requested: string | undefined = process.env.
   throw new Error(`No tensor backend could load (${reasons.join('; ')}).`);
 }
 
-/** The backends that load on this machine, leaving the current one selected. */
+/** The backends that load on this machine when asked for by name, leaving the current one selected. */
 export async function usableBackends(skip?: BackendName): Promise<BackendName[]> {
   const current = tf.getBackend();
   const usable: BackendName[] = [];
   for (const name of BACKENDS) {
-    if (name !== skip && (await tryBackend(name)).ok) usable.push(name);
+    if (name !== skip && (await tryBackend(name, { automatic: false })).ok) usable.push(name);
   }
   if (current) await tf.setBackend(current);
   return usable;

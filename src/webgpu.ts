@@ -18,7 +18,17 @@ export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+export interface WebGpuAdapter {
+  /** One line for people: the adapter's description, vendor and architecture. */
+  description: string;
+  /**
+   * A software renderer that runs on the CPU (Mesa's llvmpipe, SwiftShader, Microsoft's WARP): it works, but the
+   * wasm backend is faster, so the automatic choice passes it by.
+   */
+  software: boolean;
 }
 
 interface GpuLike {
@@ -27,18 +37,18 @@ interface GpuLike {
 
 /**
  * Finds a GPU adapter and installs `navigator.gpu` (with the WebGPU constants) where tfjs's webgpu backend looks for
- * them; it registers itself only if `navigator.gpu` exists when it is imported. Returns the adapter's description,
- * or throws saying why there is none.
+ * them; it registers itself only if `navigator.gpu` exists when it is imported. Returns what the adapter is, or
+ * throws saying why there is none.
  */
-export function installWebGpu(): Promise<string> {
+export function installWebGpu(): Promise<WebGpuAdapter> {
   // Once per process: every probe of Dawn starts its drivers again (and repeats any warning they print).
   installation ??= install();
   return installation;
 }
 
-let installation: Promise<string> | undefined;
+let installation: Promise<WebGpuAdapter> | undefined;
 
-async function install(): Promise<string> {
+async function install(): Promise<WebGpuAdapter> {
   if (process.platform === 'linux' && !hasVulkanLoader()) {
     throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
   }
@@ -50,6 +60,9 @@ async function install(): Promise<string> {
   const scope = globalThis as { navigator?: object };
   if (scope.navigator === undefined) scope.navigator = {};
   Object.defineProperty(scope.navigator, 'gpu', { value: gpu, configurable: true });
-  const { vendor, architecture, device, description } = adapter.info ?? {};
-  return [description || device, vendor, architecture].filter(Boolean).join(', ') || 'unnamed adapter';
+  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info ?? {};
+  return {
+    description: [description || device, vendor, architecture].filter(Boolean).join(', ') || 'unnamed adapter',
+    software: isFallbackAdapter === true || architecture === 'software',
+  };
 }

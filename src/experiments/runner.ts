@@ -79,7 +79,7 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
     const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
     const optimizer = run.optimizer(network);
     try {
-      const history = train(network, trainSet, optimizer, {
+      const history = await train(network, trainSet, optimizer, {
         epochs,
         batchSize,
         seed: options.seed,
@@ -87,7 +87,7 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
         progressStream: options.progressStream,
         onEpoch: (metrics) => results.appendEpoch(run.id, metrics),
       });
-      const test = evaluate(network, testSet, { batchSize: 1000 });
+      const test = await evaluate(network, testSet, { batchSize: 1000 });
       log(formatTest(test));
       results.finishRun(run.id, test);
       if (experiment.showGaps) {

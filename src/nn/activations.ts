@@ -31,10 +31,9 @@ export const relu: Activation = {
 export const sigmoid: Activation = {
   name: 'sigmoid',
   f: (x) => tf.sigmoid(x),
-  dfdx: (x) => {
-    const s = tf.sigmoid(x);
-    return tf.mul(s, tf.sub(1, s));
-  },
+  // sigmoid(x)·(1 − sigmoid(x)), with 1 − sigmoid(x) taken as sigmoid(−x): where sigmoid(x) rounds to nearly 1,
+  // subtracting it from 1 keeps only a few correct bits.
+  dfdx: (x) => tf.mul(tf.sigmoid(x), tf.sigmoid(tf.neg(x))),
 };
 
 export const tanh: Activation = {
@@ -69,15 +68,16 @@ export const swish: Activation = {
   name: 'swish',
   param: { name: 'beta', initial: 1 },
   f: (x, beta = 1) => tf.mul(x, tf.sigmoid(tf.mul(beta, x))),
+  // sigmoid(bx) + b·x·sigmoid(bx)·(1 − sigmoid(bx)), with 1 − sigmoid(bx) as sigmoid(−bx) (see sigmoid).
   dfdx: (x, beta = 1) => {
-    const s = tf.sigmoid(tf.mul(beta, x));
-    // sigmoid(bx) + b·x·sigmoid(bx)·(1 − sigmoid(bx))
-    return tf.add(s, tf.mul(tf.mul(beta, x), tf.mul(s, tf.sub(1, s))));
+    const bx = tf.mul(beta, x);
+    const s = tf.sigmoid(bx);
+    return tf.add(s, tf.mul(bx, tf.mul(s, tf.sigmoid(tf.neg(bx)))));
   },
   // d/dbeta of x·sigmoid(beta·x) = x²·sigmoid(bx)·(1 − sigmoid(bx))
   dfdparam: (x, beta) => {
-    const s = tf.sigmoid(tf.mul(beta, x));
-    return tf.mul(tf.square(x), tf.mul(s, tf.sub(1, s)));
+    const bx = tf.mul(beta, x);
+    return tf.mul(tf.square(x), tf.mul(tf.sigmoid(bx), tf.sigmoid(tf.neg(bx))));
   },
 };
 

@@ -69,10 +69,19 @@ function accumulate(total: tf.Scalar, value: tf.Scalar): tf.Scalar {
 }
 
 /**
+ * How many batches the loop may run ahead of the backend. On a GPU the loop only queues work; every this many
+ * batches it waits for the running totals of the same many batches before, which are done by then, so the queue
+ * stays short and the progress bar tells the truth without ever emptying the queue.
+ */
+const QUEUE_BATCHES = 16;
+
+/**
  * Trains `network` with `optimizer` on shuffled mini-batches: forward, loss, backward, step. Reports each epoch's
  * mean batch loss and training accuracy, as the homework's notebook does.
+ *
+ * Asynchronous because the webgpu backend cannot read a tensor synchronously in Node.js (`dataSync()` throws there).
  */
-export function train(network: FFNN, data: TrainingData, optimizer: Optimizer, options: TrainOptions): EpochMetrics[] {
+export async function train(network: FFNN, data: TrainingData, optimizer: Optimizer, options: TrainOptions): Promise<EpochMetrics[]> {
   const { epochs, batchSize, seed, onEpoch, log = console.log, progressStream } = options;
   if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`epochs must be a positive integer, got ${epochs}.`);
   const history: EpochMetrics[] = [];
@@ -82,7 +91,8 @@ export function train(network: FFNN, data: TrainingData, optimizer: Optimizer, o
     const bar = progressBar({ label: `Epoch ${e + 1}/${epochs}`, total: batches.length, unit: 'batches', stream: progressStream });
     let lossSum: tf.Scalar = tf.scalar(0);
     let correct: tf.Scalar = tf.scalar(0);
-    batches.forEach((indices, b) => {
+    let inFlight: tf.Scalar | undefined;
+    for (const [b, indices] of batches.entries()) {
       const { x, y } = batchTensors(data, indices);
       const yPred = network.forward(x);
       const [loss, right] = lossAndCorrect(yPred, y);
@@ -91,13 +101,24 @@ export function train(network: FFNN, data: TrainingData, optimizer: Optimizer, o
       network.backward(x, y, yPred);
       optimizer.step();
       tf.dispose([x, y, yPred]);
+      if ((b + 1) % QUEUE_BATCHES === 0) {
+        // clone() shares the total's memory, which stays alive until the clone is disposed too.
+        const previous = inFlight;
+        inFlight = lossSum.clone();
+        if (previous) {
+          await previous.data();
+          previous.dispose();
+        }
+      }
       bar.update(b + 1);
-    });
+    }
+    inFlight?.dispose();
+    const [lossTotal, correctTotal] = await Promise.all([lossSum.data(), correct.data()]);
     bar.end();
     const metrics: EpochMetrics = {
       epoch: e + 1,
-      loss: (lossSum.dataSync()[0] as number) / batches.length,
-      acc: (correct.dataSync()[0] as number) / data.count,
+      loss: (lossTotal[0] as number) / batches.length,
+      acc: (correctTotal[0] as number) / data.count,
       seconds: (performance.now() - started) / 1000,
     };
     tf.dispose([lossSum, correct]);
@@ -109,7 +130,11 @@ export function train(network: FFNN, data: TrainingData, optimizer: Optimizer, o
 }
 
 /** Loss and accuracy of `network` on `data` without dropout, in batches of `batchSize`. */
-export function evaluate(network: FFNN, data: TrainingData, { batchSize = 1000 }: { batchSize?: number } = {}): EvaluationMetrics {
+export async function evaluate(
+  network: FFNN,
+  data: TrainingData,
+  { batchSize = 1000 }: { batchSize?: number } = {},
+): Promise<EvaluationMetrics> {
   const started = performance.now();
   let lossSum: tf.Scalar = tf.scalar(0);
   let correct: tf.Scalar = tf.scalar(0);
@@ -124,9 +149,10 @@ export function evaluate(network: FFNN, data: TrainingData, { batchSize = 1000 }
     correct = accumulate(correct, right);
     tf.dispose([x, y, yPred]);
   }
+  const [lossTotal, correctTotal] = await Promise.all([lossSum.data(), correct.data()]);
   const metrics = {
-    loss: (lossSum.dataSync()[0] as number) / data.count,
-    acc: (correct.dataSync()[0] as number) / data.count,
+    loss: (lossTotal[0] as number) / data.count,
+    acc: (correctTotal[0] as number) / data.count,
     seconds: (performance.now() - started) / 1000,
   };
   tf.dispose([lossSum, correct]);

@@ -18,5 +18,5 @@ export async function useBackend(name: BackendName): Promise<void> {
   if (tf.getBackend() !== name) throw new Error(`backend ${name} did not become current`);
 }
 
-/** A tensor's values as a plain array, for comparing with the float64 references. */
-export const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());
+/** A tensor's values as a plain array, for comparing with the float64 references (read asynchronously: webgpu has no synchronous read in Node.js). */
+export const values = async (t: tf.Tensor): Promise<number[]> => Array.from(await t.data());

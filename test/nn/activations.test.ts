@@ -21,90 +21,90 @@ describe.each(BACKENDS_UNDER_TEST)('activations on %s', (backend) => {
     for (const p of activation.param ? [1, 0.6, 1.7] : [1]) {
       const label = activation.param ? `${name}(${activation.param.name}=${p})` : name;
 
-      it(`${label}: value and derivative match the float64 reference`, () => {
+      it(`${label}: value and derivative match the float64 reference`, async () => {
         const x = tf.tensor2d(inputs);
         const param = activation.param ? p : undefined;
-        expect(relativeError(values(activation.f(x, param)), flat.map((v) => reference.f(v, p)))).toBeLessThan(TOLERANCE);
-        expect(relativeError(values(activation.dfdx(x, param)), flat.map((v) => reference.dfdx(v, p)))).toBeLessThan(TOLERANCE);
+        expect(relativeError(await values(activation.f(x, param)), flat.map((v) => reference.f(v, p)))).toBeLessThan(TOLERANCE);
+        expect(relativeError(await values(activation.dfdx(x, param)), flat.map((v) => reference.dfdx(v, p)))).toBeLessThan(TOLERANCE);
         x.dispose();
       });
 
-      it(`${label}: derivative agrees with tfjs autodiff`, () => {
+      it(`${label}: derivative agrees with tfjs autodiff`, async () => {
         const x = tf.tensor2d(inputs);
         const param = activation.param ? p : undefined;
         const auto = tf.grad((t: tf.Tensor) => activation.f(t, param))(x);
-        expect(relativeError(values(activation.dfdx(x, param)), values(auto))).toBeLessThan(TOLERANCE);
+        expect(relativeError(await values(activation.dfdx(x, param)), await values(auto))).toBeLessThan(TOLERANCE);
         x.dispose();
       });
 
       if (activation.dfdparam && reference.dfdp) {
         const dfdp = reference.dfdp;
-        it(`${label}: derivative with respect to ${activation.param?.name} matches the reference and autodiff`, () => {
+        it(`${label}: derivative with respect to ${activation.param?.name} matches the reference and autodiff`, async () => {
           const x = tf.tensor2d(inputs);
-          const got = values(activation.dfdparam!(x, p));
+          const got = await values(activation.dfdparam!(x, p));
           expect(relativeError(got, flat.map((v) => dfdp(v, p)))).toBeLessThan(TOLERANCE);
           // Autodiff of the sum gives the summed derivative: compare totals.
           const auto = tf.grad((a: tf.Tensor) => tf.sum(activation.f(x, a as tf.Scalar)))(tf.scalar(p));
-          expect(relativeError([got.reduce((s, v) => s + v, 0)], values(auto))).toBeLessThan(TOLERANCE);
+          expect(relativeError([got.reduce((s, v) => s + v, 0)], await values(auto))).toBeLessThan(TOLERANCE);
           x.dispose();
         });
       }
     }
   }
 
-  it('celu has derivative 1 for positive inputs and exp(x/alpha) for negative ones', () => {
+  it('celu has derivative 1 for positive inputs and exp(x/alpha) for negative ones', async () => {
     const x = tf.tensor1d([0.5, 3, 40, -1]);
-    expect(values(celu.dfdx(x, 2))).toEqual([1, 1, 1, Math.fround(Math.exp(-0.5))]);
-    expect(values(celu.f(x, 2)).every(Number.isFinite)).toBe(true);
+    expect(await values(celu.dfdx(x, 2))).toEqual([1, 1, 1, Math.fround(Math.exp(-0.5))]);
+    expect((await values(celu.f(x, 2))).every(Number.isFinite)).toBe(true);
   });
 
-  it('tanh derivative is 1 − tanh², not a bitwise xor', () => {
+  it('tanh derivative is 1 − tanh², not a bitwise xor', async () => {
     const x = tf.tensor1d([0.5, -2]);
-    const got = values(tanh.dfdx(x));
+    const got = await values(tanh.dfdx(x));
     expect(got[0]).toBeCloseTo(1 - Math.tanh(0.5) ** 2, 6);
     expect(got[1]).toBeCloseTo(1 - Math.tanh(-2) ** 2, 6);
   });
 
-  it('swish with beta 1 is x·sigmoid(x)', () => {
+  it('swish with beta 1 is x·sigmoid(x)', async () => {
     const x = tf.tensor1d([-3, 0.25, 4]);
     const expected = [-3, 0.25, 4].map((v) => v / (1 + Math.exp(-v)));
-    expect(relativeError(values(swish.f(x)), expected)).toBeLessThan(TOLERANCE);
+    expect(relativeError(await values(swish.f(x)), expected)).toBeLessThan(TOLERANCE);
   });
 
-  it('softmax matches the reference, sums to 1 per row, and survives huge logits', () => {
+  it('softmax matches the reference, sums to 1 per row, and survives huge logits', async () => {
     const x = tf.tensor2d(inputs);
-    expect(relativeError(values(softmax.f(x)), softmaxRows(inputs).flat())).toBeLessThan(TOLERANCE);
-    const huge = values(softmax.f(tf.tensor2d([[1000, 1001, 999], [-1000, -1000, -1000]])));
+    expect(relativeError(await values(softmax.f(x)), softmaxRows(inputs).flat())).toBeLessThan(TOLERANCE);
+    const huge = await values(softmax.f(tf.tensor2d([[1000, 1001, 999], [-1000, -1000, -1000]])));
     expect(huge.every(Number.isFinite)).toBe(true);
     expect(huge.slice(0, 3).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
     expect(huge.slice(3)).toEqual([1 / 3, 1 / 3, 1 / 3].map(Math.fround));
   });
 
-  it('softmax Jacobian matches the reference s_i(δij − s_j) and tfjs autodiff', () => {
+  it('softmax Jacobian matches the reference s_i(δij − s_j) and tfjs autodiff', async () => {
     const row = inputs[0]!.slice(0, 5);
     const s = softmaxRows([row])[0]!;
     const expected = s.flatMap((si, i) => s.map((sj, j) => si * ((i === j ? 1 : 0) - sj)));
     const jac = softmax.dfdx(tf.tensor2d([row]));
     expect(jac.shape).toEqual([1, 5, 5]);
-    expect(relativeError(values(jac), expected)).toBeLessThan(TOLERANCE);
+    expect(relativeError(await values(jac), expected)).toBeLessThan(TOLERANCE);
     // Row j of the Jacobian is the gradient of output j.
     const auto = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(softmax.f(t), tf.oneHot([2], 5))))(tf.tensor2d([row]));
-    expect(relativeError(values(auto), expected.slice(10, 15))).toBeLessThan(TOLERANCE);
+    expect(relativeError(await values(auto), expected.slice(10, 15))).toBeLessThan(TOLERANCE);
   });
 
-  it('cross-entropy matches the reference, clamps zeros, and leaves its input untouched', () => {
+  it('cross-entropy matches the reference, clamps zeros, and leaves its input untouched', async () => {
     const q = softmaxRows(inputs.map((r) => r.slice(0, 10)));
     q[0]![3] = 0;
     const y = q.map((_, i) => Array.from({ length: 10 }, (_, j) => (j === (i * 3) % 10 ? 1 : 0)));
     const probs = tf.tensor2d(q);
-    const before = values(probs);
+    const before = await values(probs);
     const loss = crossEntropyTf(probs, tf.tensor2d(y));
-    expect(relativeError(values(loss), [crossEntropy(q, y)])).toBeLessThan(TOLERANCE);
-    expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
-    expect(values(probs)).toEqual(before);
+    expect(relativeError(await values(loss), [crossEntropy(q, y)])).toBeLessThan(TOLERANCE);
+    expect(Number.isFinite((await values(loss))[0])).toBe(true);
+    expect(await values(probs)).toEqual(before);
   });
 
-  it('unknown activation names are a clear error', () => {
+  it('unknown activation names are a clear error', async () => {
     expect(() => activationByName('gelu')).toThrow(/Unknown activation "gelu": choose one of relu, sigmoid/);
   });
 });

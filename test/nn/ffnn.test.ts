@@ -55,7 +55,7 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
     { label: 'dropout and trained parameters', keepProb: [1, 0.8, 1, 0.7, 0.6, 0.9], activationParams: [null, null, null, 1.4, 0.7, null] },
   ];
   for (const { label, keepProb, activationParams } of variants) {
-    it(`backward matches tfjs autodiff for every gradient (${label})`, () => {
+    it(`backward matches tfjs autodiff for every gradient (${label})`, async () => {
       const data = normals(21);
       const net = new FFNN(6, HIDDEN, ACTS, CLASSES, { keepProb, activationParams, init: 'xavier', seed: 3 });
       const x = tf.tensor2d(data.matrix(BATCH, 6, 1.5));
@@ -67,17 +67,17 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
       const expected = autodiffGradients(net, x, y, masks);
       const params = net.parameters();
       expect(params.length).toBe(12 + (activationParams ? 2 : 0));
-      params.forEach((p, i) => {
+      for (const [i, p] of params.entries()) {
         expect(p.grad, p.name).not.toBeNull();
         expect(p.grad!.shape, p.name).toEqual(p.shape);
         // A shared activation parameter's gradient is the sum over units and samples (a mean would be far off).
-        expect(relativeError(values(p.grad!), values(expected[i]!)), p.name).toBeLessThan(GRAD_TOLERANCE);
-      });
+        expect(relativeError(await values(p.grad!), await values(expected[i]!)), p.name).toBeLessThan(GRAD_TOLERANCE);
+      }
       net.dispose();
     });
   }
 
-  it('forward matches a float64 reference network given the same weights', () => {
+  it('forward matches a float64 reference network given the same weights', async () => {
     const data = normals(5);
     const sizes = [6, ...HIDDEN, CLASSES];
     const weights = sizes.slice(1).map((nOut, k) => [data.matrix(sizes[k]!, nOut, 0.5), data.matrix(1, nOut, 0.1)[0]!] as const);
@@ -94,24 +94,24 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
       h = name === 'softmax' ? softmaxRows(u) : u.map((row) => row.map((v) => ACTIVATIONS64[name].f(v, params[k] ?? 1)));
     });
     const out = net.forward(tf.tensor2d(input), { predict: true });
-    expect(relativeError(values(out), h.flat())).toBeLessThan(1e-5);
-    expect(values(tf.sum(out, 1)).every((s) => Math.abs(s - 1) < 1e-5)).toBe(true);
+    expect(relativeError(await values(out), h.flat())).toBeLessThan(1e-5);
+    expect((await values(tf.sum(out, 1))).every((s) => Math.abs(s - 1) < 1e-5)).toBe(true);
     net.dispose();
   });
 
-  it('outputLayer k returns hidden layer k (after its dropout) and nothing later', () => {
+  it('outputLayer k returns hidden layer k (after its dropout) and nothing later', async () => {
     const net = new FFNN(6, HIDDEN, ACTS, CLASSES, { seed: 1 });
     const x = tf.tensor2d(normals(2).matrix(3, 6));
     HIDDEN.forEach((size, k) => expect(net.forward(x, { predict: true, outputLayer: k }).shape).toEqual([3, size]));
-    const h0 = values(net.forward(x, { predict: true, outputLayer: 0 }));
+    const h0 = await values(net.forward(x, { predict: true, outputLayer: 0 }));
     const [w0, b0] = net.parameters();
-    const expected = values(tf.relu(tf.add(tf.matMul(x, w0!.value as tf.Tensor2D), b0!.value)));
+    const expected = await values(tf.relu(tf.add(tf.matMul(x, w0!.value as tf.Tensor2D), b0!.value)));
     expect(relativeError(h0, expected)).toBeLessThan(1e-6);
     expect(() => net.forward(x, { outputLayer: HIDDEN.length })).toThrow(/outputLayer must be a hidden layer index from 0 to 4/);
     net.dispose();
   });
 
-  it('validates sizes, lengths and shapes with clear errors', () => {
+  it('validates sizes, lengths and shapes with clear errors', async () => {
     expect(() => new FFNN(4, [3], ['relu'], 2)).toThrow(/1 activations for 1 hidden layers; give 2/);
     expect(() => new FFNN(4, [3], ['relu', 'relu'], 2)).toThrow(/output activation must be softmax/);
     expect(() => new FFNN(4, [0], ['relu', 'softmax'], 2)).toThrow(/hidden layer 0 must have a positive integer size/);
@@ -128,7 +128,7 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
     net.dispose();
   });
 
-  it('summary lists sizes, activations and parameter counts', () => {
+  it('summary lists sizes, activations and parameter counts', async () => {
     const net = new FFNN(784, [512, 1024, 128], ['relu', 'celu', 'swish', 'softmax'], 10, {
       keepProb: [1, 0.8, 0.8, 0.9],
       activationParams: [null, 1, 1, null],

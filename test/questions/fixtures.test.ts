@@ -29,7 +29,7 @@ class FixtureClient implements GradingClient {
   async submit(_homework: number | string, question: string, test: number | string, answer: unknown, options?: { quiet?: boolean }) {
     const expected = fixture.expected[question]?.[String(test)];
     if (expected === undefined) throw new UserError('test_output', `Test \`${test}\` not found in Question ${question}`);
-    const judgement = judge(question, toAnswerJson(answer), expected);
+    const judgement = judge(question, await toAnswerJson(answer), expected);
     if (!judgement.valid) throw new UserError('invalid_input', judgement.message);
     this.judged.push(`${question}/${test}`);
     if (!judgement.passed) throw new FailedTest(judgement.mask, judgement.comments);

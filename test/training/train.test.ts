@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gatherBatch } from '../../src/data/batches.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { evaluate, formatEpoch, formatTest, train, type TrainingData } from '../../src/training/train.ts';
+import { type EpochMetrics, type EvaluationMetrics, evaluate, formatEpoch, formatTest, train, type TrainingData } from '../../src/training/train.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 
 /** Two separable classes in 8 pixels, with a few noisy samples: learnable in a few epochs. */
@@ -26,20 +26,21 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
   beforeAll(() => useBackend(backend));
   const data = toyData(250);
 
-  it('the same seed gives the same numbers; it learns; epochs are reported as they end', () => {
-    const histories = [0, 1].map(() => {
+  it('the same seed gives the same numbers; it learns; epochs are reported as they end', async () => {
+    const histories: { history: EpochMetrics[]; test: EvaluationMetrics }[] = [];
+    for (let i = 0; i < 2; i++) {
       const net = network(3);
       const adam = new Adam(net.parameters(), { lr: 0.01 });
       const seen: number[] = [];
       const lines: string[] = [];
-      const history = train(net, data, adam, { epochs: 4, batchSize: 32, seed: 5, log: (l) => lines.push(l), onEpoch: (m) => seen.push(m.epoch) });
+      const history = await train(net, data, adam, { epochs: 4, batchSize: 32, seed: 5, log: (l) => lines.push(l), onEpoch: (m) => seen.push(m.epoch) });
       expect(seen).toEqual([1, 2, 3, 4]);
       expect(lines).toEqual(history.map(formatEpoch));
-      const test = evaluate(net, data, { batchSize: 64 });
+      const test = await evaluate(net, data, { batchSize: 64 });
       adam.dispose();
       net.dispose();
-      return { history, test };
-    });
+      histories.push({ history, test });
+    }
     const strip = (h: typeof histories[number]) => ({ ...h, history: h.history.map(({ seconds, ...rest }) => rest), test: { ...h.test, seconds: 0 } });
     expect(strip(histories[0]!)).toEqual(strip(histories[1]!));
     const { history, test } = histories[0]!;
@@ -47,28 +48,28 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     expect(test.acc).toBeGreaterThan(0.9);
   });
 
-  it('evaluate counts right answers and averages the loss per sample, short last batch included', () => {
+  it('evaluate counts right answers and averages the loss per sample, short last batch included', async () => {
     const net = network(1);
     const all = gatherBatch(data, Uint32Array.from({ length: data.count }, (_, i) => i));
     const probs = net.forward(tf.tensor2d(all.x, [data.count, 8]), { predict: true });
-    const predicted = tf.argMax(probs, 1).dataSync();
-    const q = probs.arraySync() as number[][];
+    const predicted = await tf.argMax(probs, 1).data();
+    const q = (await probs.array()) as number[][];
     const right = Array.from(predicted).filter((p, i) => p === data.labels[i]).length;
     const loss = q.reduce((s, row, i) => s - Math.log(Math.max(row[data.labels[i]!]!, 1e-8)), 0) / data.count;
-    const metrics = evaluate(net, data, { batchSize: 64 });
+    const metrics = await evaluate(net, data, { batchSize: 64 });
     expect(metrics.acc).toBe(right / data.count);
     expect(metrics.loss).toBeCloseTo(loss, 5);
     expect(formatTest(metrics)).toMatch(/^Test Results: Acc: \d+\.\d\d% \| loss: \d\.\d{3}$/);
     net.dispose();
   });
 
-  it('keeps the tensor count flat across epochs', () => {
+  it('keeps the tensor count flat across epochs', async () => {
     const net = network(2);
     const adam = new Adam(net.parameters());
-    train(net, data, adam, { epochs: 1, batchSize: 50, seed: 1, log: () => {} });
+    await train(net, data, adam, { epochs: 1, batchSize: 50, seed: 1, log: () => {} });
     const before = tf.memory().numTensors;
-    train(net, data, adam, { epochs: 3, batchSize: 50, seed: 2, log: () => {} });
-    evaluate(net, data);
+    await train(net, data, adam, { epochs: 3, batchSize: 50, seed: 2, log: () => {} });
+    await evaluate(net, data);
     expect(tf.memory().numTensors).toBe(before);
     adam.dispose();
     net.dispose();
