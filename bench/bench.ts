@@ -26,7 +26,8 @@ count before and after. With Fashion-MNIST installed (${DATASET_SOURCES['fashion
 one real epoch through the experiment's training loop.
 
 Options:
-  --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load)
+  --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load, but webgpu on a
+                   software adapter)
   --steps N        timed steps (default 50), after 5 warm-up steps
   --no-epoch       skip the real Fashion-MNIST epoch
   --json           print the results as JSON
@@ -166,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
     return 2;
   }
-  const backends = asked ?? (await usableBackends());
+  const backends = asked ?? (await usableBackends(undefined, { automatic: true }));
   const results: Result[] = [];
   for (const backend of backends) {
     if (!values.json) console.error(`Timing ${backend} (${steps} steps${values['no-epoch'] ? '' : ' and a real epoch if the data is here'})...`);

@@ -77,7 +77,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
         throw new Error(`its only adapter is a software renderer (${adapter.description}), slower than wasm; --backend webgpu takes it anyway`);
       }
       await import('@tensorflow/tfjs-backend-webgpu');
-      return adapter.software ? `${adapter.description}; software, on the CPU` : adapter.description;
+      return adapter.software && !/software/i.test(adapter.description) ? `${adapter.description}, software` : adapter.description;
     },
   },
   wasm: {
@@ -177,12 +177,15 @@ export async function selectBackend(requested: string | undefined = process.env.
   throw new Error(`No tensor backend could load (${reasons.join('; ')}).`);
 }
 
-/** The backends that load on this machine when asked for by name, leaving the current one selected. */
-export async function usableBackends(skip?: BackendName): Promise<BackendName[]> {
+/**
+ * The backends that load on this machine when asked for by name (or, with `automatic`, those the automatic choice
+ * would consider: no software WebGPU adapter), leaving the current one selected.
+ */
+export async function usableBackends(skip?: BackendName, { automatic = false }: { automatic?: boolean } = {}): Promise<BackendName[]> {
   const current = tf.getBackend();
   const usable: BackendName[] = [];
   for (const name of BACKENDS) {
-    if (name !== skip && (await tryBackend(name, { automatic: false })).ok) usable.push(name);
+    if (name !== skip && (await tryBackend(name, { automatic })).ok) usable.push(name);
   }
   if (current) await tf.setBackend(current);
   return usable;

@@ -31,7 +31,8 @@ describe('backend choice', () => {
     expect((await selectBackend('')).name).not.toBe('webgpu');
     const info = await selectBackend('webgpu');
     expect(info.name).toBe('webgpu');
-    expect(info.description).toMatch(/^webgpu \(WebGPU through Dawn on .+; software, on the CPU\)$/);
+    expect(info.description).toMatch(/^webgpu \(WebGPU through Dawn on .*software.*\)$/);
+    expect(await usableBackends(undefined, { automatic: true })).not.toContain('webgpu');
     expect(tf.getBackend()).toBe('webgpu');
     await selectBackend('wasm');
   });

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runWgslUpdate, WGSL_UPDATES } from './fused-webgpu.ts';
 import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
 
 /**
- * Fused optimizer updates on the wasm backend. Each tfjs operation is a full pass over memory, and an Adam step over
- * the homework network's million parameters takes 14 of them (about 11 ms a step, a third of it). These kernels
- * (kernels.wat) do each update in one SIMD pass over the backend's own memory, with the same float32 operations in
- * the same order, so their results are bit for bit those of the operation-by-operation path that other backends take.
+ * Fused optimizer updates, on the wasm and webgpu backends. Each tfjs operation is a kernel of its own, and an Adam
+ * step over the homework network's 8 parameters takes 14 per parameter. On wasm each is a full pass over memory
+ * (about 11 ms a step, a third of it): the kernels of kernels.wat do each update in one SIMD pass over the backend's
+ * own memory, with the same float32 operations in the same order, so their results are bit for bit those of the
+ * operation-by-operation path that other backends take. On webgpu each is a dispatch with a fixed cost: see
+ * fused-webgpu.ts. The cpu and tensorflow backends take the operation-by-operation path.
  */
 export type FusedKernel = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
 
@@ -70,6 +73,20 @@ for (const [kernel, signature] of Object.entries(SIGNATURES) as [FusedKernel, (t
   });
 }
 
+for (const [kernel, update] of Object.entries(WGSL_UPDATES)) {
+  tf.registerKernel({
+    kernelName: kernelName(kernel as FusedKernel),
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      runWgslUpdate(
+        backend,
+        update,
+        update.inputs.map((name) => inputs[name] as tf.TensorInfo),
+        update.attrs.map((name) => (attrs as Record<string, number>)[name] as number),
+      ),
+  });
+}
+
 let enabled = true;
 
 /** Turns the fused kernels off (or back on), e.g. to compare them with the operation-by-operation path. */
@@ -83,7 +100,7 @@ export function useFusedKernels(on: boolean): void {
  */
 export function fusedUpdate(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, number>): tf.Tensor[] | null {
   if (!enabled || tf.getKernel(kernelName(kernel), tf.getBackend()) === undefined) return null;
-  if (Object.values(inputs).some((t) => t.dtype !== 'float32')) return null;
+  if (Object.values(inputs).some((t) => t.dtype !== 'float32' || t.size === 0)) return null;
   const result = tf.engine().runKernel(kernelName(kernel), inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(result) ? result : [result];
 }

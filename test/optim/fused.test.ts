@@ -8,8 +8,8 @@ import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { readFileSync } from 'node:fs';
-import { useBackend } from '../helpers/backends.ts';
-import { normals } from '../helpers/reference64.ts';
+import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
+import { normals, relativeError } from '../helpers/reference64.ts';
 
 // Sizes that are and are not multiples of the SIMD width of 4, so both loops of each kernel run.
 const SHAPES = [[37, 29], [64], [3], []] as const;
@@ -18,19 +18,27 @@ const flat = (shape: readonly number[], scale: number) => data.matrix(1, shape.r
 const initial = SHAPES.map((shape) => flat(shape, 1));
 const grads = [0, 1, 2].map(() => SHAPES.map((shape) => flat(shape, 0.5)));
 
-/** The parameters' bits after three steps, with the fused kernels on or off. */
-function bitsAfterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): number[][] {
+/** The parameters after three steps, with the fused kernels on or off, and the names of the kernels that ran. */
+async function afterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<{ values: Float32Array[]; kernels: string[] }> {
   useFusedKernels(fused);
   const params = SHAPES.map((shape, i) => new Parameter(`p${i}`, tf.tensor(initial[i]!, [...shape])));
   const optimizer = make(params);
+  const kernels: string[] = [];
   for (const step of grads) {
     params.forEach((p, i) => p.setGrad(tf.tensor(step[i]!, [...SHAPES[i]!])));
-    optimizer.step();
+    const profile = await tf.profile(() => optimizer.step());
+    kernels.push(...profile.kernels.map((k) => k.name));
   }
-  const bits = params.map((p) => Array.from(new Uint32Array(Float32Array.from(p.value.dataSync()).buffer)));
+  const values = await Promise.all(params.map(async (p) => Float32Array.from(await p.value.data())));
   optimizer.dispose();
   params.forEach((p) => p.dispose());
-  return bits;
+  return { values, kernels };
+}
+
+/** The parameters' bits after three steps, with the fused kernels on or off. */
+async function bitsAfterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<number[][]> {
+  const { values } = await afterSteps(make, fused);
+  return values.map((v) => Array.from(new Uint32Array(v.buffer)));
 }
 
 const OPTIMIZERS: Record<string, (params: Parameter[]) => Optimizer> = {
@@ -46,9 +54,9 @@ describe('fused optimizer kernels on wasm', () => {
   afterEach(() => useFusedKernels(true));
 
   for (const [name, make] of Object.entries(OPTIMIZERS)) {
-    it(`${name}: bit for bit the operation-by-operation result`, () => {
-      const fused = bitsAfterSteps(make, true);
-      const unfused = bitsAfterSteps(make, false);
+    it(`${name}: bit for bit the operation-by-operation result`, async () => {
+      const fused = await bitsAfterSteps(make, true);
+      const unfused = await bitsAfterSteps(make, false);
       expect(fused).toEqual(unfused);
     });
   }
@@ -58,7 +66,7 @@ describe('fused optimizer kernels on wasm', () => {
     const g = tf.ones([5]);
     const out = fusedUpdate('sgd', { p, g }, { keep: 0.5, lr: 0.25 });
     expect(out).not.toBeNull();
-    expect(Array.from(out![0]!.dataSync())).toEqual([0.25, 0.25, 0.25, 0.25, 0.25]);
+    expect(Array.from(await out![0]!.data())).toEqual([0.25, 0.25, 0.25, 0.25, 0.25]);
     await useBackend('cpu');
     expect(fusedUpdate('sgd', { p: tf.ones([5]), g: tf.ones([5]) }, { keep: 0.5, lr: 0.25 })).toBeNull();
     await useBackend('wasm');
@@ -67,5 +75,36 @@ describe('fused optimizer kernels on wasm', () => {
   it('the committed binaries are those kernels.wat compiles to', async () => {
     const committed = readFileSync(new URL('../../src/optim/kernels-wasm.ts', import.meta.url), 'utf8');
     expect(committed).toBe(kernelsModuleText(await compileKernels()));
+  });
+});
+
+// CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused optimizer kernels on webgpu', () => {
+  beforeAll(() => useBackend('webgpu'));
+  afterEach(() => useFusedKernels(true));
+
+  for (const [name, make] of Object.entries(OPTIMIZERS)) {
+    it(`${name}: one kernel per parameter, agreeing with the operation-by-operation result to float32 rounding`, async () => {
+      const fused = await afterSteps(make, true);
+      const unfused = await afterSteps(make, false);
+      expect(new Set(fused.kernels)).toEqual(new Set([expect.stringMatching(/^CC6204Fused_/)]));
+      expect(fused.kernels.length).toBe(grads.length * SHAPES.length);
+      expect(unfused.kernels.length).toBeGreaterThan(fused.kernels.length);
+      fused.values.forEach((values, i) => {
+        expect(relativeError(values, unfused.values[i]!), `parameter ${i}`).toBeLessThan(1e-6);
+      });
+    });
+  }
+
+  it('handle parameters of more elements than one row of workgroups holds', async () => {
+    // 65535 workgroups of 256 hold 16776960 elements; this one needs a second row.
+    const n = 65535 * 256 + 1000;
+    const p = tf.fill([n], 1);
+    const g = tf.fill([n], 2);
+    const [out] = fusedUpdate('sgd', { p, g }, { keep: 0.5, lr: 0.25 })!;
+    const got = await out!.data();
+    expect([got[0], got[n - 1000], got[n - 1]]).toEqual([0, 0, 0]);
+    expect(got.every((v) => v === 0)).toBe(true);
+    tf.dispose([p, g, out!]);
   });
 });
