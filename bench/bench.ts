@@ -11,25 +11,29 @@ import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { ACTIVATIONS, HIDDEN_SIZES } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
+import { useFusedKernels } from '../src/optim/fused.ts';
 import { train } from '../src/training/train.ts';
 
 /** Timed steps per read of the result. */
 const BLOCK = 10;
 
-export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch]
+export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch] [--no-fused] [--tfjs-flag F=V]
 
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch 100) on
 synthetic data, after a warm-up, on each backend asked for (default: every one that loads), each in its own
 process. Steps are timed in blocks of ${BLOCK} that end with one read of the result (a GPU's queue is waited for, not
-emptied after every step). Prints ms per step (median and mean over the blocks), seconds per 600-step epoch, peak resident memory and the tensor
-count before and after. With Fashion-MNIST installed (${DATASET_SOURCES['fashion-mnist'].localDir}), also times
-one real epoch through the experiment's training loop.
+emptied after every step). Prints the tfjs kernels one step runs, ms per step (median and mean over the blocks),
+seconds per 600-step epoch, peak resident memory and the tensor count before and after. With Fashion-MNIST
+installed (${DATASET_SOURCES['fashion-mnist'].localDir}), also times one real epoch through the experiment's
+training loop.
 
 Options:
   --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load, but webgpu on a
                    software adapter)
   --steps N        timed steps (default 50), after 5 warm-up steps
   --no-epoch       skip the real Fashion-MNIST epoch
+  --no-fused       take the operation-by-operation optimizer path instead of the fused kernels (wasm, webgpu)
+  --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --json           print the results as JSON
   --help           this text
 
@@ -41,7 +45,11 @@ const STEPS_PER_EPOCH = 600;
 interface Result {
   backend: string;
   description: string;
+  /** The settings that differ from the defaults (--no-fused, --tfjs-flag). */
+  variant: string;
   steps: number;
+  /** tfjs kernels run by one training step (forward, backward, optimizer). */
+  kernelsPerStep: number;
   msPerStepMedian: number;
   msPerStepMean: number;
   secondsPerEpoch: number;
@@ -58,8 +66,30 @@ function median(xs: number[]): number {
 }
 
 /** The measurement itself, run in the child process for one backend. */
-async function measure(backend: string, steps: number, realEpoch: boolean): Promise<Result> {
+interface MeasureOptions {
+  steps: number;
+  realEpoch: boolean;
+  fused: boolean;
+  flags: string[];
+}
+
+/** Parses `NAME=VALUE` as tfjs flags are typed: true/false, a number, else the text. */
+function parseFlag(text: string): [string, boolean | number | string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new Error(`--tfjs-flag takes NAME=VALUE, got "${text}".`);
+  const value = text.slice(at + 1);
+  const parsed = value === 'true' ? true : value === 'false' ? false : value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  return [text.slice(0, at), parsed];
+}
+
+function variantOf({ fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>): string {
+  return [...(fused ? [] : ['no fused kernels']), ...flags].join(', ') || 'default';
+}
+
+async function measure(backend: string, { steps, realEpoch, fused, flags }: MeasureOptions): Promise<Result> {
   const info = await selectBackend(backend);
+  useFusedKernels(fused);
+  for (const flag of flags) tf.env().set(...parseFlag(flag));
   const network = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 1 });
   const adam = new Adam(network.parameters());
   const x = tf.randomUniform([BATCH, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
@@ -75,6 +105,8 @@ async function measure(backend: string, steps: number, realEpoch: boolean): Prom
     await network.parameters()[0]?.value.data();
   };
   for (let i = 0; i < 5; i++) step();
+  await finish();
+  const kernelsPerStep = (await tf.profile(step)).kernels.length;
   await finish();
   const tensorsBefore = tf.memory().numTensors;
   // Timed in blocks of BLOCK steps that end with one read, as a training loop runs: the queue is waited for but
@@ -92,7 +124,9 @@ async function measure(backend: string, steps: number, realEpoch: boolean): Prom
   const result: Result = {
     backend: info.name,
     description: info.description,
+    variant: variantOf({ fused, flags }),
     steps,
+    kernelsPerStep,
     msPerStepMedian: median(times),
     msPerStepMean: mean,
     secondsPerEpoch: (mean * STEPS_PER_EPOCH) / 1000,
@@ -118,7 +152,8 @@ async function measure(backend: string, steps: number, realEpoch: boolean): Prom
 
 function table(results: Result[]): string {
   const rows = results.map((r) => [
-    r.description,
+    r.variant === 'default' ? r.description : `${r.description} [${r.variant}]`,
+    String(r.kernelsPerStep),
     r.msPerStepMedian.toFixed(1),
     r.msPerStepMean.toFixed(1),
     r.secondsPerEpoch.toFixed(1),
@@ -126,7 +161,7 @@ function table(results: Result[]): string {
     r.peakRssMiB.toFixed(0),
     `${r.tensorsBefore} → ${r.tensorsAfter}`,
   ]);
-  const header = ['backend', 'ms/step (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
+  const header = ['backend', 'kernels/step', 'ms/step (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
@@ -140,6 +175,8 @@ export async function main(argv: string[]): Promise<number> {
         steps: { type: 'string', default: '50' },
         json: { type: 'boolean', default: false },
         'no-epoch': { type: 'boolean', default: false },
+        'no-fused': { type: 'boolean', default: false },
+        'tfjs-flag': { type: 'string', multiple: true, default: [] },
         worker: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -157,8 +194,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`--steps takes a positive whole number, got "${values.steps}".`);
     return 2;
   }
+  const flags = values['tfjs-flag'];
+  const badFlag = flags.find((flag) => flag.indexOf('=') <= 0);
+  if (badFlag !== undefined) {
+    console.error(`--tfjs-flag takes NAME=VALUE, got "${badFlag}".`);
+    return 2;
+  }
   if (values.worker) {
-    console.log(JSON.stringify(await measure(values.worker, steps, !values['no-epoch'])));
+    const options = { steps, realEpoch: !values['no-epoch'], fused: !values['no-fused'], flags };
+    console.log(JSON.stringify(await measure(values.worker, options)));
     return 0;
   }
   const asked = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -171,7 +215,12 @@ export async function main(argv: string[]): Promise<number> {
   const results: Result[] = [];
   for (const backend of backends) {
     if (!values.json) console.error(`Timing ${backend} (${steps} steps${values['no-epoch'] ? '' : ' and a real epoch if the data is here'})...`);
-    const args = [fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps), ...(values['no-epoch'] ? ['--no-epoch'] : [])];
+    const args = [
+      fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps),
+      ...(values['no-epoch'] ? ['--no-epoch'] : []),
+      ...(values['no-fused'] ? ['--no-fused'] : []),
+      ...flags.flatMap((flag) => ['--tfjs-flag', flag]),
+    ];
     const child = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (child.status !== 0) {
       console.error(`${backend}: the benchmark failed (exit ${child.status}).`);
