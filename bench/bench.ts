@@ -1,21 +1,11 @@
 // `npm run bench`: times training steps of the homework's 2e network on each backend, each in a process of its own
 // so that its peak memory is its own.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
-import { loadDataset } from '../src/data/mnist.ts';
+import { BACKENDS, usableBackends } from '../src/backend.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
-import { ACTIVATIONS, HIDDEN_SIZES } from '../src/experiments/definitions.ts';
-import { FFNN } from '../src/nn/ffnn.ts';
-import { Adam } from '../src/optim/adam.ts';
-import { useFusedKernels } from '../src/optim/fused.ts';
-import { train } from '../src/training/train.ts';
-
-/** Timed steps per read of the result. */
-const BLOCK = 10;
+import { BLOCK, measure, type Result } from './measure.ts';
 
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch] [--no-fused] [--tfjs-flag F=V]
 
@@ -38,117 +28,6 @@ Options:
   --help           this text
 
 Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.`;
-
-const BATCH = 100;
-const STEPS_PER_EPOCH = 600;
-
-interface Result {
-  backend: string;
-  description: string;
-  /** The settings that differ from the defaults (--no-fused, --tfjs-flag). */
-  variant: string;
-  steps: number;
-  /** tfjs kernels run by one training step (forward, backward, optimizer). */
-  kernelsPerStep: number;
-  msPerStepMedian: number;
-  msPerStepMean: number;
-  secondsPerEpoch: number;
-  tensorsBefore: number;
-  tensorsAfter: number;
-  peakRssMiB: number;
-  realEpoch?: { seconds: number; acc: number };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/** The measurement itself, run in the child process for one backend. */
-interface MeasureOptions {
-  steps: number;
-  realEpoch: boolean;
-  fused: boolean;
-  flags: string[];
-}
-
-/** Parses `NAME=VALUE` as tfjs flags are typed: true/false, a number, else the text. */
-function parseFlag(text: string): [string, boolean | number | string] {
-  const at = text.indexOf('=');
-  if (at <= 0) throw new Error(`--tfjs-flag takes NAME=VALUE, got "${text}".`);
-  const value = text.slice(at + 1);
-  const parsed = value === 'true' ? true : value === 'false' ? false : value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-  return [text.slice(0, at), parsed];
-}
-
-function variantOf({ fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>): string {
-  return [...(fused ? [] : ['no fused kernels']), ...flags].join(', ') || 'default';
-}
-
-async function measure(backend: string, { steps, realEpoch, fused, flags }: MeasureOptions): Promise<Result> {
-  const info = await selectBackend(backend);
-  useFusedKernels(fused);
-  for (const flag of flags) tf.env().set(...parseFlag(flag));
-  const network = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 1 });
-  const adam = new Adam(network.parameters());
-  const x = tf.randomUniform([BATCH, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
-  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32', 2), 10), 'float32')) as tf.Tensor2D;
-  const step = () => {
-    const yPred = network.forward(x);
-    network.backward(x, y, yPred);
-    yPred.dispose();
-    adam.step();
-  };
-  // Waits for the backend to finish everything queued so far (a GPU runs behind the JavaScript that queues its work).
-  const finish = async () => {
-    await network.parameters()[0]?.value.data();
-  };
-  for (let i = 0; i < 5; i++) step();
-  await finish();
-  const kernelsPerStep = (await tf.profile(step)).kernels.length;
-  await finish();
-  const tensorsBefore = tf.memory().numTensors;
-  // Timed in blocks of BLOCK steps that end with one read, as a training loop runs: the queue is waited for but
-  // not emptied after every step.
-  const times: number[] = [];
-  for (let done = 0; done < steps; done += BLOCK) {
-    const block = Math.min(BLOCK, steps - done);
-    const start = performance.now();
-    for (let i = 0; i < block; i++) step();
-    await finish();
-    times.push((performance.now() - start) / block);
-  }
-  const tensorsAfter = tf.memory().numTensors;
-  const mean = times.reduce((s, t) => s + t, 0) / times.length;
-  const result: Result = {
-    backend: info.name,
-    description: info.description,
-    variant: variantOf({ fused, flags }),
-    steps,
-    kernelsPerStep,
-    msPerStepMedian: median(times),
-    msPerStepMean: mean,
-    secondsPerEpoch: (mean * STEPS_PER_EPOCH) / 1000,
-    tensorsBefore,
-    tensorsAfter,
-    peakRssMiB: 0,
-  };
-  adam.dispose();
-  network.dispose();
-  tf.dispose([x, y]);
-  if (realEpoch && existsSync(DATASET_SOURCES['fashion-mnist'].localDir ?? '')) {
-    const data = await loadDataset('fashion-mnist', { split: 'train', log: () => {} });
-    const net = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 0 });
-    const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
-    const [epoch] = await train(net, data, optimizer, { epochs: 1, batchSize: BATCH, seed: 0, log: () => {} });
-    result.realEpoch = { seconds: epoch?.seconds ?? Number.NaN, acc: epoch?.acc ?? Number.NaN };
-    optimizer.dispose();
-    net.dispose();
-  }
-  result.peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  return result;
-}
 
 function table(results: Result[]): string {
   const rows = results.map((r) => [

@@ -5,7 +5,11 @@ FFNN(784, [512, 1024, 128], [relu, celu, swish, softmax], 10) and Adam, under to
 Not part of the kit (PyTorch is never its dependency): Debian's python3-torch runs it.
     python3 bench/notebook_pipeline.py [DIR]      # DIR: Fashion-MNIST's four .gz files (default Debian's folder)
 It prints the epoch line, the test line and the seconds taken, with the process's total wall time.
+    python3 bench/notebook_pipeline.py --step-time [--steps N] [--device cuda]
+times the training step alone (forward, backward, Adam at batch 100 on synthetic data) as `npm run bench` does:
+after 5 warm-up steps, in blocks of 10 steps that end with a wait for the device; it prints ms per step.
 """
+import argparse
 import gzip
 import math
 import struct
@@ -17,9 +21,17 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 START = time.perf_counter()
-torch.set_num_threads(2)
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("folder", nargs="?", default="/usr/share/datasets/fashion-mnist")
+parser.add_argument("--step-time", action="store_true", help="time training steps on synthetic data only")
+parser.add_argument("--steps", type=int, default=200)
+parser.add_argument("--device", default="cpu", help="cpu (2 threads, as the notebook's comparison) or cuda")
+ARGS = parser.parse_args()
+if ARGS.device == "cpu":
+    torch.set_num_threads(2)
+DEVICE = torch.device(ARGS.device)
 torch.manual_seed(0)
-FOLDER = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
+FOLDER = ARGS.folder
 
 
 def read_idx(path):
@@ -69,8 +81,8 @@ class Network:
         self.w, self.b = [], []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             scale = math.sqrt(2 / n_in) if i < len(acts) and acts[i] == "relu" else math.sqrt(1 / n_in)
-            self.w.append(torch.randn(n_in, n_out) * scale)
-            self.b.append(torch.zeros(n_out))
+            self.w.append(torch.randn(n_in, n_out, device=DEVICE) * scale)
+            self.b.append(torch.zeros(n_out, device=DEVICE))
         self.grads = [None] * (2 * len(self.w))
 
     def forward(self, x):
@@ -123,6 +135,42 @@ def cross_entropy(q, y):
     return torch.mean(-torch.sum(y * torch.log(torch.clamp(q, min=1e-8)), -1))
 
 
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def step_time(steps):
+    net = Network([784, 512, 1024, 128, 10], ["relu", "celu", "swish"])
+    adam = Adam(net.params())
+    x = torch.rand(100, 784, device=DEVICE)
+    y = torch.nn.functional.one_hot(torch.randint(0, 10, (100,), device=DEVICE), 10).float()
+
+    def step():
+        net.backward(y, net.forward(x))
+        adam.step(net.grads)
+
+    for _ in range(5):
+        step()
+    sync()
+    times = []
+    for done in range(0, steps, 10):
+        block = min(10, steps - done)
+        start = time.perf_counter()
+        for _ in range(block):
+            step()
+        sync()
+        times.append((time.perf_counter() - start) * 1000 / block)
+    times.sort()
+    name = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"PyTorch {torch.__version__} on {name}: {times[len(times) // 2]:.2f} ms/step (median of {len(times)} blocks)")
+
+
+if ARGS.step_time:
+    with torch.no_grad():
+        step_time(ARGS.steps)
+    sys.exit(0)
+
 with torch.no_grad():
     train_set, test_set = Images("train"), Images("t10k")
     net = Network([784, 512, 1024, 128, 10], ["relu", "celu", "swish"])
@@ -130,6 +178,7 @@ with torch.no_grad():
     epoch_start = time.perf_counter()
     loss_sum = correct = 0
     for x, y in DataLoader(train_set, batch_size=100, shuffle=True, collate_fn=collate):
+        x, y = x.to(DEVICE), y.to(DEVICE)
         y_pred = net.forward(x)
         loss_sum += cross_entropy(y_pred, y).item()
         correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()
@@ -139,6 +188,7 @@ with torch.no_grad():
     print(f"Epoch: 1 | Acc: {correct / n * 100:.2f}% | loss: {loss_sum / n * 100:.3f}  ({time.perf_counter() - epoch_start:.1f} s)")
     loss_sum = correct = 0
     for x, y in DataLoader(test_set, batch_size=100, shuffle=True, collate_fn=collate):
+        x, y = x.to(DEVICE), y.to(DEVICE)
         y_pred = net.forward(x)
         loss_sum += cross_entropy(y_pred, y).item()
         correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerThreadedWasm, wasmThreadCount } from './wasm-threads.ts';
 import { installWebGpu } from './webgpu.ts';
 
 /**
@@ -83,6 +82,8 @@ const CANDIDATES: Record<BackendName, Candidate> = {
   wasm: {
     async register() {
       await import('@tensorflow/tfjs-backend-wasm');
+      // Loaded here, not at the top, so that a program that never takes wasm can leave its package out (a bundle).
+      const { registerThreadedWasm, wasmThreadCount } = await import('./wasm-threads.ts');
       const threads = wasmThreadCount();
       if (threads > 1) registerThreadedWasm(threads);
       return '@tensorflow/tfjs-backend-wasm';
@@ -135,7 +136,7 @@ async function describe(name: BackendName, loadedFrom: string): Promise<string> 
       return `tensorflow (native TensorFlow through ${loadedFrom})`;
     case 'wasm': {
       const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
-      const threads = wasmThreadCount();
+      const threads = (await import('./wasm-threads.ts')).wasmThreadCount();
       return `wasm (WebAssembly, ${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
     }
     case 'webgpu':

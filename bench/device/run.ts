@@ -1,0 +1,113 @@
+// The GPU machine's one program: `npm run device:build` bundles it into .device/run.mjs with everything it needs
+// (see bench/device/build.ts); the device tool runs it there with the command that build prints. It does the checks
+// of issue 6 in one process, so that one call of a short device budget covers them all:
+//   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
+//           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
+//   bench   training steps of the 2e network on webgpu, with the fused kernels and without, and with larger
+//           batches of dispatches per submit;
+//   epoch   one epoch of 2e adam:heuristic on Fashion-MNIST, then the test pass, as `npm run experiment` runs it.
+// Usage: node .device/run.mjs [tests] [bench] [epoch] [--steps N] [--data-dir DIR] [--backend NAME]
+// (default: all three, on webgpu)
+// Writes device-results.json to $OUT (or the current folder) as well as printing.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backend.ts';
+import { loadDataset } from '../../src/data/mnist.ts';
+import { EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
+import { evaluate, formatEpoch, formatTest, train } from '../../src/training/train.ts';
+import { measure, type Result } from '../measure.ts';
+import { runRegistered } from './vitest-shim.ts';
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: { steps: { type: 'string', default: '200' }, 'data-dir': { type: 'string' }, backend: { type: 'string', default: 'webgpu' } },
+});
+const parts = positionals.length ? positionals : ['tests', 'bench', 'epoch'];
+const backend = values.backend as string;
+const report: Record<string, unknown> = { startedAt: new Date().toISOString(), parts };
+const save = () => writeFileSync(join(process.env.OUT ?? '.', 'device-results.json'), `${JSON.stringify(report, null, 2)}\n`);
+let failed = false;
+
+async function section<T>(name: string, body: () => Promise<T>): Promise<T | undefined> {
+  console.log(`\n== ${name}`);
+  const started = performance.now();
+  try {
+    return await body();
+  } catch (error) {
+    failed = true;
+    console.log(`${name} failed: ${(error as Error).stack ?? error}`);
+    report[`${name}Error`] = String((error as Error).message ?? error);
+    return undefined;
+  } finally {
+    console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    save();
+  }
+}
+
+if (parts.includes('tests')) {
+  await section('tests', async () => {
+    process.env.CC6204_TEST_BACKENDS ??= backend;
+    // Each file registers its tests when imported, as under vitest.
+    await import('../../test/nn/activations.test.ts');
+    await import('../../test/nn/dropout.test.ts');
+    await import('../../test/nn/ffnn.test.ts');
+    await import('../../test/nn/init.test.ts');
+    await import('../../test/nn/memory.test.ts');
+    await import('../../test/optim/optimizers.test.ts');
+    await import('../../test/optim/fused-webgpu.test.ts');
+    await import('../../test/training/train.test.ts');
+    await import('../../test/questions/fixtures.test.ts');
+    const summary = await runRegistered();
+    report.tests = summary;
+    console.log(`Tests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
+    if (summary.failed > 0) failed = true;
+  });
+}
+
+if (parts.includes('bench')) {
+  await section('bench', async () => {
+    const steps = Number(values.steps);
+    const variants = [
+      { fused: true, flags: [] },
+      { fused: false, flags: [] },
+      { fused: true, flags: ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64'] },
+      { fused: true, flags: ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=1000'] },
+    ];
+    const results: Result[] = [];
+    for (const variant of variants) {
+      const saved = tf.env().getFlags();
+      results.push(await measure(backend, { steps, realEpoch: false, ...variant }));
+      tf.env().setFlags(saved);
+      const r = results.at(-1)!;
+      console.log(`${r.description} [${r.variant}]: ${r.kernelsPerStep} kernels/step, ${r.msPerStepMedian.toFixed(2)} ms/step median, ${r.msPerStepMean.toFixed(2)} mean, tensors ${r.tensorsBefore} -> ${r.tensorsAfter}`);
+    }
+    report.bench = results;
+  });
+}
+
+if (parts.includes('epoch')) {
+  await section('epoch', async () => {
+    const info = await selectBackend(backend);
+    console.log(`Backend: ${info.description}`);
+    const [run] = selectRuns(EXPERIMENT_2E, 'adam:heuristic');
+    const dataDir = values['data-dir'];
+    const trainSet = await loadDataset('fashion-mnist', { split: 'train', dataDir });
+    const testSet = await loadDataset('fashion-mnist', { split: 'test', dataDir });
+    const network = run!.network({ seed: 0, inputSize: trainSet.features, classes: trainSet.classes });
+    const optimizer = run!.optimizer(network);
+    const [epoch] = await train(network, trainSet, optimizer, { epochs: 1, batchSize: run!.batchSize, seed: 0, log: () => {} });
+    console.log(`${formatEpoch(epoch!)} (${epoch!.seconds.toFixed(2)} s, ${((epoch!.seconds * 1000) / Math.ceil(trainSet.count / run!.batchSize)).toFixed(2)} ms/batch)`);
+    const test = await evaluate(network, testSet);
+    console.log(`${formatTest(test)} (${test.seconds.toFixed(2)} s)`);
+    report.epoch = { backend: info.description, epoch, test };
+    optimizer.dispose();
+    network.dispose();
+  });
+}
+
+save();
+console.log(failed ? '\nSome device checks failed.' : '\nAll device checks ran.');
+process.exit(failed ? 1 : 0);

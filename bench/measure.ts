@@ -1,0 +1,125 @@
+// The measurement behind `npm run bench` (bench.ts), also run on the GPU machine by bench/device/run.ts: training
+// steps of the homework's 2e network, timed after a warm-up, and one real epoch when Fashion-MNIST is at hand.
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../src/backend.ts';
+import { loadDataset } from '../src/data/mnist.ts';
+import { DATASET_SOURCES } from '../src/data/sources.ts';
+import { ACTIVATIONS, HIDDEN_SIZES } from '../src/experiments/definitions.ts';
+import { FFNN } from '../src/nn/ffnn.ts';
+import { Adam } from '../src/optim/adam.ts';
+import { useFusedKernels } from '../src/optim/fused.ts';
+import { train } from '../src/training/train.ts';
+
+const BATCH = 100;
+export const STEPS_PER_EPOCH = 600;
+/** Timed steps per read of the result. */
+export const BLOCK = 10;
+
+export interface Result {
+  backend: string;
+  description: string;
+  /** The settings that differ from the defaults (--no-fused, --tfjs-flag). */
+  variant: string;
+  steps: number;
+  /** tfjs kernels run by one training step (forward, backward, optimizer). */
+  kernelsPerStep: number;
+  msPerStepMedian: number;
+  msPerStepMean: number;
+  secondsPerEpoch: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+  peakRssMiB: number;
+  realEpoch?: { seconds: number; acc: number };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface MeasureOptions {
+  steps: number;
+  realEpoch: boolean;
+  fused: boolean;
+  flags: string[];
+}
+
+/** Parses `NAME=VALUE` as tfjs flags are typed: true/false, a number, else the text. */
+export function parseFlag(text: string): [string, boolean | number | string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new Error(`--tfjs-flag takes NAME=VALUE, got "${text}".`);
+  const value = text.slice(at + 1);
+  const parsed = value === 'true' ? true : value === 'false' ? false : value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  return [text.slice(0, at), parsed];
+}
+
+function variantOf({ fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>): string {
+  return [...(fused ? [] : ['no fused kernels']), ...flags].join(', ') || 'default';
+}
+
+/** Times one backend in this process (the CLI runs each in a child process of its own). */
+export async function measure(backend: string, { steps, realEpoch, fused, flags }: MeasureOptions): Promise<Result> {
+  const info = await selectBackend(backend);
+  useFusedKernels(fused);
+  for (const flag of flags) tf.env().set(...parseFlag(flag));
+  const network = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 1 });
+  const adam = new Adam(network.parameters());
+  const x = tf.randomUniform([BATCH, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32', 2), 10), 'float32')) as tf.Tensor2D;
+  const step = () => {
+    const yPred = network.forward(x);
+    network.backward(x, y, yPred);
+    yPred.dispose();
+    adam.step();
+  };
+  // Waits for the backend to finish everything queued so far (a GPU runs behind the JavaScript that queues its work).
+  const finish = async () => {
+    await network.parameters()[0]?.value.data();
+  };
+  for (let i = 0; i < 5; i++) step();
+  await finish();
+  const kernelsPerStep = (await tf.profile(step)).kernels.length;
+  await finish();
+  const tensorsBefore = tf.memory().numTensors;
+  // Timed in blocks of BLOCK steps that end with one read, as a training loop runs: the queue is waited for but
+  // not emptied after every step.
+  const times: number[] = [];
+  for (let done = 0; done < steps; done += BLOCK) {
+    const block = Math.min(BLOCK, steps - done);
+    const start = performance.now();
+    for (let i = 0; i < block; i++) step();
+    await finish();
+    times.push((performance.now() - start) / block);
+  }
+  const tensorsAfter = tf.memory().numTensors;
+  const mean = times.reduce((s, t) => s + t, 0) / times.length;
+  const result: Result = {
+    backend: info.name,
+    description: info.description,
+    variant: variantOf({ fused, flags }),
+    steps,
+    kernelsPerStep,
+    msPerStepMedian: median(times),
+    msPerStepMean: mean,
+    secondsPerEpoch: (mean * STEPS_PER_EPOCH) / 1000,
+    tensorsBefore,
+    tensorsAfter,
+    peakRssMiB: 0,
+  };
+  adam.dispose();
+  network.dispose();
+  tf.dispose([x, y]);
+  if (realEpoch && existsSync(DATASET_SOURCES['fashion-mnist'].localDir ?? '')) {
+    const data = await loadDataset('fashion-mnist', { split: 'train', log: () => {} });
+    const net = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 0 });
+    const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
+    const [epoch] = await train(net, data, optimizer, { epochs: 1, batchSize: BATCH, seed: 0, log: () => {} });
+    result.realEpoch = { seconds: epoch?.seconds ?? Number.NaN, acc: epoch?.acc ?? Number.NaN };
+    optimizer.dispose();
+    net.dispose();
+  }
+  result.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  return result;
+}

@@ -1,0 +1,47 @@
+// What the fused-kernel tests of each backend share: parameters of awkward sizes, three steps of gradients.
+import * as tf from '@tensorflow/tfjs-core';
+import { Parameter } from '../../src/nn/parameter.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import { useFusedKernels } from '../../src/optim/fused.ts';
+import type { Optimizer } from '../../src/optim/optimizer.ts';
+import { RMSProp } from '../../src/optim/rmsprop.ts';
+import { SGD } from '../../src/optim/sgd.ts';
+import { normals } from '../helpers/reference64.ts';
+
+// Sizes that are and are not multiples of the SIMD width of 4, so both loops of each kernel run.
+export const SHAPES = [[37, 29], [64], [3], []] as const;
+const data = normals(4);
+const flat = (shape: readonly number[], scale: number) => data.matrix(1, shape.reduce((a, b) => a * b, 1), scale)[0]!;
+const initial = SHAPES.map((shape) => flat(shape, 1));
+export const grads = [0, 1, 2].map(() => SHAPES.map((shape) => flat(shape, 0.5)));
+
+/** The parameters after three steps, with the fused kernels on or off, and the names of the kernels that ran. */
+export async function afterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<{ values: Float32Array[]; kernels: string[] }> {
+  useFusedKernels(fused);
+  const params = SHAPES.map((shape, i) => new Parameter(`p${i}`, tf.tensor(initial[i]!, [...shape])));
+  const optimizer = make(params);
+  const kernels: string[] = [];
+  for (const step of grads) {
+    params.forEach((p, i) => p.setGrad(tf.tensor(step[i]!, [...SHAPES[i]!])));
+    const profile = await tf.profile(() => optimizer.step());
+    kernels.push(...profile.kernels.map((k) => k.name));
+  }
+  const values = await Promise.all(params.map(async (p) => Float32Array.from(await p.value.data())));
+  optimizer.dispose();
+  params.forEach((p) => p.dispose());
+  return { values, kernels };
+}
+
+/** The parameters' bits after three steps, with the fused kernels on or off. */
+export async function bitsAfterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<number[][]> {
+  const { values } = await afterSteps(make, fused);
+  return values.map((v) => Array.from(new Uint32Array(v.buffer)));
+}
+
+export const OPTIMIZERS: Record<string, (params: Parameter[]) => Optimizer> = {
+  'SGD with weight decay': (p) => new SGD(p, { lr: 0.1, beta: 0.1 }),
+  'SGD, plain': (p) => new SGD(p, { lr: 0.1 }),
+  'SGD with momentum and weight decay': (p) => new SGD(p, { lr: 0.1, momentum: 0.9, beta: 0.01 }),
+  RMSProp: (p) => new RMSProp(p, { lr: 0.001, beta: 0.9, epsilon: 1e-8 }),
+  Adam: (p) => new Adam(p, { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+};

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { compileKernels, kernelsModuleText } from '../../src/optim/build-kernels.ts';
+import { fusedUpdate, useFusedKernels } from '../../src/optim/fused.ts';
+import { useBackend } from '../helpers/backends.ts';
+import { bitsAfterSteps, OPTIMIZERS } from './fused-helpers.ts';
+
+describe('fused optimizer kernels on wasm', () => {
+  beforeAll(() => useBackend('wasm'));
+  afterEach(() => useFusedKernels(true));
+
+  for (const [name, make] of Object.entries(OPTIMIZERS)) {
+    it(`${name}: bit for bit the operation-by-operation result`, async () => {
+      const fused = await bitsAfterSteps(make, true);
+      const unfused = await bitsAfterSteps(make, false);
+      expect(fused).toEqual(unfused);
+    });
+  }
+
+  it('are really used on wasm, and not on cpu', async () => {
+    const p = tf.ones([5]);
+    const g = tf.ones([5]);
+    const out = fusedUpdate('sgd', { p, g }, { keep: 0.5, lr: 0.25 });
+    expect(out).not.toBeNull();
+    expect(Array.from(await out![0]!.data())).toEqual([0.25, 0.25, 0.25, 0.25, 0.25]);
+    await useBackend('cpu');
+    expect(fusedUpdate('sgd', { p: tf.ones([5]), g: tf.ones([5]) }, { keep: 0.5, lr: 0.25 })).toBeNull();
+    await useBackend('wasm');
+  });
+
+  it('the committed binaries are those kernels.wat compiles to', async () => {
+    const committed = readFileSync(new URL('../../src/optim/kernels-wasm.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(kernelsModuleText(await compileKernels()));
+  });
+});
