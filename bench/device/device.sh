@@ -41,8 +41,10 @@ js_parts=()
 for part in "${parts[@]}"; do [ "$part" != torch ] && js_parts+=("$part"); done
 if [ ${#js_parts[@]} -gt 0 ]; then
   # The process must end by itself with Dawn loaded: a hang here is a finding too.
+  node_started=$(date +%s.%N)
   OUT=$out timeout 420 "$node" .device/run.mjs "${js_parts[@]}" --steps "${STEPS:-200}" || status=$?
-  echo "run.mjs exit status: $status (124: it did not end within the time limit)"
+  echo "run.mjs exit status: $status (124: it did not end within the time limit), process ended" \
+    "$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $node_started }") s after it started"
 fi
 
 if [[ " ${parts[*]} " == *" torch "* ]]; then
