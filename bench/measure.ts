@@ -8,7 +8,7 @@ import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { ACTIVATIONS, HIDDEN_SIZES } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
-import { useFusedKernels } from '../src/optim/fused.ts';
+import { useFusedKernels } from '../src/kernels/fused.ts';
 import { train } from '../src/training/train.ts';
 
 const BATCH = 100;

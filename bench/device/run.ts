@@ -53,6 +53,7 @@ if (parts.includes('tests')) {
     // Each file registers its tests when imported, as under vitest.
     await import('../../test/nn/activations.test.ts');
     await import('../../test/nn/dropout.test.ts');
+    await import('../../test/nn/fused-activations.test.ts');
     await import('../../test/nn/ffnn.test.ts');
     await import('../../test/nn/init.test.ts');
     await import('../../test/nn/memory.test.ts');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationByName } from './activations.ts';
 import { invertedDropoutMask } from './dropout.ts';
+import { fusedActivation, fusedActivationGrad } from './fused-activations.ts';
 import { type InitMethod, type Initializer, initializerFor } from './init.ts';
 import { softmaxCrossEntropyGrad } from './loss.ts';
 import { Parameter } from './parameter.ts';
@@ -167,7 +168,9 @@ export class FFNN {
         // u = h·W + b, in one kernel (on a GPU, one dispatch instead of two).
         const u = tf.fused.matMul({ a: h, b: layer.weights.value as tf.Tensor2D, bias: layer.bias.value }) as tf.Tensor2D;
         kept.preActivations.push(u);
-        h = layer.activation.f(u, layer.param?.value as tf.Scalar | undefined) as tf.Tensor2D;
+        const param = layer.param?.value as tf.Scalar | undefined;
+        // One kernel where the backend has one (webgpu), else tfjs operations: the same formula either way.
+        h = (fusedActivation(layer.activation, u, param) ?? layer.activation.f(u, param)) as tf.Tensor2D;
       }
       return { output: h, cache: train ? kept : null };
     });
@@ -217,7 +220,7 @@ export class FFNN {
           // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
           gradient(below.param, tf.sum(tf.mul(dH, below.activation.dfdparam(u, param))));
         }
-        dU = tf.mul(dH, below.activation.dfdx(u, param)) as tf.Tensor2D;
+        dU = (fusedActivationGrad(below.activation, dH, u, param) ?? tf.mul(dH, below.activation.dfdx(u, param))) as tf.Tensor2D;
       }
       return found;
     });

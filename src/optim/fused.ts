@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { runWgslUpdate, WGSL_UPDATES } from './fused-webgpu.ts';
+import { runFused } from '../kernels/fused.ts';
+import { runWgsl } from '../kernels/webgpu.ts';
+import { WGSL_UPDATES } from './fused-webgpu.ts';
 import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
 
 /**
@@ -8,7 +10,7 @@ import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
  * (about 11 ms a step, a third of it): the kernels of kernels.wat do each update in one SIMD pass over the backend's
  * own memory, with the same float32 operations in the same order, so their results are bit for bit those of the
  * operation-by-operation path that other backends take. On webgpu each is a dispatch with a fixed cost: see
- * fused-webgpu.ts. The cpu and tensorflow backends take the operation-by-operation path.
+ * src/kernels/webgpu.ts. The cpu and tensorflow backends take the operation-by-operation path.
  */
 export type FusedKernel = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
 
@@ -78,29 +80,20 @@ for (const [kernel, update] of Object.entries(WGSL_UPDATES)) {
     kernelName: kernelName(kernel as FusedKernel),
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) =>
-      runWgslUpdate(
+      runWgsl(
         backend,
         update,
         update.inputs.map((name) => inputs[name] as tf.TensorInfo),
-        update.attrs.map((name) => (attrs as Record<string, number>)[name] as number),
+        update.constants.map((name) => (attrs as Record<string, number>)[name] as number),
       ),
   });
 }
 
-let enabled = true;
-
-/** Turns the fused kernels off (or back on), e.g. to compare them with the operation-by-operation path. */
-export function useFusedKernels(on: boolean): void {
-  enabled = on;
-}
-
 /**
- * Runs a fused update when the current backend has it and every input is float32: returns the new tensors in the
- * kernel's output order (parameter first, then its state), or null so that the caller takes the tfjs path.
+ * Runs a fused update when the current backend has it (and the fused kernels are on, see useFusedKernels): returns
+ * the new tensors in the kernel's output order (parameter first, then its state), or null so that the caller takes
+ * the tfjs path.
  */
 export function fusedUpdate(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, number>): tf.Tensor[] | null {
-  if (!enabled || tf.getKernel(kernelName(kernel), tf.getBackend()) === undefined) return null;
-  if (Object.values(inputs).some((t) => t.dtype !== 'float32' || t.size === 0)) return null;
-  const result = tf.engine().runKernel(kernelName(kernel), inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
-  return Array.isArray(result) ? result : [result];
+  return runFused(kernelName(kernel), inputs, attrs);
 }

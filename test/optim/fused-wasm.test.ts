@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileKernels, kernelsModuleText } from '../../src/optim/build-kernels.ts';
-import { fusedUpdate, useFusedKernels } from '../../src/optim/fused.ts';
+import { useFusedKernels } from '../../src/kernels/fused.ts';
+import { fusedUpdate } from '../../src/optim/fused.ts';
 import { useBackend } from '../helpers/backends.ts';
 import { bitsAfterSteps, OPTIMIZERS } from './fused-helpers.ts';
 

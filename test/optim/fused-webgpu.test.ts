@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fusedUpdate, useFusedKernels } from '../../src/optim/fused.ts';
+import { useFusedKernels } from '../../src/kernels/fused.ts';
+import { fusedUpdate } from '../../src/optim/fused.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { relativeError } from '../helpers/reference64.ts';
 import { afterSteps, grads, OPTIMIZERS, SHAPES } from './fused-helpers.ts';

@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The kit's fused kernels (optimizer updates on wasm and webgpu, activations on webgpu) do in one kernel what tfjs
+ * does in several. Each has an operation-by-operation path that computes the same, which the other backends take,
+ * and which this switch selects everywhere, e.g. to compare the two.
+ */
+let enabled = true;
+
+/** Turns the fused kernels off (or back on). */
+export function useFusedKernels(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Runs the fused kernel `kernelName` when it is on, the current backend has it, and every input is float32 and not
+ * empty: returns its outputs in order, or null so that the caller takes the operation-by-operation path.
+ */
+export function runFused(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] | null {
+  if (!enabled || tf.getKernel(kernelName, tf.getBackend()) === undefined) return null;
+  if (Object.values(inputs).some((t) => t.dtype !== 'float32' || t.size === 0)) return null;
+  const result = tf.engine().runKernel(kernelName, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(result) ? result : [result];
+}

@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Element-wise compute shaders of the kit's own on the webgpu backend, for work that tfjs would spread over many
+ * kernels (an optimizer update, an activation and its derivative). On a GPU each kernel is a dispatch with a fixed
+ * cost of JavaScript and driver work whatever its size, so for this homework's network the count of dispatches, not
+ * arithmetic, sets the step time.
+ *
+ * tfjs's own WebGPU programs have a single output, and an optimizer update writes two or three tensors, so the
+ * shader is recorded here into the backend's command stream with its internals (the kit pins tfjs-backend-webgpu
+ * 4.22.0 for this, as it pins the wasm backend), in the order the backend records its own work. A GPU's division,
+ * exp and square root are not always correctly rounded, so results agree with tfjs's operations to float32
+ * rounding, not bit for bit.
+ */
+
+/** What a kernel reads and writes (one float32 element i of each, all of one size), and the WGSL that computes i. */
+export interface WgslKernel {
+  inputs: readonly string[];
+  outputs: readonly string[];
+  /** float32 constants, read in the body as `c.name`. */
+  constants: readonly string[];
+  body: string;
+}
+
+const WORKGROUP_SIZE = 256;
+/** WebGPU's guaranteed limit on workgroups along one dimension. */
+const MAX_GROUPS_PER_DIMENSION = 65535;
+
+/** The shader of one kernel: element i = x + y·width, one invocation per element. */
+export function wgslSource(kernel: WgslKernel): string {
+  const bindings = [
+    ...kernel.inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`),
+    ...kernel.outputs.map((name, i) => `@group(0) @binding(${kernel.inputs.length + i}) var<storage, read_write> ${name}: array<f32>;`),
+    `@group(0) @binding(${kernel.inputs.length + kernel.outputs.length}) var<uniform> c: Constants;`,
+  ];
+  return `struct Constants {
+${kernel.constants.map((name) => `  ${name}: f32,`).join('\n')}
+  n: u32,
+  width: u32,
+};
+${bindings.join('\n')}
+
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let i = id.x + id.y * c.width;
+  if (i >= c.n) {
+    return;
+  }
+  ${kernel.body}
+}
+`;
+}
+
+/** The parts of tfjs-backend-webgpu 4.22's WebGPUBackend this file uses. */
+interface WebGpuBackendLike {
+  device: GpuDevice;
+  tensorMap: { get(dataId: tf.DataId): { resource: unknown } };
+  commandQueueOwnedIds: WeakSet<tf.DataId>;
+  commandEncoder: { beginComputePass(descriptor: object): GpuComputePass } | null;
+  computePassEncoder: GpuComputePass | null;
+  dispatchCountInPass: number;
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  uploadToGPU(dataId: tf.DataId): void;
+  makeUniforms(uniforms: { type: 'float32' | 'uint32'; data: number[] }[]): { buffer: unknown; offset: number; size: number };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+interface GpuDevice {
+  createShaderModule(descriptor: { code: string }): unknown;
+  createComputePipeline(descriptor: object): GpuPipeline;
+  createBindGroup(descriptor: object): unknown;
+}
+
+interface GpuPipeline {
+  getBindGroupLayout(index: number): unknown;
+}
+
+interface GpuComputePass {
+  setPipeline(pipeline: GpuPipeline): void;
+  setBindGroup(index: number, group: unknown): void;
+  dispatchWorkgroups(x: number, y?: number, z?: number): void;
+}
+
+const pipelines = new WeakMap<GpuDevice, Map<WgslKernel, GpuPipeline>>();
+
+function pipelineFor(device: GpuDevice, kernel: WgslKernel): GpuPipeline {
+  let byKernel = pipelines.get(device);
+  if (!byKernel) pipelines.set(device, (byKernel = new Map()));
+  let pipeline = byKernel.get(kernel);
+  if (!pipeline) {
+    const module = device.createShaderModule({ code: wgslSource(kernel) });
+    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    byKernel.set(kernel, pipeline);
+  }
+  return pipeline;
+}
+
+/**
+ * Records one kernel on the webgpu backend: uploads what is not on the GPU yet, makes the outputs (the shape of the
+ * first input), binds them and dispatches, then submits when the backend's batch of dispatches is full, as its own
+ * kernels do. `constants` are in the kernel's order.
+ */
+export function runWgsl(backend: unknown, kernel: WgslKernel, inputs: tf.TensorInfo[], constants: number[]): tf.TensorInfo[] {
+  const gpu = backend as WebGpuBackendLike;
+  const shape = (inputs[0] as tf.TensorInfo).shape;
+  const n = tf.util.sizeFromShape(shape);
+  for (const input of inputs) gpu.uploadToGPU(input.dataId);
+  const outputs = kernel.outputs.map(() => {
+    const output = gpu.makeTensorInfo(shape, 'float32');
+    gpu.uploadToGPU(output.dataId);
+    return output;
+  });
+  const groups = Math.max(1, Math.ceil(n / WORKGROUP_SIZE));
+  const x = Math.min(groups, MAX_GROUPS_PER_DIMENSION);
+  const y = Math.ceil(groups / x);
+  const uniforms = gpu.makeUniforms([
+    ...constants.map((value) => ({ type: 'float32' as const, data: [value] })),
+    { type: 'uint32', data: [n] },
+    { type: 'uint32', data: [x * WORKGROUP_SIZE] },
+  ]);
+  const tensors = [...inputs, ...outputs];
+  const pipeline = pipelineFor(gpu.device, kernel);
+  const bindGroup = gpu.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      ...tensors.map((t, binding) => ({ binding, resource: { buffer: gpu.tensorMap.get(t.dataId).resource } })),
+      { binding: tensors.length, resource: uniforms },
+    ],
+  });
+  // Buffers used by recorded but unsubmitted work are released only after the submit.
+  for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
+  gpu.ensureCommandEncoderReady();
+  gpu.computePassEncoder ??= gpu.commandEncoder!.beginComputePass({});
+  gpu.computePassEncoder.setPipeline(pipeline);
+  gpu.computePassEncoder.setBindGroup(0, bindGroup);
+  gpu.computePassEncoder.dispatchWorkgroups(x, y);
+  gpu.dispatchCountInPass += 1;
+  if (gpu.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+    gpu.endComputePassEncoder();
+    gpu.submitQueue();
+  }
+  return outputs;
+}

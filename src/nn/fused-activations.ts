@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { runFused } from '../kernels/fused.ts';
+import { runWgsl, type WgslKernel } from '../kernels/webgpu.ts';
+import type { Activation, ActivationName, ParamValue } from './activations.ts';
+
+/**
+ * The hidden layers' activations, and the backward pass's dh·f'(u), in one kernel each on the webgpu backend.
+ * Written with tfjs operations (activations.ts, which every backend runs and the tests check against float64
+ * references), celu takes 7 kernels forward and 4 back, swish 3 and 8: on a GPU, where each kernel is a dispatch of
+ * fixed cost, that is a third of a training step of the 2e network. These WGSL formulas are the same ones, in the
+ * same order; the network uses them where the backend has them and falls back to activations.ts elsewhere.
+ */
+
+/** WGSL for element i: f(u) and dh·f'(u), with `a` the activation's parameter (celu's alpha, swish's beta). */
+const FORMULAS: Partial<Record<ActivationName, { f?: string; grad: string }>> = {
+  // tf.step(u, 0): the derivative at 0 is taken as 0.
+  relu: { grad: 'du[i] = select(0.0, dh[i], u[i] > 0.0);' },
+  celu: {
+    f: 'h[i] = max(u[i], 0.0) + a * (exp(min(u[i], 0.0) / a) - 1.0);',
+    grad: 'du[i] = dh[i] * exp(min(u[i], 0.0) / a);',
+  },
+  swish: {
+    f: 'h[i] = u[i] * (1.0 / (1.0 + exp(-(a * u[i]))));',
+    // sigmoid(bu) + bu·sigmoid(bu)·sigmoid(−bu), as activations.ts has it.
+    grad: `let bu = a * u[i];
+    let s = 1.0 / (1.0 + exp(-bu));
+    du[i] = dh[i] * (s + bu * (s * (1.0 / (1.0 + exp(bu)))));`,
+  },
+};
+
+/** The parameter comes as a constant (a fixed default) or as a one-element tensor (a trained parameter). */
+function kernelOf(inputs: string[], output: string, body: string, param: 'none' | 'constant' | 'tensor'): WgslKernel {
+  const read = param === 'constant' ? 'let a = c.a;\n    ' : param === 'tensor' ? 'let a = pa[0];\n    ' : '';
+  return {
+    inputs: param === 'tensor' ? [...inputs, 'pa'] : inputs,
+    outputs: [output],
+    constants: param === 'constant' ? ['a'] : [],
+    body: read + body,
+  };
+}
+
+const forwardName = (name: ActivationName) => `CC6204Activation_${name}`;
+const gradName = (name: ActivationName) => `CC6204ActivationGrad_${name}`;
+
+for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?: string; grad: string }][]) {
+  const hasParam = name !== 'relu';
+  const register = (kernelName: string, inputs: string[], output: string, body: string) => {
+    const variants = {
+      none: kernelOf(inputs, output, body, 'none'),
+      constant: kernelOf(inputs, output, body, 'constant'),
+      tensor: kernelOf(inputs, output, body, 'tensor'),
+    };
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs: given, backend, attrs }) => {
+        const variant = !hasParam ? variants.none : given.pa ? variants.tensor : variants.constant;
+        const tensors = variant.inputs.map((input) => given[input] as tf.TensorInfo);
+        return runWgsl(backend, variant, tensors, variant.constants.length ? [(attrs as { a: number }).a] : [])[0] as tf.TensorInfo;
+      },
+    });
+  };
+  if (formulas.f) register(forwardName(name), ['u'], 'h', formulas.f);
+  register(gradName(name), ['dh', 'u'], 'du', formulas.grad);
+}
+
+function paramInputs(activation: Activation, param: ParamValue | undefined): { inputs: Record<string, tf.Tensor>; attrs: Record<string, number> } {
+  if (param instanceof tf.Tensor) return { inputs: { pa: param }, attrs: {} };
+  return { inputs: {}, attrs: { a: param ?? activation.param?.initial ?? 0 } };
+}
+
+/** activation.f(u, param) in one kernel where the backend has it, else null. */
+export function fusedActivation(activation: Activation, u: tf.Tensor, param?: ParamValue): tf.Tensor | null {
+  if (!FORMULAS[activation.name]?.f) return null;
+  const { inputs, attrs } = paramInputs(activation, param);
+  return runFused(forwardName(activation.name), { u, ...inputs }, attrs)?.[0] ?? null;
+}
+
+/** dh·activation.dfdx(u, param) in one kernel where the backend has it, else null. */
+export function fusedActivationGrad(activation: Activation, dh: tf.Tensor, u: tf.Tensor, param?: ParamValue): tf.Tensor | null {
+  if (!FORMULAS[activation.name]) return null;
+  const { inputs, attrs } = paramInputs(activation, param);
+  return runFused(gradName(activation.name), { dh, u, ...inputs }, attrs)?.[0] ?? null;
+}

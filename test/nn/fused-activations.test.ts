@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useFusedKernels } from '../../src/kernels/fused.ts';
+import { ACTIVATIONS } from '../../src/nn/activations.ts';
+import { fusedActivation, fusedActivationGrad } from '../../src/nn/fused-activations.ts';
+import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+import { normals, relativeError } from '../helpers/reference64.ts';
+
+// Pre-activations from about −9 to 9 (swish with beta 1.7 reaches ±15), and an upstream gradient.
+const inputs = normals(21).matrix(16, 40, 3);
+const upstream = normals(22).matrix(16, 40, 1);
+
+/** The kernels a function runs, and its result's values. */
+async function profiled(run: () => tf.Tensor | null): Promise<{ kernels: string[]; values: number[] | null }> {
+  let result: tf.Tensor | null = null;
+  const profile = await tf.profile(() => {
+    result = run();
+    return result ?? undefined;
+  });
+  const out = result as tf.Tensor | null;
+  return { kernels: profile.kernels.map((k) => k.name), values: out ? await values(out) : null };
+}
+
+// CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused activations on webgpu', () => {
+  beforeAll(() => useBackend('webgpu'));
+  afterEach(() => useFusedKernels(true));
+
+  for (const name of ['relu', 'celu', 'swish'] as const) {
+    const activation = ACTIVATIONS[name];
+    const params: (number | undefined)[] = activation.param ? [undefined, 0.6, 1.7] : [undefined];
+    for (const p of params) {
+      const label = p === undefined ? `${name}, parameter left at its default` : `${name}, trained parameter ${p}`;
+      it(`${label}: one kernel each way, agreeing with the tfjs operations to float32 rounding`, async () => {
+        const u = tf.tensor2d(inputs);
+        const dh = tf.tensor2d(upstream);
+        const param = p === undefined ? undefined : tf.scalar(p);
+        const opForward = await values(activation.f(u, param));
+        const opGrad = await values(tf.mul(dh, activation.dfdx(u, param)));
+        if (name !== 'relu') {
+          const forward = await profiled(() => fusedActivation(activation, u, param));
+          expect(forward.kernels).toEqual([`CC6204Activation_${name}`]);
+          expect(relativeError(forward.values!, opForward)).toBeLessThan(1e-6);
+        }
+        const grad = await profiled(() => fusedActivationGrad(activation, dh, u, param));
+        expect(grad.kernels).toEqual([`CC6204ActivationGrad_${name}`]);
+        expect(relativeError(grad.values!, opGrad)).toBeLessThan(1e-6);
+        useFusedKernels(false);
+        expect(fusedActivationGrad(activation, dh, u, param)).toBeNull();
+        tf.dispose([u, dh, ...(param ? [param] : [])]);
+      });
+    }
+  }
+
+  it('relu forward and softmax stay tfjs kernels (one kernel already, or a reduction)', () => {
+    const u = tf.tensor2d(inputs);
+    expect(fusedActivation(ACTIVATIONS.relu, u)).toBeNull();
+    expect(fusedActivation(ACTIVATIONS.softmax, u)).toBeNull();
+    expect(fusedActivationGrad(ACTIVATIONS.softmax, u, u)).toBeNull();
+    u.dispose();
+  });
+});
+
+describe.each(BACKENDS_UNDER_TEST.filter((name) => name !== 'webgpu'))('fused activations on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('are not there: the network takes the tfjs operations', () => {
+    const u = tf.tensor2d(inputs);
+    expect(fusedActivation(ACTIVATIONS.celu, u)).toBeNull();
+    expect(fusedActivationGrad(ACTIVATIONS.swish, u, u)).toBeNull();
+    u.dispose();
+  });
+});
