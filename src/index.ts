@@ -10,3 +10,4 @@ export * from './optim/optimizer.ts';
 export * from './optim/sgd.ts';
 export * from './optim/rmsprop.ts';
 export * from './optim/adam.ts';
+export { useFusedKernels } from './kernels/fused.ts';
