@@ -12,12 +12,17 @@ export function useFusedKernels(on: boolean): void {
   enabled = on;
 }
 
+/** Whether `runFused(kernelName, …)` would run the kernel on the current backend (for float32 inputs). */
+export function hasFused(kernelName: string): boolean {
+  return enabled && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
 /**
  * Runs the fused kernel `kernelName` when it is on, the current backend has it, and every input is float32 and not
  * empty: returns its outputs in order, or null so that the caller takes the operation-by-operation path.
  */
 export function runFused(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] | null {
-  if (!enabled || tf.getKernel(kernelName, tf.getBackend()) === undefined) return null;
+  if (!hasFused(kernelName)) return null;
   if (Object.values(inputs).some((t) => t.dtype !== 'float32' || t.size === 0)) return null;
   const result = tf.engine().runKernel(kernelName, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(result) ? result : [result];

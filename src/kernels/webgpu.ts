@@ -13,7 +13,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * rounding, not bit for bit.
  */
 
-/** What a kernel reads and writes (one float32 element i of each, all of one size), and the WGSL that computes i. */
+/**
+ * What a kernel reads and writes (float32 arrays), and the WGSL that computes element i of its outputs (all of one
+ * size; by default that of the first input, so that element i of each is read and written).
+ */
 export interface WgslKernel {
   inputs: readonly string[];
   outputs: readonly string[];
@@ -98,13 +101,19 @@ function pipelineFor(device: GpuDevice, kernel: WgslKernel): GpuPipeline {
 }
 
 /**
- * Records one kernel on the webgpu backend: uploads what is not on the GPU yet, makes the outputs (the shape of the
- * first input), binds them and dispatches, then submits when the backend's batch of dispatches is full, as its own
- * kernels do. `constants` are in the kernel's order.
+ * Records one kernel on the webgpu backend: uploads what is not on the GPU yet, makes the outputs (of `outputShape`,
+ * by default the first input's shape; one invocation per output element), binds them and dispatches, then submits
+ * when the backend's batch of dispatches is full, as its own kernels do. `constants` are in the kernel's order.
  */
-export function runWgsl(backend: unknown, kernel: WgslKernel, inputs: tf.TensorInfo[], constants: number[]): tf.TensorInfo[] {
+export function runWgsl(
+  backend: unknown,
+  kernel: WgslKernel,
+  inputs: tf.TensorInfo[],
+  constants: number[],
+  outputShape: number[] = (inputs[0] as tf.TensorInfo).shape,
+): tf.TensorInfo[] {
   const gpu = backend as WebGpuBackendLike;
-  const shape = (inputs[0] as tf.TensorInfo).shape;
+  const shape = outputShape;
   const n = tf.util.sizeFromShape(shape);
   for (const input of inputs) gpu.uploadToGPU(input.dataId);
   const outputs = kernel.outputs.map(() => {

@@ -4,6 +4,7 @@ import { batchIndices, gatherBatch } from '../data/batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
 import { crossEntropy } from '../nn/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
+import { hasFusedMetrics, fusedMetrics } from './fused-metrics.ts';
 import { progressBar } from './progress.ts';
 
 export type TrainingData = Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>;
@@ -55,17 +56,54 @@ function batchTensors(data: TrainingData, indices: ArrayLike<number>): { x: tf.T
   };
 }
 
-/** Batch loss and the number of right predictions, as tensors, so the loop never waits on a read. */
-function lossAndCorrect(yPred: tf.Tensor2D, y: tf.Tensor2D): [tf.Scalar, tf.Scalar] {
-  return tf.tidy(() => [crossEntropy(yPred, y), tf.sum(tf.cast(tf.equal(tf.argMax(yPred, 1), tf.argMax(y, 1)), 'float32'))]);
-}
+/**
+ * A running loss and count of right predictions, kept on the backend so that the loop never waits on a read. Each
+ * batch adds its mean loss (`batchMean`, as the notebook reports training) or its summed loss (`sampleSum`, for a
+ * per-sample mean over batches of any size). One total each, or on webgpu one per row of the batch, updated by one
+ * kernel (fused-metrics.ts) and summed when read.
+ */
+class RunningTotals {
+  private loss: tf.Tensor;
+  private right: tf.Tensor;
+  private readonly perRow: boolean;
 
-/** Adds `value` into a running total kept on the backend, freeing the previous total. */
-function accumulate(total: tf.Scalar, value: tf.Scalar): tf.Scalar {
-  const next = tf.add(total, value) as tf.Scalar;
-  total.dispose();
-  value.dispose();
-  return next;
+  constructor(
+    private readonly rows: number,
+    private readonly mode: 'batchMean' | 'sampleSum',
+  ) {
+    this.perRow = hasFusedMetrics();
+    this.loss = this.perRow ? tf.zeros([rows]) : tf.scalar(0);
+    this.right = this.perRow ? tf.zeros([rows]) : tf.scalar(0);
+  }
+
+  add(yPred: tf.Tensor2D, y: tf.Tensor2D): void {
+    const batch = yPred.shape[0];
+    const scale = this.mode === 'batchMean' ? 1 / batch : 1;
+    const fused = this.perRow ? fusedMetrics(yPred, y, this.loss as tf.Tensor1D, this.right as tf.Tensor1D, scale) : null;
+    const [loss, right]: tf.Tensor[] =
+      fused ??
+      tf.tidy(() => {
+        const mean = crossEntropy(yPred, y);
+        const right = tf.sum(tf.cast(tf.equal(tf.argMax(yPred, 1), tf.argMax(y, 1)), 'float32'));
+        return [tf.add(this.loss, this.mode === 'batchMean' ? mean : tf.mul(mean, batch)), tf.add(this.right, right)];
+      });
+    tf.dispose([this.loss, this.right]);
+    this.loss = loss as tf.Tensor;
+    this.right = right as tf.Tensor;
+  }
+
+  /** A handle on the loss so far, to wait on later: a clone shares its memory, which lives until both are freed. */
+  snapshot(): tf.Tensor {
+    return this.loss.clone();
+  }
+
+  /** Waits for the backend, then frees the totals. */
+  async read(): Promise<{ loss: number; right: number }> {
+    const [loss, right] = tf.tidy(() => [tf.sum(this.loss), tf.sum(this.right)]);
+    const [lossValue, rightValue] = await Promise.all([loss!.data(), right!.data()]);
+    tf.dispose([loss!, right!, this.loss, this.right]);
+    return { loss: lossValue[0] as number, right: rightValue[0] as number };
+  }
 }
 
 /**
@@ -89,22 +127,18 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
     const started = performance.now();
     const batches = batchIndices(data.count, batchSize, seed, e);
     const bar = progressBar({ label: `Epoch ${e + 1}/${epochs}`, total: batches.length, unit: 'batches', stream: progressStream });
-    let lossSum: tf.Scalar = tf.scalar(0);
-    let correct: tf.Scalar = tf.scalar(0);
-    let inFlight: tf.Scalar | undefined;
+    const totals = new RunningTotals(batchSize, 'batchMean');
+    let inFlight: tf.Tensor | undefined;
     for (const [b, indices] of batches.entries()) {
       const { x, y } = batchTensors(data, indices);
       const yPred = network.forward(x);
-      const [loss, right] = lossAndCorrect(yPred, y);
-      lossSum = accumulate(lossSum, loss);
-      correct = accumulate(correct, right);
+      totals.add(yPred, y);
       network.backward(x, y, yPred);
       optimizer.step();
       tf.dispose([x, y, yPred]);
       if ((b + 1) % QUEUE_BATCHES === 0) {
-        // clone() shares the total's memory, which stays alive until the clone is disposed too.
         const previous = inFlight;
-        inFlight = lossSum.clone();
+        inFlight = totals.snapshot();
         if (previous) {
           await previous.data();
           previous.dispose();
@@ -113,15 +147,14 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
       bar.update(b + 1);
     }
     inFlight?.dispose();
-    const [lossTotal, correctTotal] = await Promise.all([lossSum.data(), correct.data()]);
+    const total = await totals.read();
     bar.end();
     const metrics: EpochMetrics = {
       epoch: e + 1,
-      loss: (lossTotal[0] as number) / batches.length,
-      acc: (correctTotal[0] as number) / data.count,
+      loss: total.loss / batches.length,
+      acc: total.right / data.count,
       seconds: (performance.now() - started) / 1000,
     };
-    tf.dispose([lossSum, correct]);
     log(formatEpoch(metrics));
     onEpoch?.(metrics);
     history.push(metrics);
@@ -136,25 +169,19 @@ export async function evaluate(
   { batchSize = 1000 }: { batchSize?: number } = {},
 ): Promise<EvaluationMetrics> {
   const started = performance.now();
-  let lossSum: tf.Scalar = tf.scalar(0);
-  let correct: tf.Scalar = tf.scalar(0);
+  // Losses summed per sample, so that a short last batch counts for what it holds.
+  const totals = new RunningTotals(Math.min(batchSize, data.count), 'sampleSum');
   for (let start = 0; start < data.count; start += batchSize) {
     const indices = Uint32Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
     const { x, y } = batchTensors(data, indices);
     const yPred = network.forward(x, { predict: true });
-    const [loss, right] = lossAndCorrect(yPred, y);
-    // Weighted by batch size so that a short last batch counts for what it holds.
-    lossSum = accumulate(lossSum, tf.tidy(() => tf.mul(loss, indices.length)) as tf.Scalar);
-    loss.dispose();
-    correct = accumulate(correct, right);
+    totals.add(yPred, y);
     tf.dispose([x, y, yPred]);
   }
-  const [lossTotal, correctTotal] = await Promise.all([lossSum.data(), correct.data()]);
-  const metrics = {
-    loss: (lossTotal[0] as number) / data.count,
-    acc: (correctTotal[0] as number) / data.count,
+  const total = await totals.read();
+  return {
+    loss: total.loss / data.count,
+    acc: total.right / data.count,
     seconds: (performance.now() - started) / 1000,
   };
-  tf.dispose([lossSum, correct]);
-  return metrics;
 }
