@@ -92,9 +92,23 @@ class RunningTotals {
     this.right = right as tf.Tensor;
   }
 
-  /** A handle on the loss so far, to wait on later: a clone shares its memory, which lives until both are freed. */
-  snapshot(): tf.Tensor {
-    return this.loss.clone();
+  /**
+   * Starts reading the loss so far, to be awaited later. The read is queued now, behind only the work queued so far,
+   * so by the time it is awaited the backend is usually past it. (A clone shares the total's memory, which lives
+   * until both are freed.)
+   */
+  checkpoint(): Promise<void> {
+    const snapshot = this.loss.clone();
+    const read = snapshot.data().then(
+      () => snapshot.dispose(),
+      (error: unknown) => {
+        snapshot.dispose();
+        throw error;
+      },
+    );
+    // Awaited later, which rethrows; this only keeps a failure before then from counting as unhandled.
+    read.catch(() => {});
+    return read;
   }
 
   /** Waits for the backend, then frees the totals. */
@@ -108,8 +122,9 @@ class RunningTotals {
 
 /**
  * How many batches the loop may run ahead of the backend. On a GPU the loop only queues work; every this many
- * batches it waits for the running totals of the same many batches before, which are done by then, so the queue
- * stays short and the progress bar tells the truth without ever emptying the queue.
+ * batches it queues a read of the running loss and waits for the read it queued this many batches before, which the
+ * GPU has usually done by then: the queue stays short and the progress bar tells the truth, and the GPU is never left
+ * idle waiting for the loop to queue more, as it would be if each read were queued just before it is awaited.
  */
 const QUEUE_BATCHES = 16;
 
@@ -128,7 +143,7 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
     const batches = batchIndices(data.count, batchSize, seed, e);
     const bar = progressBar({ label: `Epoch ${e + 1}/${epochs}`, total: batches.length, unit: 'batches', stream: progressStream });
     const totals = new RunningTotals(batchSize, 'batchMean');
-    let inFlight: tf.Tensor | undefined;
+    let inFlight: Promise<void> | undefined;
     for (const [b, indices] of batches.entries()) {
       const { x, y } = batchTensors(data, indices);
       const yPred = network.forward(x);
@@ -138,15 +153,12 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
       tf.dispose([x, y, yPred]);
       if ((b + 1) % QUEUE_BATCHES === 0) {
         const previous = inFlight;
-        inFlight = totals.snapshot();
-        if (previous) {
-          await previous.data();
-          previous.dispose();
-        }
+        inFlight = totals.checkpoint();
+        await previous;
       }
       bar.update(b + 1);
     }
-    inFlight?.dispose();
+    await inFlight;
     const total = await totals.read();
     bar.end();
     const metrics: EpochMetrics = {
