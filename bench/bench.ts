@@ -12,10 +12,10 @@ export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N]
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch 100) on
 synthetic data, after a warm-up, on each backend asked for (default: every one that loads), each in its own
 process. Steps are timed in blocks of ${BLOCK} that end with one read of the result (a GPU's queue is waited for, not
-emptied after every step). Prints the tfjs kernels one step runs, ms per step (median and mean over the blocks),
-seconds per 600-step epoch, peak resident memory and the tensor count before and after. With Fashion-MNIST
-installed (${DATASET_SOURCES['fashion-mnist'].localDir}), also times one real epoch through the experiment's
-training loop.
+emptied after every step). Prints the tfjs kernels one step runs; ms per step, median and mean over the blocks,
+and of that the JavaScript alone (all of it on wasm and cpu; on a GPU, the time to queue the work); seconds per
+600-step epoch; peak resident memory; and the tensor count before and after. With Fashion-MNIST installed
+(${DATASET_SOURCES['fashion-mnist'].localDir}), also times one real epoch through the experiment's training loop.
 
 Options:
   --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load, but webgpu on a
@@ -34,13 +34,14 @@ function table(results: Result[]): string {
     r.variant === 'default' ? r.description : `${r.description} [${r.variant}]`,
     String(r.kernelsPerStep),
     r.msPerStepMedian.toFixed(1),
+    r.jsMsPerStepMedian.toFixed(1),
     r.msPerStepMean.toFixed(1),
     r.secondsPerEpoch.toFixed(1),
     r.realEpoch ? `${r.realEpoch.seconds.toFixed(1)} (${(r.realEpoch.acc * 100).toFixed(2)}%)` : '—',
     r.peakRssMiB.toFixed(0),
     `${r.tensorsBefore} → ${r.tensorsAfter}`,
   ]);
-  const header = ['backend', 'kernels/step', 'ms/step (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
+  const header = ['backend', 'kernels/step', 'ms/step (median)', 'of it JS (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 

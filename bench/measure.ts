@@ -25,6 +25,11 @@ export interface Result {
   /** tfjs kernels that do work in one training step (forward, backward, optimizer): on a GPU, its dispatches. */
   kernelsPerStep: number;
   msPerStepMedian: number;
+  /**
+   * The JavaScript of a step alone, before waiting for the backend: all of it on wasm and cpu; on a GPU the time to
+   * queue the work, which bounds the step from below however fast the GPU is.
+   */
+  jsMsPerStepMedian: number;
   msPerStepMean: number;
   secondsPerEpoch: number;
   tensorsBefore: number;
@@ -94,10 +99,12 @@ export async function measure(backend: string, { steps, realEpoch, fused, flags 
   // Timed in blocks of BLOCK steps that end with one read, as a training loop runs: the queue is waited for but
   // not emptied after every step.
   const times: number[] = [];
+  const jsTimes: number[] = [];
   for (let done = 0; done < steps; done += BLOCK) {
     const block = Math.min(BLOCK, steps - done);
     const start = performance.now();
     for (let i = 0; i < block; i++) step();
+    jsTimes.push((performance.now() - start) / block);
     await finish();
     times.push((performance.now() - start) / block);
   }
@@ -110,6 +117,7 @@ export async function measure(backend: string, { steps, realEpoch, fused, flags 
     steps,
     kernelsPerStep,
     msPerStepMedian: median(times),
+    jsMsPerStepMedian: median(jsTimes),
     msPerStepMean: mean,
     secondsPerEpoch: (mean * STEPS_PER_EPOCH) / 1000,
     tensorsBefore,

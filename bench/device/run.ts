@@ -84,7 +84,7 @@ if (parts.includes('bench')) {
       results.push(await measure(backend, { steps, realEpoch: false, ...variant }));
       tf.env().setFlags(saved);
       const r = results.at(-1)!;
-      console.log(`${r.description} [${r.variant}]: ${r.kernelsPerStep} kernels/step, ${r.msPerStepMedian.toFixed(2)} ms/step median, ${r.msPerStepMean.toFixed(2)} mean, tensors ${r.tensorsBefore} -> ${r.tensorsAfter}`);
+      console.log(`${r.description} [${r.variant}]: ${r.kernelsPerStep} kernels/step, ${r.msPerStepMedian.toFixed(2)} ms/step median (JS ${r.jsMsPerStepMedian.toFixed(2)}), ${r.msPerStepMean.toFixed(2)} mean, tensors ${r.tensorsBefore} -> ${r.tensorsAfter}`);
     }
     report.bench = results;
   });

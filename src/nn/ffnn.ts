@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationByName } from './activations.ts';
 import { invertedDropoutMask } from './dropout.ts';
-import { fusedActivation, fusedActivationGrad } from './fused-activations.ts';
+import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad } from './fused-activations.ts';
 import { type InitMethod, type Initializer, initializerFor } from './init.ts';
 import { softmaxCrossEntropyGrad } from './loss.ts';
 import { Parameter } from './parameter.ts';
@@ -201,7 +201,7 @@ export class FFNN {
         found.push(value);
       };
       // dL/du of the output layer: softmax and cross-entropy together.
-      let dU: tf.Tensor2D = softmaxCrossEntropyGrad(yPred, y);
+      let dU: tf.Tensor2D = fusedSoftmaxCrossEntropyGrad(yPred, y) ?? softmaxCrossEntropyGrad(yPred, y);
       for (let k = this.layers.length - 1; k >= 0; k--) {
         const layer = this.layers[k] as Layer;
         // u^k = h^(k−1)·W^k + b^k, with h^(k−1) the layer's input after dropout.

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useFusedKernels } from '../../src/kernels/fused.ts';
 import { ACTIVATIONS } from '../../src/nn/activations.ts';
-import { fusedActivation, fusedActivationGrad } from '../../src/nn/fused-activations.ts';
+import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad } from '../../src/nn/fused-activations.ts';
+import { softmaxCrossEntropyGrad } from '../../src/nn/loss.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
-import { normals, relativeError } from '../helpers/reference64.ts';
+import { normals, relativeError, softmaxRows } from '../helpers/reference64.ts';
 
 // Pre-activations from about −9 to 9 (swish with beta 1.7 reaches ±15), and an upstream gradient.
 const inputs = normals(21).matrix(16, 40, 3);
@@ -52,10 +53,30 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused activations on web
     }
   }
 
-  it('relu forward and softmax stay tfjs kernels (one kernel already, or a reduction)', () => {
+  it('softmax: one kernel, agreeing with the tfjs operations, and finite for huge logits', async () => {
+    const u = tf.tensor2d(inputs);
+    const fused = await profiled(() => fusedActivation(ACTIVATIONS.softmax, u));
+    expect(fused.kernels).toEqual(['CC6204Activation_softmax']);
+    expect(relativeError(fused.values!, await values(ACTIVATIONS.softmax.f(u)))).toBeLessThan(1e-6);
+    // The largest logit, wherever it is, is what keeps exp from overflowing.
+    const huge = await values(fusedActivation(ACTIVATIONS.softmax, tf.tensor2d([[-1000, 1000, 0], [-1000, -1000, -1000]]))!);
+    expect(huge.slice(0, 3)).toEqual([0, 1, 0]);
+    expect(huge.slice(3)).toEqual([1 / 3, 1 / 3, 1 / 3].map(Math.fround));
+    u.dispose();
+  });
+
+  it('(ŷ − y)/batch of softmax and cross-entropy: one kernel, agreeing with loss.ts', async () => {
+    const probs = tf.tensor2d(softmaxRows(inputs));
+    const targets = tf.tensor2d(inputs.map((row, i) => row.map((_, j) => (j === (i * 3) % row.length ? 1 : 0))));
+    const fused = await profiled(() => fusedSoftmaxCrossEntropyGrad(probs, targets));
+    expect(fused.kernels).toEqual(['CC6204SoftmaxCrossEntropyGrad']);
+    expect(relativeError(fused.values!, await values(softmaxCrossEntropyGrad(probs, targets)))).toBeLessThan(1e-6);
+    tf.dispose([probs, targets]);
+  });
+
+  it('relu forward stays one tfjs kernel', () => {
     const u = tf.tensor2d(inputs);
     expect(fusedActivation(ACTIVATIONS.relu, u)).toBeNull();
-    expect(fusedActivation(ACTIVATIONS.softmax, u)).toBeNull();
     expect(fusedActivationGrad(ACTIVATIONS.softmax, u, u)).toBeNull();
     u.dispose();
   });
@@ -68,6 +89,8 @@ describe.each(BACKENDS_UNDER_TEST.filter((name) => name !== 'webgpu'))('fused ac
     const u = tf.tensor2d(inputs);
     expect(fusedActivation(ACTIVATIONS.celu, u)).toBeNull();
     expect(fusedActivationGrad(ACTIVATIONS.swish, u, u)).toBeNull();
+    expect(fusedActivation(ACTIVATIONS.softmax, u)).toBeNull();
+    expect(fusedSoftmaxCrossEntropyGrad(u, u)).toBeNull();
     u.dispose();
   });
 });
