@@ -67,8 +67,8 @@ const SOFTMAX_CROSS_ENTROPY_GRAD: WgslKernel = {
 };
 
 const forwardName = (name: ActivationName) => `CC6204Activation_${name}`;
-const SOFTMAX_CROSS_ENTROPY_GRAD_NAME = 'CC6204SoftmaxCrossEntropyGrad';
 const gradName = (name: ActivationName) => `CC6204ActivationGrad_${name}`;
+const SOFTMAX_CROSS_ENTROPY_GRAD_NAME = 'CC6204SoftmaxCrossEntropyGrad';
 
 for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?: string; grad: string }][]) {
   const hasParam = name !== 'relu';
