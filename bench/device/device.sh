@@ -49,7 +49,17 @@ fi
 
 if [[ " ${parts[*]} " == *" torch "* ]]; then
   echo "== torch"
-  python3 bench/notebook_pipeline.py --step-time --steps 200 --device cuda || echo "PyTorch step time failed"
+  python=""
+  for candidate in python3 /usr/bin/python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import torch' 2>/dev/null; then python=$candidate; break; fi
+  done
+  if [ -z "$python" ]; then
+    echo "No Python with PyTorch here."
+  else
+    device=cpu
+    "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && device=cuda
+    "$python" bench/notebook_pipeline.py --step-time --steps 200 --device "$device" || echo "PyTorch step time failed"
+  fi
 fi
 echo "device.sh took $(( $(date +%s) - started )) s"
 exit $status
