@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { DATASET_SOURCES } from '../../src/data/sources.ts';
 
@@ -25,67 +25,76 @@ function sizeMiB(path: string): number {
   return readdirSync(path).reduce((sum, name) => sum + sizeMiB(join(path, name)), 0);
 }
 
-mkdirSync(OUT, { recursive: true });
-const prepared = existsSync(join(OUT, 'node.xz')) && existsSync(join(OUT, 'debs')) && readdirSync(join(OUT, 'debs')).length > 0;
-if (prepared) {
-  console.log('.device/ already holds Node.js and the Vulkan loader (delete .device/ to lay it out again).');
-} else if (existsSync(PREPARE)) {
-  console.log(`Running ${relative(ROOT, PREPARE)} (Node.js and the Vulkan loader for the device)...`);
-  execFileSync('bash', [PREPARE], { cwd: ROOT, stdio: 'inherit' });
-} else {
-  console.log(`No ${relative(ROOT, PREPARE)} here: bring Node.js and a Vulkan loader to the GPU machine yourself.`);
+/** Bundles bench/device/run.ts with everything it imports into one ES module file, `outfile`. */
+export async function bundleDeviceProgram(outfile: string): Promise<void> {
+  await build({
+    entryPoints: [join(ROOT, 'bench/device/run.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // tfjs packages name their ES module build in `module` and register kernels as side effects that esbuild would
+    // otherwise drop as unused.
+    mainFields: ['main', 'module'],
+    ignoreAnnotations: true,
+    // The other backends are not used there and stay out of the bundle: importing one fails as if not installed.
+    alias: {
+      vitest: join(ROOT, 'bench/device/vitest-shim.ts'),
+      ...Object.fromEntries(LEFT_OUT.map((name) => [name, join(ROOT, 'bench/device/absent.ts')])),
+    },
+    // Native bindings load from disk.
+    external: ['*.node'],
+    // Bundled CommonJS modules call require() for Node's own modules.
+    banner: { js: "import { createRequire as __cc6204Require } from 'node:module'; const require = __cc6204Require(import.meta.url);" },
+    logLevel: 'warning',
+  });
 }
 
-console.log('Bundling bench/device/run.ts...');
-await build({
-  entryPoints: [join(ROOT, 'bench/device/run.ts')],
-  outfile: join(OUT, 'run.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // tfjs packages name their ES module build in `module` and register kernels as side effects that esbuild would
-  // otherwise drop as unused.
-  mainFields: ['main', 'module'],
-  ignoreAnnotations: true,
-  // The other backends are not used there and stay out of the bundle: importing one fails as if not installed.
-  alias: {
-    vitest: join(ROOT, 'bench/device/vitest-shim.ts'),
-    ...Object.fromEntries(LEFT_OUT.map((name) => [name, join(ROOT, 'bench/device/absent.ts')])),
-  },
-  // Native bindings load from disk.
-  external: ['*.node'],
-  // Bundled CommonJS modules call require() for Node's own modules.
-  banner: { js: "import { createRequire as __cc6204Require } from 'node:module'; const require = __cc6204Require(import.meta.url);" },
-  logLevel: 'warning',
-});
-
-const dawn = join(ROOT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
-const dawnOut = join(OUT, 'dist/linux-x64/dawn.node.xz');
-if (!existsSync(dawn)) throw new Error(`${relative(ROOT, dawn)} is missing: run npm ci (webgpu is an optional dependency).`);
-if (!existsSync(dawnOut) || statSync(dawnOut).mtimeMs < statSync(dawn).mtimeMs) {
-  console.log('Compressing dawn.node...');
-  mkdirSync(dirname(dawnOut), { recursive: true });
-  writeFileSync(dawnOut, execFileSync('xz', ['-T2', '-6', '-c', dawn], { maxBuffer: 64 * 2 ** 20 }));
-}
-
-const source = DATASET_SOURCES['fashion-mnist'];
-const dataOut = join(OUT, 'data', source.name);
-mkdirSync(dataOut, { recursive: true });
-for (const file of Object.values(source.files).flatMap((split) => Object.values(split))) {
-  const from = join(source.localDir ?? '', file.name);
-  const to = join(dataOut, `${basename(file.name, '.gz')}.xz`);
-  if (!existsSync(from)) {
-    console.log(`No ${from}: the epoch check will need Fashion-MNIST (apt-get install dataset-fashion-mnist).`);
-    break;
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const prepared = existsSync(join(OUT, 'node.xz')) && existsSync(join(OUT, 'debs')) && readdirSync(join(OUT, 'debs')).length > 0;
+  if (prepared) {
+    console.log('.device/ already holds Node.js and the Vulkan loader (delete .device/ to lay it out again).');
+  } else if (existsSync(PREPARE)) {
+    console.log(`Running ${relative(ROOT, PREPARE)} (Node.js and the Vulkan loader for the device)...`);
+    execFileSync('bash', [PREPARE], { cwd: ROOT, stdio: 'inherit' });
+  } else {
+    console.log(`No ${relative(ROOT, PREPARE)} here: bring Node.js and a Vulkan loader to the GPU machine yourself.`);
   }
-  if (existsSync(to)) continue;
-  console.log(`Recompressing ${file.name}...`);
-  const raw = execFileSync('gzip', ['-dc', from], { maxBuffer: 128 * 2 ** 20 });
-  writeFileSync(to, execFileSync('xz', ['-T2', '-9e', '-c'], { input: raw, maxBuffer: 128 * 2 ** 20 }));
+
+  console.log('Bundling bench/device/run.ts...');
+  await bundleDeviceProgram(join(OUT, 'run.mjs'));
+
+  const dawn = join(ROOT, 'node_modules/webgpu/dist/linux-x64/dawn.node');
+  const dawnOut = join(OUT, 'dist/linux-x64/dawn.node.xz');
+  if (!existsSync(dawn)) throw new Error(`${relative(ROOT, dawn)} is missing: run npm ci (webgpu is an optional dependency).`);
+  if (!existsSync(dawnOut) || statSync(dawnOut).mtimeMs < statSync(dawn).mtimeMs) {
+    console.log('Compressing dawn.node...');
+    mkdirSync(dirname(dawnOut), { recursive: true });
+    writeFileSync(dawnOut, execFileSync('xz', ['-T2', '-6', '-c', dawn], { maxBuffer: 64 * 2 ** 20 }));
+  }
+
+  const source = DATASET_SOURCES['fashion-mnist'];
+  const dataOut = join(OUT, 'data', source.name);
+  mkdirSync(dataOut, { recursive: true });
+  for (const file of Object.values(source.files).flatMap((split) => Object.values(split))) {
+    const from = join(source.localDir ?? '', file.name);
+    const to = join(dataOut, `${basename(file.name, '.gz')}.xz`);
+    if (!existsSync(from)) {
+      console.log(`No ${from}: the epoch check will need Fashion-MNIST (apt-get install dataset-fashion-mnist).`);
+      break;
+    }
+    if (existsSync(to)) continue;
+    console.log(`Recompressing ${file.name}...`);
+    const raw = execFileSync('gzip', ['-dc', from], { maxBuffer: 128 * 2 ** 20 });
+    writeFileSync(to, execFileSync('xz', ['-T2', '-9e', '-c'], { input: raw, maxBuffer: 128 * 2 ** 20 }));
+  }
+
+  const total = sizeMiB(OUT);
+  console.log(`.device/ holds ${total.toFixed(1)} MiB (the device tool carries at most ${LIMIT_MIB} MiB with the tree).`);
+  if (total > LIMIT_MIB - 2) process.exitCode = 1;
+  console.log('On the GPU machine, from the project root: bash bench/device/device.sh [tests] [bench] [epoch] [torch]');
 }
 
-const total = sizeMiB(OUT);
-console.log(`.device/ holds ${total.toFixed(1)} MiB (the device tool carries at most ${LIMIT_MIB} MiB with the tree).`);
-if (total > LIMIT_MIB - 2) process.exitCode = 1;
-console.log('On the GPU machine, from the project root: bash bench/device/device.sh [tests] [bench] [epoch] [torch]');
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
