@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -15,6 +15,32 @@ const LINUX_LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux
 export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
   const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LINUX_LIBRARY_DIRS];
   return dirs.some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
+}
+
+/**
+ * Whether a Vulkan driver is installed: an ICD manifest (a .json file) where the Vulkan loader looks, or in the files
+ * that VK_DRIVER_FILES / VK_ICD_FILENAMES name. Without one, the loader and Dawn print several warnings on stderr
+ * when Dawn starts; a machine with libvulkan1 but no GPU driver (a container, a laptop without the vendor's driver)
+ * would see them on every command.
+ */
+export function hasVulkanDriver(env: NodeJS.ProcessEnv = process.env): boolean {
+  const named = [env.VK_DRIVER_FILES, env.VK_ICD_FILENAMES, env.VK_ADD_DRIVER_FILES]
+    .flatMap((list) => (list ?? '').split(':'))
+    .filter(Boolean);
+  if (named.some((path) => existsSync(path))) return true;
+  // An explicit list replaces the usual folders (VK_ADD_DRIVER_FILES only adds to them).
+  if (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES) return false;
+  const configDirs = (env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
+  const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const home = env.HOME ? [join(env.HOME, '.local/share')] : [];
+  const folders = [...configDirs, '/etc', ...dataDirs, ...home].filter(Boolean).map((dir) => join(dir, 'vulkan', 'icd.d'));
+  return folders.some((dir) => {
+    try {
+      return readdirSync(dir).some((name) => name.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 interface GpuAdapterLike {
@@ -51,6 +77,9 @@ let installation: Promise<WebGpuAdapter> | undefined;
 async function install(): Promise<WebGpuAdapter> {
   if (process.platform === 'linux' && !hasVulkanLoader()) {
     throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
+  }
+  if (process.platform === 'linux' && !hasVulkanDriver()) {
+    throw new Error('no Vulkan driver: no ICD file in /usr/share/vulkan/icd.d, /etc/vulkan/icd.d or VK_DRIVER_FILES');
   }
   const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
   const gpu = create([]);

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
-import { hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
+import { hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
 
 const usableHere = await usableBackends();
 const nativeLoads = usableHere.includes('tensorflow');
@@ -87,7 +87,24 @@ describe('backend choice', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env });
     rmSync(dir, { recursive: true, force: true });
     expect(child.status).not.toBe(0);
-    expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \((no Vulkan loader|no GPU adapter found)[^)]*\)\. Usable here: (.+, )?wasm, cpu\./);
+    expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \(no Vulkan (loader|driver)[^)]*\)\. Usable here: (.+, )?wasm, cpu\./);
+    // Dawn is not even started, so neither it nor the Vulkan loader prints its warnings.
+    expect(child.stderr).not.toMatch(/Warning|vkCreateInstance/);
+  });
+
+  it('looks for a Vulkan driver where the loader does, or in the files VK_DRIVER_FILES names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc6204-icd-'));
+    const icd = join(dir, 'vulkan', 'icd.d');
+    const empty = { XDG_CONFIG_DIRS: join(dir, 'none'), XDG_DATA_DIRS: dir, HOME: join(dir, 'none') };
+    // Only where /etc/vulkan/icd.d holds nothing, which the search always includes.
+    const etcHasDriver = hasVulkanDriver({ ...empty, XDG_DATA_DIRS: join(dir, 'none') });
+    expect(hasVulkanDriver(empty)).toBe(etcHasDriver);
+    mkdirSync(icd, { recursive: true });
+    writeFileSync(join(icd, 'gpu_icd.json'), '{}');
+    expect(hasVulkanDriver(empty)).toBe(true);
+    expect(hasVulkanDriver({ ...empty, VK_DRIVER_FILES: join(dir, 'missing.json') })).toBe(false);
+    expect(hasVulkanDriver({ VK_DRIVER_FILES: `${join(dir, 'missing.json')}:${join(icd, 'gpu_icd.json')}` })).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('looks for a Vulkan loader in LD_LIBRARY_PATH and the usual library folders', () => {
