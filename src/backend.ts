@@ -71,7 +71,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
   },
   webgpu: {
     async register(automatic) {
-      const adapter = await installWebGpu();
+      const adapter = await installWebGpu({ software: !automatic });
       if (adapter.software && automatic) {
         throw new Error(`its only adapter is a software renderer (${adapter.description}), slower than wasm; --backend webgpu takes it anyway`);
       }

@@ -62,28 +62,60 @@ interface GpuLike {
 }
 
 /**
+ * Whether this Linux machine has a GPU's device node: Mesa's render nodes (/dev/dri/renderD*), NVIDIA's
+ * (/dev/nvidia0, /dev/nvidiactl) or WSL's (/dev/dxg). Without one, only a software Vulkan driver could answer, and
+ * asking prints its warnings.
+ */
+export function hasGpuDeviceNode(dev = '/dev'): boolean {
+  try {
+    if (readdirSync(join(dev, 'dri')).some((name) => name.startsWith('renderD'))) return true;
+  } catch {
+    // No /dev/dri.
+  }
+  return ['nvidia0', 'nvidiactl', 'dxg'].some((name) => existsSync(join(dev, name)));
+}
+
+/**
  * Finds a GPU adapter and installs `navigator.gpu` (with the WebGPU constants) where tfjs's webgpu backend looks for
  * them; it registers itself only if `navigator.gpu` exists when it is imported. Returns what the adapter is, or
  * throws saying why there is none.
+ *
+ * With `software: false` (the automatic choice) a Linux machine without a GPU device node is passed by without
+ * starting Dawn, and Mesa's software driver (llvmpipe), which prints warnings when Dawn looks at it, is hidden from
+ * the Vulkan loader; a software adapter may still be returned on other systems. Asked for by name, any adapter does.
  */
-export function installWebGpu(): Promise<WebGpuAdapter> {
-  // Once per process: every probe of Dawn starts its drivers again (and repeats any warning they print).
-  installation ??= install();
-  return installation;
+export function installWebGpu({ software = true }: { software?: boolean } = {}): Promise<WebGpuAdapter> {
+  // Once per process and kind: every probe of Dawn starts its drivers again (and repeats any warning they print).
+  const key = software ? 'any' : 'hardware';
+  installations[key] ??= install(software);
+  return installations[key];
 }
 
-let installation: Promise<WebGpuAdapter> | undefined;
+const installations: { any?: Promise<WebGpuAdapter>; hardware?: Promise<WebGpuAdapter> } = {};
 
-async function install(): Promise<WebGpuAdapter> {
-  if (process.platform === 'linux' && !hasVulkanLoader()) {
+async function install(software: boolean): Promise<WebGpuAdapter> {
+  const linux = process.platform === 'linux';
+  if (linux && !hasVulkanLoader()) {
     throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
   }
-  if (process.platform === 'linux' && !hasVulkanDriver()) {
+  if (linux && !hasVulkanDriver()) {
     throw new Error('no Vulkan driver: no ICD file in /usr/share/vulkan/icd.d, /etc/vulkan/icd.d or VK_DRIVER_FILES');
   }
+  if (linux && !software && !hasGpuDeviceNode()) {
+    throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia0 or /dev/dxg); --backend webgpu tries a software one');
+  }
   const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
-  const gpu = create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  // The Vulkan loader reads this when Dawn creates its instance, at the first request for an adapter.
+  const hideSoftware = linux && !software && !process.env.VK_LOADER_DRIVERS_SELECT && !process.env.VK_LOADER_DRIVERS_DISABLE;
+  if (hideSoftware) process.env.VK_LOADER_DRIVERS_DISABLE = '*lvp_icd*';
+  let gpu: GpuLike;
+  let adapter: GpuAdapterLike | null;
+  try {
+    gpu = create([]);
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } finally {
+    if (hideSoftware) delete process.env.VK_LOADER_DRIVERS_DISABLE;
+  }
   if (!adapter) throw new Error('no GPU adapter found');
   Object.assign(globalThis, globals);
   const scope = globalThis as { navigator?: object };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
-import { hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
+import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
 
 const usableHere = await usableBackends();
 const nativeLoads = usableHere.includes('tensorflow');
@@ -90,6 +90,34 @@ describe('backend choice', () => {
     expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \(no Vulkan (loader|driver)[^)]*\)\. Usable here: (.+, )?wasm, cpu\./);
     // Dawn is not even started, so neither it nor the Vulkan loader prints its warnings.
     expect(child.stderr).not.toMatch(/Warning|vkCreateInstance/);
+  });
+
+  it('the automatic choice starts no software Vulkan driver: without a GPU device node it prints nothing of Dawn', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc6204-auto-'));
+    const script = join(dir, 'auto.mts');
+    const backend = new URL('../src/backend.ts', import.meta.url).href;
+    writeFileSync(script, `const { selectBackend } = await import('${backend}'); console.log((await selectBackend('')).name);`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env: { ...process.env, CC6204_BACKEND: '' } });
+    rmSync(dir, { recursive: true, force: true });
+    expect(child.status).toBe(0);
+    if (!hasGpuDeviceNode()) {
+      expect(child.stdout.trim()).not.toBe('webgpu');
+      expect(child.stderr).toBe('');
+    }
+  });
+
+  it('knows a GPU by its device node: a render node, NVIDIA\'s or WSL\'s', () => {
+    const dev = mkdtempSync(join(tmpdir(), 'cc6204-dev-'));
+    expect(hasGpuDeviceNode(dev)).toBe(false);
+    mkdirSync(join(dev, 'dri'));
+    writeFileSync(join(dev, 'dri', 'card0'), '');
+    expect(hasGpuDeviceNode(dev)).toBe(false);
+    writeFileSync(join(dev, 'dri', 'renderD128'), '');
+    expect(hasGpuDeviceNode(dev)).toBe(true);
+    rmSync(join(dev, 'dri'), { recursive: true });
+    writeFileSync(join(dev, 'nvidia0'), '');
+    expect(hasGpuDeviceNode(dev)).toBe(true);
+    rmSync(dev, { recursive: true, force: true });
   });
 
   it('looks for a Vulkan driver where the loader does, or in the files VK_DRIVER_FILES names', () => {
