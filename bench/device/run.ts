@@ -47,6 +47,13 @@ async function section<T>(name: string, body: () => Promise<T>): Promise<T | und
   }
 }
 
+await section('automatic choice', async () => {
+  // What `npm run experiment` takes with no --backend: on a GPU machine, webgpu (tensorflow is not installed here).
+  const info = await selectBackend('');
+  console.log(`Backend chosen with none asked for: ${info.description}`);
+  report.automatic = info;
+});
+
 if (parts.includes('tests')) {
   await section('tests', async () => {
     process.env.CC6204_TEST_BACKENDS ??= backend;
