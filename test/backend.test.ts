@@ -13,6 +13,20 @@ const webgpuLoads = usableHere.includes('webgpu');
 // Where the only WebGPU adapter is a software renderer (CI installs Mesa's llvmpipe to test the webgpu backend).
 const webgpuIsSoftware = webgpuLoads && (await installWebGpu()).software;
 
+const BACKEND_MODULE = new URL('../src/backend.ts', import.meta.url).href;
+
+/** Runs `body` in a Node.js process of its own, after `const { selectBackend } = await import('src/backend.ts')`. */
+function runWithBackend(body: string, env: NodeJS.ProcessEnv = process.env) {
+  const dir = mkdtempSync(join(tmpdir(), 'cc6204-backend-'));
+  const script = join(dir, 'script.mts');
+  writeFileSync(script, `const { selectBackend } = await import('${BACKEND_MODULE}'); ${body}`);
+  try {
+    return spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('backend choice', () => {
   it('loads wasm and cpu here, whatever else is installed', async () => {
     const usable = await usableBackends();
@@ -78,14 +92,8 @@ describe('backend choice', () => {
 
   it('webgpu without a GPU is one clear error saying why, naming the usable backends', () => {
     // A child process that sees no Vulkan driver, whatever this machine has.
-    const dir = mkdtempSync(join(tmpdir(), 'cc6204-nogpu-'));
-    const script = join(dir, 'nogpu.mts');
-    const backend = new URL('../src/backend.ts', import.meta.url).href;
-    writeFileSync(script, `const { selectBackend } = await import('${backend}'); await selectBackend('webgpu');`);
-    const nowhere = join(dir, 'no-driver.json');
-    const env = { ...process.env, VK_DRIVER_FILES: nowhere, VK_ICD_FILENAMES: nowhere };
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env });
-    rmSync(dir, { recursive: true, force: true });
+    const nowhere = join(tmpdir(), 'cc6204-no-such-vulkan-driver.json');
+    const child = runWithBackend(`await selectBackend('webgpu');`, { ...process.env, VK_DRIVER_FILES: nowhere, VK_ICD_FILENAMES: nowhere });
     expect(child.status).not.toBe(0);
     expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \(no Vulkan (loader|driver)[^)]*\)\. Usable here: (.+, )?wasm, cpu\./);
     // Dawn is not even started, so neither it nor the Vulkan loader prints its warnings.
@@ -93,12 +101,7 @@ describe('backend choice', () => {
   });
 
   it('the automatic choice starts no software Vulkan driver: without a GPU device node it prints nothing of Dawn', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cc6204-auto-'));
-    const script = join(dir, 'auto.mts');
-    const backend = new URL('../src/backend.ts', import.meta.url).href;
-    writeFileSync(script, `const { selectBackend } = await import('${backend}'); console.log((await selectBackend('')).name);`);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env: { ...process.env, CC6204_BACKEND: '' } });
-    rmSync(dir, { recursive: true, force: true });
+    const child = runWithBackend(`console.log((await selectBackend('')).name);`, { ...process.env, CC6204_BACKEND: '' });
     expect(child.status).toBe(0);
     if (!hasGpuDeviceNode()) {
       expect(child.stdout.trim()).not.toBe('webgpu');
@@ -144,12 +147,7 @@ describe('backend choice', () => {
   });
 
   it('an uncaught error after the wasm backend loads is reported by Node, not rethrown from the wasm bundle', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cc6204-crash-'));
-    const script = join(dir, 'crash.mts');
-    const backend = new URL('../src/backend.ts', import.meta.url).href;
-    writeFileSync(script, `const { selectBackend } = await import('${backend}'); await selectBackend('wasm'); throw new Error('boom');`);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
-    rmSync(dir, { recursive: true, force: true });
+    const child = runWithBackend(`await selectBackend('wasm'); throw new Error('boom');`);
     expect(child.status).not.toBe(0);
     expect(child.stderr).toContain('Error: boom');
     expect(child.stderr).not.toContain('WasmBackendModule');
