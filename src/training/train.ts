@@ -59,33 +59,36 @@ function batchTensors(data: TrainingData, indices: ArrayLike<number>): { x: tf.T
 /**
  * A running loss and count of right predictions, kept on the backend so that the loop never waits on a read. Each
  * batch adds its mean loss (`batchMean`, as the notebook reports training) or its summed loss (`sampleSum`, for a
- * per-sample mean over batches of any size). One total each, or on webgpu one per row of the batch, updated by one
- * kernel (fused-metrics.ts) and summed when read.
+ * per-sample mean over batches of any size). One total each, or on webgpu one per row of the batch (rank 1), updated
+ * by one kernel (fused-metrics.ts) and summed when read.
  */
-class RunningTotals {
+export class RunningTotals {
   private loss: tf.Tensor;
   private right: tf.Tensor;
-  private readonly perRow: boolean;
 
+  /** `rows`: the largest batch that will be added. */
   constructor(
-    private readonly rows: number,
+    rows: number,
     private readonly mode: 'batchMean' | 'sampleSum',
   ) {
-    this.perRow = hasFusedMetrics();
-    this.loss = this.perRow ? tf.zeros([rows]) : tf.scalar(0);
-    this.right = this.perRow ? tf.zeros([rows]) : tf.scalar(0);
+    const shape = hasFusedMetrics() ? [rows] : [];
+    this.loss = tf.zeros(shape);
+    this.right = tf.zeros(shape);
   }
 
   add(yPred: tf.Tensor2D, y: tf.Tensor2D): void {
     const batch = yPred.shape[0];
+    const perRow = this.loss.rank === 1;
     const scale = this.mode === 'batchMean' ? 1 / batch : 1;
-    const fused = this.perRow ? fusedMetrics(yPred, y, this.loss as tf.Tensor1D, this.right as tf.Tensor1D, scale) : null;
+    const fused = perRow ? fusedMetrics(yPred, y, this.loss as tf.Tensor1D, this.right as tf.Tensor1D, scale) : null;
     const [loss, right]: tf.Tensor[] =
       fused ??
       tf.tidy(() => {
         const mean = crossEntropy(yPred, y);
-        const right = tf.sum(tf.cast(tf.equal(tf.argMax(yPred, 1), tf.argMax(y, 1)), 'float32'));
-        return [tf.add(this.loss, this.mode === 'batchMean' ? mean : tf.mul(mean, batch)), tf.add(this.right, right)];
+        const correct = tf.sum(tf.cast(tf.equal(tf.argMax(yPred, 1), tf.argMax(y, 1)), 'float32'));
+        // Per-row totals that the fused kernel can no longer add to (turned off meanwhile) become one total each.
+        const [lossSoFar, rightSoFar] = perRow ? [tf.sum(this.loss), tf.sum(this.right)] : [this.loss, this.right];
+        return [tf.add(lossSoFar, this.mode === 'batchMean' ? mean : tf.mul(mean, batch)), tf.add(rightSoFar, correct)];
       });
     tf.dispose([this.loss, this.right]);
     this.loss = loss as tf.Tensor;

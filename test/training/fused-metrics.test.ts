@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../src/nn/loss.ts';
+import { useFusedKernels } from '../../src/kernels/fused.ts';
 import { fusedMetrics } from '../../src/training/fused-metrics.ts';
+import { RunningTotals } from '../../src/training/train.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals, softmaxRows } from '../helpers/reference64.ts';
 
@@ -52,6 +54,26 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused training metrics o
     const [loss, right] = fusedMetrics(tf.tensor2d(q), tf.tensor2d(y), tf.zeros([2]), tf.zeros([2]), 1)!;
     expect(await values(right)).toEqual([1, 0]);
     for (const rowLoss of await values(loss)) expect(rowLoss).toBeCloseTo(-Math.log(0.35), 6);
+  });
+
+  it('running totals stay right when the fused kernels are turned off in the middle of an epoch', async () => {
+    const totals = new RunningTotals(32, 'batchMean');
+    let expectedLoss = 0;
+    let expectedRight = 0;
+    for (const [seed, size] of [[5, 32], [6, 32], [7, 20]] as const) {
+      if (seed === 7) useFusedKernels(false);
+      const { q, y } = batch(size, seed);
+      const probs = tf.tensor2d(q);
+      const targets = tf.tensor2d(y);
+      expectedLoss += (await values(crossEntropy(probs, targets)))[0]!;
+      expectedRight += (await values(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(targets, 1)), 'float32'))))[0]!;
+      totals.add(probs, targets);
+      tf.dispose([probs, targets]);
+    }
+    useFusedKernels(true);
+    const { loss, right } = await totals.read();
+    expect(loss).toBeCloseTo(expectedLoss, 5);
+    expect(right).toBe(expectedRight);
   });
 
   it('leave the work to tfjs operations for a batch larger than the totals', () => {
