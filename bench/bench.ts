@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, usableBackends } from '../src/backend.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
-import { BLOCK, measure, type Result } from './measure.ts';
+import { BLOCK, measure, parseFlag, type Result } from './measure.ts';
 
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch] [--no-fused] [--tfjs-flag F=V]
 
@@ -75,9 +75,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const flags = values['tfjs-flag'];
-  const badFlag = flags.find((flag) => flag.indexOf('=') <= 0);
-  if (badFlag !== undefined) {
-    console.error(`--tfjs-flag takes NAME=VALUE, got "${badFlag}".`);
+  try {
+    // Checked here, before any child process starts, by the parser the measurement uses.
+    flags.forEach(parseFlag);
+  } catch (error) {
+    console.error((error as Error).message);
     return 2;
   }
   if (values.worker) {
