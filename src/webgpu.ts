@@ -17,6 +17,15 @@ export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
   return dirs.some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
 }
 
+/** The names in a folder; none where it does not exist or cannot be read. */
+function filesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Whether a Vulkan driver is installed: an ICD manifest (a .json file) where the Vulkan loader looks, or in the files
  * that VK_DRIVER_FILES / VK_ICD_FILENAMES name. Without one, the loader and Dawn print several warnings on stderr
@@ -34,13 +43,7 @@ export function hasVulkanDriver(env: NodeJS.ProcessEnv = process.env): boolean {
   const dataDirs = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
   const home = env.HOME ? [join(env.HOME, '.local/share')] : [];
   const folders = [...configDirs, '/etc', ...dataDirs, ...home].filter(Boolean).map((dir) => join(dir, 'vulkan', 'icd.d'));
-  return folders.some((dir) => {
-    try {
-      return readdirSync(dir).some((name) => name.endsWith('.json'));
-    } catch {
-      return false;
-    }
-  });
+  return folders.some((dir) => filesIn(dir).some((name) => name.endsWith('.json')));
 }
 
 interface GpuAdapterLike {
@@ -67,11 +70,7 @@ interface GpuLike {
  * asking prints its warnings.
  */
 export function hasGpuDeviceNode(dev = '/dev'): boolean {
-  try {
-    if (readdirSync(join(dev, 'dri')).some((name) => name.startsWith('renderD'))) return true;
-  } catch {
-    // No /dev/dri.
-  }
+  if (filesIn(join(dev, 'dri')).some((name) => name.startsWith('renderD'))) return true;
   return ['nvidia0', 'nvidiactl', 'dxg'].some((name) => existsSync(join(dev, name)));
 }
 
