@@ -86,18 +86,25 @@ interface GpuComputePass {
   dispatchWorkgroups(x: number, y?: number, z?: number): void;
 }
 
-const pipelines = new WeakMap<GpuDevice, Map<WgslKernel, GpuPipeline>>();
+/** A kernel's compiled pipeline and its bind group layout, made once per device. */
+interface Compiled {
+  pipeline: GpuPipeline;
+  layout: unknown;
+}
 
-function pipelineFor(device: GpuDevice, kernel: WgslKernel): GpuPipeline {
-  let byKernel = pipelines.get(device);
-  if (!byKernel) pipelines.set(device, (byKernel = new Map()));
-  let pipeline = byKernel.get(kernel);
-  if (!pipeline) {
+const compiled = new WeakMap<GpuDevice, Map<WgslKernel, Compiled>>();
+
+function compiledFor(device: GpuDevice, kernel: WgslKernel): Compiled {
+  let byKernel = compiled.get(device);
+  if (!byKernel) compiled.set(device, (byKernel = new Map()));
+  let entry = byKernel.get(kernel);
+  if (!entry) {
     const module = device.createShaderModule({ code: wgslSource(kernel) });
-    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    byKernel.set(kernel, pipeline);
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    entry = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    byKernel.set(kernel, entry);
   }
-  return pipeline;
+  return entry;
 }
 
 /**
@@ -113,11 +120,10 @@ export function runWgsl(
   outputShape: number[] = (inputs[0] as tf.TensorInfo).shape,
 ): tf.TensorInfo[] {
   const gpu = backend as WebGpuBackendLike;
-  const shape = outputShape;
-  const n = tf.util.sizeFromShape(shape);
+  const n = tf.util.sizeFromShape(outputShape);
   for (const input of inputs) gpu.uploadToGPU(input.dataId);
   const outputs = kernel.outputs.map(() => {
-    const output = gpu.makeTensorInfo(shape, 'float32');
+    const output = gpu.makeTensorInfo(outputShape, 'float32');
     gpu.uploadToGPU(output.dataId);
     return output;
   });
@@ -130,9 +136,9 @@ export function runWgsl(
     { type: 'uint32', data: [x * WORKGROUP_SIZE] },
   ]);
   const tensors = [...inputs, ...outputs];
-  const pipeline = pipelineFor(gpu.device, kernel);
+  const { pipeline, layout } = compiledFor(gpu.device, kernel);
   const bindGroup = gpu.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
+    layout,
     entries: [
       ...tensors.map((t, binding) => ({ binding, resource: { buffer: gpu.tensorMap.get(t.dataId).resource } })),
       { binding: tensors.length, resource: uniforms },
