@@ -158,3 +158,25 @@ export function runWgsl(
   }
   return outputs;
 }
+
+/**
+ * Registers `kernelName` with tfjs for the webgpu backend as `kernel`, run by runWgsl: its inputs are the tensors
+ * given under the kernel's input names, its constants the attributes of the same names. `kernel` may instead pick
+ * one of several variants by the inputs given; `outputShape` may size the outputs from them.
+ */
+export function registerWgslKernel(
+  kernelName: string,
+  kernel: WgslKernel | ((inputs: tf.NamedTensorInfoMap) => WgslKernel),
+  outputShape?: (inputs: tf.NamedTensorInfoMap) => number[],
+): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const chosen = typeof kernel === 'function' ? kernel(inputs) : kernel;
+      const tensors = chosen.inputs.map((name) => inputs[name] as tf.TensorInfo);
+      const constants = chosen.constants.map((name) => (attrs as Record<string, number>)[name] as number);
+      return runWgsl(backend, chosen, tensors, constants, outputShape?.(inputs));
+    },
+  });
+}

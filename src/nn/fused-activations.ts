@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runFused } from '../kernels/fused.ts';
-import { runWgsl, type WgslKernel } from '../kernels/webgpu.ts';
+import { registerWgslKernel, type WgslKernel } from '../kernels/webgpu.ts';
 import type { Activation, ActivationName, ParamValue } from './activations.ts';
 
 /**
@@ -78,31 +78,14 @@ for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?
       constant: kernelOf(inputs, output, body, 'constant'),
       tensor: kernelOf(inputs, output, body, 'tensor'),
     };
-    tf.registerKernel({
-      kernelName,
-      backendName: 'webgpu',
-      kernelFunc: ({ inputs: given, backend, attrs }) => {
-        const variant = !hasParam ? variants.none : given.pa ? variants.tensor : variants.constant;
-        const tensors = variant.inputs.map((input) => given[input] as tf.TensorInfo);
-        return runWgsl(backend, variant, tensors, variant.constants.length ? [(attrs as { a: number }).a] : [])[0] as tf.TensorInfo;
-      },
-    });
+    registerWgslKernel(kernelName, (given) => (!hasParam ? variants.none : given.pa ? variants.tensor : variants.constant));
   };
   if (formulas.f) register(forwardName(name), ['u'], 'h', formulas.f);
   register(gradName(name), ['dh', 'u'], 'du', formulas.grad);
 }
 
-for (const [kernelName, kernel, attr] of [
-  [forwardName('softmax'), SOFTMAX, 'classes'],
-  [SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, 'batch'],
-] as const) {
-  tf.registerKernel({
-    kernelName,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) =>
-      runWgsl(backend, kernel, kernel.inputs.map((name) => inputs[name] as tf.TensorInfo), [(attrs as Record<string, number>)[attr] as number])[0] as tf.TensorInfo,
-  });
-}
+registerWgslKernel(forwardName('softmax'), SOFTMAX);
+registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD);
 
 function paramInputs(activation: Activation, param: ParamValue | undefined): { inputs: Record<string, tf.Tensor>; attrs: Record<string, number> } {
   if (param instanceof tf.Tensor) return { inputs: { pa: param }, attrs: {} };

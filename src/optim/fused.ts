@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runFused } from '../kernels/fused.ts';
-import { runWgsl } from '../kernels/webgpu.ts';
+import { registerWgslKernel } from '../kernels/webgpu.ts';
 import { WGSL_UPDATES } from './fused-webgpu.ts';
 import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
 
@@ -75,19 +75,7 @@ for (const [kernel, signature] of Object.entries(SIGNATURES) as [FusedKernel, (t
   });
 }
 
-for (const [kernel, update] of Object.entries(WGSL_UPDATES)) {
-  tf.registerKernel({
-    kernelName: kernelName(kernel as FusedKernel),
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) =>
-      runWgsl(
-        backend,
-        update,
-        update.inputs.map((name) => inputs[name] as tf.TensorInfo),
-        update.constants.map((name) => (attrs as Record<string, number>)[name] as number),
-      ),
-  });
-}
+for (const [kernel, update] of Object.entries(WGSL_UPDATES)) registerWgslKernel(kernelName(kernel as FusedKernel), update);
 
 /**
  * Runs a fused update when the current backend has it (and the fused kernels are on, see useFusedKernels): returns

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasFused, runFused } from '../kernels/fused.ts';
-import { runWgsl, type WgslKernel } from '../kernels/webgpu.ts';
+import { registerWgslKernel, type WgslKernel } from '../kernels/webgpu.ts';
 
 /**
  * The training loop's running loss and count of right answers in one kernel per batch on the webgpu backend, where
@@ -49,15 +49,8 @@ const METRICS: WgslKernel = {
 const KERNEL = 'CC6204TrainingMetrics';
 const EPSILON = 1e-8;
 
-tf.registerKernel({
-  kernelName: KERNEL,
-  backendName: 'webgpu',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const [q, y, loss, right] = METRICS.inputs.map((name) => inputs[name] as tf.TensorInfo);
-    const { rows, classes, scale } = attrs as { rows: number; classes: number; scale: number };
-    return runWgsl(backend, METRICS, [q!, y!, loss!, right!], [rows, classes, EPSILON, scale], loss!.shape);
-  },
-});
+// The totals are as long as the largest batch, not as the one given.
+registerWgslKernel(KERNEL, METRICS, (inputs) => (inputs.loss as tf.TensorInfo).shape);
 
 /**
  * New running totals, per row: `loss` and `right` (each of as many rows as the largest batch) plus this batch of
@@ -73,7 +66,7 @@ export function fusedMetrics(
 ): [tf.Tensor1D, tf.Tensor1D] | null {
   const [rows, classes] = probs.shape;
   if (rows > loss.shape[0]) return null;
-  const result = runFused(KERNEL, { q: probs, y: targets, loss, right }, { rows, classes, scale });
+  const result = runFused(KERNEL, { q: probs, y: targets, loss, right }, { rows, classes, eps: EPSILON, scale });
   return result ? [result[0] as tf.Tensor1D, result[1] as tf.Tensor1D] : null;
 }
 
