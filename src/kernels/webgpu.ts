@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Element-wise compute shaders of the kit's own on the webgpu backend, for work that tfjs would spread over many
- * kernels (an optimizer update, an activation and its derivative). On a GPU each kernel is a dispatch with a fixed
- * cost of JavaScript and driver work whatever its size, so for this homework's network the count of dispatches, not
- * arithmetic, sets the step time.
+ * Compute shaders of the kit's own on the webgpu backend, for work that tfjs would spread over many kernels (an
+ * optimizer update, an activation, its derivative with the bias gradient). On a GPU each kernel is a dispatch with
+ * a fixed cost of JavaScript and driver work whatever its size, so for this homework's network the count of
+ * dispatches, not arithmetic, sets the step time.
  *
  * tfjs's own WebGPU programs have a single output, and an optimizer update writes two or three tensors, so the
  * shader is recorded here into the backend's command stream with its internals (the kit pins tfjs-backend-webgpu
@@ -14,8 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 
 /**
- * What a kernel reads and writes (float32 arrays), and the WGSL that computes element i of its outputs (all of one
- * size; by default that of the first input, so that element i of each is read and written).
+ * What a kernel reads and writes (float32 arrays), and the WGSL that invocation i runs: by default it computes
+ * element i of every output, all of the first input's shape (a `WgslLaunch` may say otherwise).
  */
 export interface WgslKernel {
   inputs: readonly string[];
@@ -25,11 +25,17 @@ export interface WgslKernel {
   body: string;
 }
 
+/** The outputs' shapes, and how many invocations run the kernel's body (`c.n` in it). */
+export interface WgslLaunch {
+  outputs: number[][];
+  invocations: number;
+}
+
 const WORKGROUP_SIZE = 256;
 /** WebGPU's guaranteed limit on workgroups along one dimension. */
 const MAX_GROUPS_PER_DIMENSION = 65535;
 
-/** The shader of one kernel: element i = x + y·width, one invocation per element. */
+/** The shader of one kernel: invocation i = x + y·width, of `c.n`. */
 export function wgslSource(kernel: WgslKernel): string {
   const bindings = [
     ...kernel.inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`),
@@ -107,23 +113,29 @@ function compiledFor(device: GpuDevice, kernel: WgslKernel): Compiled {
   return entry;
 }
 
+/** One invocation per element of the first input, and every output of its shape. */
+export function elementwiseLaunch(kernel: WgslKernel, inputs: tf.TensorInfo[]): WgslLaunch {
+  const shape = (inputs[0] as tf.TensorInfo).shape;
+  return { outputs: kernel.outputs.map(() => shape), invocations: tf.util.sizeFromShape(shape) };
+}
+
 /**
- * Records one kernel on the webgpu backend: uploads what is not on the GPU yet, makes the outputs (of `outputShape`,
- * by default the first input's shape; one invocation per output element), binds them and dispatches, then submits
- * when the backend's batch of dispatches is full, as its own kernels do. `constants` are in the kernel's order.
+ * Records one kernel on the webgpu backend: uploads what is not on the GPU yet, makes the outputs, binds them and
+ * dispatches `launch.invocations` invocations, then submits when the backend's batch of dispatches is full, as its
+ * own kernels do. `constants` are in the kernel's order.
  */
 export function runWgsl(
   backend: unknown,
   kernel: WgslKernel,
   inputs: tf.TensorInfo[],
   constants: number[],
-  outputShape: number[] = (inputs[0] as tf.TensorInfo).shape,
+  launch: WgslLaunch = elementwiseLaunch(kernel, inputs),
 ): tf.TensorInfo[] {
   const gpu = backend as WebGpuBackendLike;
-  const n = tf.util.sizeFromShape(outputShape);
+  const n = launch.invocations;
   for (const input of inputs) gpu.uploadToGPU(input.dataId);
-  const outputs = kernel.outputs.map(() => {
-    const output = gpu.makeTensorInfo(outputShape, 'float32');
+  const outputs = launch.outputs.map((shape) => {
+    const output = gpu.makeTensorInfo(shape, 'float32');
     gpu.uploadToGPU(output.dataId);
     return output;
   });
@@ -162,12 +174,13 @@ export function runWgsl(
 /**
  * Registers `kernelName` with tfjs for the webgpu backend as `kernel`, run by runWgsl: its inputs are the tensors
  * given under the kernel's input names, its constants the attributes of the same names. `kernel` may instead pick
- * one of several variants by the inputs given; `outputShape` may size the outputs from them.
+ * one of several variants by the inputs given; `launch` may size the outputs and the invocations from the inputs
+ * (by default, elementwiseLaunch).
  */
 export function registerWgslKernel(
   kernelName: string,
   kernel: WgslKernel | ((inputs: tf.NamedTensorInfoMap) => WgslKernel),
-  outputShape?: (inputs: tf.NamedTensorInfoMap) => number[],
+  launch?: (inputs: tf.NamedTensorInfoMap) => WgslLaunch,
 ): void {
   tf.registerKernel({
     kernelName,
@@ -176,7 +189,7 @@ export function registerWgslKernel(
       const chosen = typeof kernel === 'function' ? kernel(inputs) : kernel;
       const tensors = chosen.inputs.map((name) => inputs[name] as tf.TensorInfo);
       const constants = chosen.constants.map((name) => (attrs as Record<string, number>)[name] as number);
-      return runWgsl(backend, chosen, tensors, constants, outputShape?.(inputs));
+      return runWgsl(backend, chosen, tensors, constants, launch?.(inputs));
     },
   });
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationByName } from './activations.ts';
 import { invertedDropoutMask } from './dropout.ts';
-import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad } from './fused-activations.ts';
+import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad, type GradAndBiasGrad } from './fused-activations.ts';
 import { type InitMethod, type Initializer, initializerFor } from './init.ts';
 import { softmaxCrossEntropyGrad } from './loss.ts';
 import { Parameter } from './parameter.ts';
@@ -200,13 +200,14 @@ export class FFNN {
         targets.push(parameter);
         found.push(value);
       };
-      // dL/du of the output layer: softmax and cross-entropy together.
-      let dU: tf.Tensor2D = fusedSoftmaxCrossEntropyGrad(yPred, y) ?? softmaxCrossEntropyGrad(yPred, y);
+      // dL/du of the output layer (softmax and cross-entropy together), and its sum over the batch.
+      let [dU, dB] = fusedSoftmaxCrossEntropyGrad(yPred, y) ?? withBatchSum(softmaxCrossEntropyGrad(yPred, y));
       for (let k = this.layers.length - 1; k >= 0; k--) {
         const layer = this.layers[k] as Layer;
-        // u^k = h^(k−1)·W^k + b^k, with h^(k−1) the layer's input after dropout.
+        // u^k = h^(k−1)·W^k + b^k, with h^(k−1) the layer's input after dropout; b^k is added to every row, so its
+        // gradient is dL/du^k summed over the batch.
         gradient(layer.weights, matMulTransposedLeft(cache.inputs[k] as tf.Tensor2D, dU));
-        gradient(layer.bias, tf.sum(dU, 0));
+        gradient(layer.bias, dB);
         if (k === 0) break;
         // dL/dh^(k−1): back through W^k, then through the dropout mask on layer k's input.
         let dH = matMulTransposedRight(dU, layer.weights.value as tf.Tensor2D);
@@ -220,7 +221,8 @@ export class FFNN {
           // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
           gradient(below.param, tf.sum(tf.mul(dH, below.activation.dfdparam(u, param))));
         }
-        dU = (fusedActivationGrad(below.activation, dH, u, param) ?? tf.mul(dH, below.activation.dfdx(u, param))) as tf.Tensor2D;
+        // One kernel for both where the backend has it (webgpu).
+        [dU, dB] = fusedActivationGrad(below.activation, dH, u, param) ?? withBatchSum(tf.mul(dH, below.activation.dfdx(u, param)) as tf.Tensor2D);
       }
       return found;
     });
@@ -308,6 +310,11 @@ function matMulTransposedLeft(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 function matMulTransposedRight(dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D {
   if (!explicitTransposes()) return tf.matMul(dU, weights, false, true);
   return tf.transpose(tf.matMul(weights, tf.transpose(dU))) as tf.Tensor2D;
+}
+
+/** A layer's dL/du and its sum over the batch, the gradient of its bias. */
+function withBatchSum(dU: tf.Tensor2D): GradAndBiasGrad {
+  return [dU, tf.sum(dU, 0)];
 }
 
 function isPositiveInteger(n: number): boolean {

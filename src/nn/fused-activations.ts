@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runFused } from '../kernels/fused.ts';
-import { registerWgslKernel, type WgslKernel } from '../kernels/webgpu.ts';
+import { registerWgslKernel, type WgslKernel, type WgslLaunch } from '../kernels/webgpu.ts';
 import type { Activation, ActivationName, ParamValue } from './activations.ts';
 
 /**
- * The activations, the backward pass's dh·f'(u) and the output layer's (ŷ − y)/batch, in one kernel each on the
- * webgpu backend. Written with tfjs operations (activations.ts and loss.ts, which every backend runs and the tests
- * check against float64 references), celu takes 7 kernels forward and 4 back, swish 3 and 8, softmax 5: on a GPU,
- * where each kernel is a dispatch of fixed cost, that is most of a training step of the 2e network. These WGSL
+ * The activations, and in the backward pass dh·f'(u) or the output layer's (ŷ − y)/batch together with its sum over
+ * the batch (the bias gradient), in one kernel each on the webgpu backend. Written with tfjs operations
+ * (activations.ts and loss.ts, which every backend runs and the tests check against float64 references), celu takes
+ * 7 kernels forward and 4 back, swish 3 and 8, softmax 5, and a sum over the batch 2 (tfjs transposes first): on a
+ * GPU, where each kernel is a dispatch of fixed cost, that is most of a training step of the 2e network. These WGSL
  * formulas are the same ones, in the same order; the network uses them where the backend has them and falls back to
  * the tfjs operations elsewhere.
  */
@@ -29,14 +30,48 @@ const FORMULAS: Partial<Record<ActivationName, { f?: string; grad: string }>> = 
   },
 };
 
-/** The parameter comes as a constant (a fixed default) or as a one-element tensor (a trained parameter). */
-function kernelOf(inputs: string[], output: string, body: string, param: 'none' | 'constant' | 'tensor'): WgslKernel {
-  const read = param === 'constant' ? 'let a = c.a;\n    ' : param === 'tensor' ? 'let a = pa[0];\n    ' : '';
+/** How the activation's parameter reaches the kernel: none, a constant (a fixed default) or a one-element tensor (a trained parameter). */
+type ParamRead = 'none' | 'constant' | 'tensor';
+
+const readParam = (param: ParamRead): string => (param === 'constant' ? 'let a = c.a;\n    ' : param === 'tensor' ? 'let a = pa[0];\n    ' : '');
+const paramInput = (param: ParamRead): string[] => (param === 'tensor' ? ['pa'] : []);
+const paramConstant = (param: ParamRead): string[] => (param === 'constant' ? ['a'] : []);
+
+/** h = f(u), element i. */
+function forwardKernel(formula: string, param: ParamRead): WgslKernel {
+  return { inputs: ['u', ...paramInput(param)], outputs: ['h'], constants: paramConstant(param), body: readParam(param) + formula };
+}
+
+/**
+ * One invocation per column of a [rows, columns] batch: walks the column's rows, each row's element i written by
+ * `formula` into `out`, and adds them up into `sum` (the bias gradient: the bias is added to every row).
+ */
+function columnSumBody(formula: string, out: string, sum: string): string {
+  return `let column = i;
+    var total = 0.0;
+    for (var row = 0u; row < u32(c.rows); row = row + 1u) {
+      let i = row * c.n + column;
+      ${formula}
+      total = total + ${out}[i];
+    }
+    ${sum}[column] = total;`;
+}
+
+/** du = dh·f'(u) and db = du summed over the rows. */
+function gradKernel(formula: string, param: ParamRead): WgslKernel {
   return {
-    inputs: param === 'tensor' ? [...inputs, 'pa'] : inputs,
-    outputs: [output],
-    constants: param === 'constant' ? ['a'] : [],
-    body: read + body,
+    inputs: ['dh', 'u', ...paramInput(param)],
+    outputs: ['du', 'db'],
+    constants: ['rows', ...paramConstant(param)],
+    body: readParam(param) + columnSumBody(formula, 'du', 'db'),
+  };
+}
+
+/** A [rows, columns] result and its [columns] sum over the rows, one invocation per column. */
+function withColumnSums(input: string) {
+  return (inputs: tf.NamedTensorInfoMap): WgslLaunch => {
+    const [rows, columns] = (inputs[input] as tf.TensorInfo).shape as [number, number];
+    return { outputs: [[rows, columns], [columns]], invocations: columns };
   };
 }
 
@@ -58,12 +93,15 @@ const SOFTMAX: WgslKernel = {
     h[i] = exp(u[i] - top) / sum;`,
 };
 
-/** (ŷ − y)/batch: the gradient of the mean cross-entropy with respect to a softmax layer's input (loss.ts). */
+/**
+ * (ŷ − y)/batch, the gradient of the mean cross-entropy with respect to a softmax layer's input (loss.ts), and its
+ * sum over the batch.
+ */
 const SOFTMAX_CROSS_ENTROPY_GRAD: WgslKernel = {
   inputs: ['q', 'y'],
-  outputs: ['g'],
-  constants: ['batch'],
-  body: 'g[i] = (q[i] - y[i]) / c.batch;',
+  outputs: ['g', 'db'],
+  constants: ['rows'],
+  body: columnSumBody('g[i] = (q[i] - y[i]) / c.rows;', 'g', 'db'),
 };
 
 const forwardName = (name: ActivationName) => `CC6204Activation_${name}`;
@@ -72,20 +110,19 @@ const SOFTMAX_CROSS_ENTROPY_GRAD_NAME = 'CC6204SoftmaxCrossEntropyGrad';
 
 for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?: string; grad: string }][]) {
   const hasParam = name !== 'relu';
-  const register = (kernelName: string, inputs: string[], output: string, body: string) => {
-    const variants = {
-      none: kernelOf(inputs, output, body, 'none'),
-      constant: kernelOf(inputs, output, body, 'constant'),
-      tensor: kernelOf(inputs, output, body, 'tensor'),
-    };
-    registerWgslKernel(kernelName, (given) => (!hasParam ? variants.none : given.pa ? variants.tensor : variants.constant));
-  };
-  if (formulas.f) register(forwardName(name), ['u'], 'h', formulas.f);
-  register(gradName(name), ['dh', 'u'], 'du', formulas.grad);
+  // The variant by how the parameter comes: in a tensor (`pa` given), as a constant, or not at all (relu).
+  const variant = (given: tf.NamedTensorInfoMap): ParamRead => (!hasParam ? 'none' : given.pa ? 'tensor' : 'constant');
+  const variants = <T>(make: (param: ParamRead) => T) => ({ none: make('none'), constant: make('constant'), tensor: make('tensor') });
+  if (formulas.f) {
+    const forward = variants((param) => forwardKernel(formulas.f as string, param));
+    registerWgslKernel(forwardName(name), (given) => forward[variant(given)]);
+  }
+  const grad = variants((param) => gradKernel(formulas.grad, param));
+  registerWgslKernel(gradName(name), (given) => grad[variant(given)], withColumnSums('dh'));
 }
 
 registerWgslKernel(forwardName('softmax'), SOFTMAX);
-registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD);
+registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, withColumnSums('q'));
 
 function paramInputs(activation: Activation, param: ParamValue | undefined): { inputs: Record<string, tf.Tensor>; attrs: Record<string, number> } {
   if (param instanceof tf.Tensor) return { inputs: { pa: param }, attrs: {} };
@@ -103,15 +140,21 @@ export function fusedActivation(activation: Activation, u: tf.Tensor, param?: Pa
   return runFused(forwardName(activation.name), { u, ...inputs }, attrs)?.[0] ?? null;
 }
 
-/** dh·activation.dfdx(u, param) in one kernel where the backend has it, else null. */
-export function fusedActivationGrad(activation: Activation, dh: tf.Tensor, u: tf.Tensor, param?: ParamValue): tf.Tensor | null {
-  if (!FORMULAS[activation.name]) return null;
-  const { inputs, attrs } = paramInputs(activation, param);
-  return runFused(gradName(activation.name), { dh, u, ...inputs }, attrs)?.[0] ?? null;
+/** dL/du for a batch [rows, units] and its sum over the batch [units], the gradient of the layer's bias. */
+export type GradAndBiasGrad = [tf.Tensor2D, tf.Tensor1D];
+
+function pair(result: tf.Tensor[] | null): GradAndBiasGrad | null {
+  return result ? [result[0] as tf.Tensor2D, result[1] as tf.Tensor1D] : null;
 }
 
-/** softmaxCrossEntropyGrad(probs, targets) of loss.ts, (ŷ − y)/batch, in one kernel where the backend has it. */
-export function fusedSoftmaxCrossEntropyGrad(probs: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D | null {
-  const result = runFused(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, { q: probs, y: targets }, { batch: probs.shape[0] });
-  return (result?.[0] as tf.Tensor2D | undefined) ?? null;
+/** du = dh·activation.dfdx(u, param) for a batch, and du summed over the batch, in one kernel where the backend has it, else null. */
+export function fusedActivationGrad(activation: Activation, dh: tf.Tensor2D, u: tf.Tensor2D, param?: ParamValue): GradAndBiasGrad | null {
+  if (!FORMULAS[activation.name] || dh.rank !== 2) return null;
+  const { inputs, attrs } = paramInputs(activation, param);
+  return pair(runFused(gradName(activation.name), { dh, u, ...inputs }, { rows: dh.shape[0], ...attrs }));
+}
+
+/** softmaxCrossEntropyGrad(probs, targets) of loss.ts, (ŷ − y)/batch, and its sum over the batch, in one kernel where the backend has it. */
+export function fusedSoftmaxCrossEntropyGrad(probs: tf.Tensor2D, targets: tf.Tensor2D): GradAndBiasGrad | null {
+  return pair(runFused(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, { q: probs, y: targets }, { rows: probs.shape[0] }));
 }

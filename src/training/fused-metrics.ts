@@ -50,7 +50,10 @@ const KERNEL = 'CC6204TrainingMetrics';
 const EPSILON = 1e-8;
 
 // The totals are as long as the largest batch, not as the one given.
-registerWgslKernel(KERNEL, METRICS, (inputs) => (inputs.loss as tf.TensorInfo).shape);
+registerWgslKernel(KERNEL, METRICS, (inputs) => {
+  const shape = (inputs.loss as tf.TensorInfo).shape;
+  return { outputs: [shape, shape], invocations: tf.util.sizeFromShape(shape) };
+});
 
 /**
  * New running totals, per row: `loss` and `right` (each of as many rows as the largest batch) plus this batch of

@@ -5,21 +5,21 @@ import { ACTIVATIONS } from '../../src/nn/activations.ts';
 import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad } from '../../src/nn/fused-activations.ts';
 import { softmaxCrossEntropyGrad } from '../../src/nn/loss.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
-import { normals, relativeError, softmaxRows } from '../helpers/reference64.ts';
+import { normals, relativeError, softmaxRows, sumRows } from '../helpers/reference64.ts';
 
 // Pre-activations from about −9 to 9 (swish with beta 1.7 reaches ±15), and an upstream gradient.
 const inputs = normals(21).matrix(16, 40, 3);
 const upstream = normals(22).matrix(16, 40, 1);
 
-/** The kernels a function runs, and its result's values. */
-async function profiled(run: () => tf.Tensor | null): Promise<{ kernels: string[]; values: number[] | null }> {
-  let result: tf.Tensor | null = null;
+/** The kernels a function runs, and its results' values (each tensor's, in order). */
+async function profiled(run: () => tf.Tensor | tf.Tensor[] | null): Promise<{ kernels: string[]; values: number[][] }> {
+  let result: tf.Tensor[] = [];
   const profile = await tf.profile(() => {
-    result = run();
-    return result ?? undefined;
+    const out = run();
+    result = out === null ? [] : Array.isArray(out) ? out : [out];
+    return result;
   });
-  const out = result as tf.Tensor | null;
-  return { kernels: profile.kernels.map((k) => k.name), values: out ? await values(out) : null };
+  return { kernels: profile.kernels.map((k) => k.name), values: await Promise.all(result.map(values)) };
 }
 
 // CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
@@ -32,20 +32,22 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused activations on web
     const params: (number | undefined)[] = activation.param ? [undefined, 0.6, 1.7] : [undefined];
     for (const p of params) {
       const label = p === undefined ? `${name}, parameter left at its default` : `${name}, trained parameter ${p}`;
-      it(`${label}: one kernel each way, agreeing with the tfjs operations to float32 rounding`, async () => {
+      it(`${label}: one kernel each way (backward with the bias gradient), agreeing with the tfjs operations to float32 rounding`, async () => {
         const u = tf.tensor2d(inputs);
         const dh = tf.tensor2d(upstream);
         const param = p === undefined ? undefined : tf.scalar(p);
         const opForward = await values(activation.f(u, param));
-        const opGrad = await values(tf.mul(dh, activation.dfdx(u, param)));
+        const opGrad = tf.mul(dh, activation.dfdx(u, param));
         if (name !== 'relu') {
           const forward = await profiled(() => fusedActivation(activation, u, param));
           expect(forward.kernels).toEqual([`CC6204Activation_${name}`]);
-          expect(relativeError(forward.values!, opForward)).toBeLessThan(1e-6);
+          expect(relativeError(forward.values[0]!, opForward)).toBeLessThan(1e-6);
         }
         const grad = await profiled(() => fusedActivationGrad(activation, dh, u, param));
         expect(grad.kernels).toEqual([`CC6204ActivationGrad_${name}`]);
-        expect(relativeError(grad.values!, opGrad)).toBeLessThan(1e-6);
+        expect(relativeError(grad.values[0]!, await values(opGrad))).toBeLessThan(1e-6);
+        expect(grad.values[1]).toHaveLength(40);
+        expect(relativeError(grad.values[1]!, await values(tf.sum(opGrad, 0)))).toBeLessThan(1e-6);
         useFusedKernels(false);
         expect(fusedActivationGrad(activation, dh, u, param)).toBeNull();
         tf.dispose([u, dh, ...(param ? [param] : [])]);
@@ -57,7 +59,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused activations on web
     const u = tf.tensor2d(inputs);
     const fused = await profiled(() => fusedActivation(ACTIVATIONS.softmax, u));
     expect(fused.kernels).toEqual(['CC6204Activation_softmax']);
-    expect(relativeError(fused.values!, await values(ACTIVATIONS.softmax.f(u)))).toBeLessThan(1e-6);
+    expect(relativeError(fused.values[0]!, await values(ACTIVATIONS.softmax.f(u)))).toBeLessThan(1e-6);
     // The largest logit, wherever it is, is what keeps exp from overflowing.
     const huge = await values(fusedActivation(ACTIVATIONS.softmax, tf.tensor2d([[-1000, 1000, 0], [-1000, -1000, -1000]]))!);
     expect(huge.slice(0, 3)).toEqual([0, 1, 0]);
@@ -65,13 +67,27 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused activations on web
     u.dispose();
   });
 
-  it('(ŷ − y)/batch of softmax and cross-entropy: one kernel, agreeing with loss.ts', async () => {
+  it('(ŷ − y)/batch of softmax and cross-entropy and its sum over the batch: one kernel, agreeing with loss.ts', async () => {
     const probs = tf.tensor2d(softmaxRows(inputs));
     const targets = tf.tensor2d(inputs.map((row, i) => row.map((_, j) => (j === (i * 3) % row.length ? 1 : 0))));
     const fused = await profiled(() => fusedSoftmaxCrossEntropyGrad(probs, targets));
     expect(fused.kernels).toEqual(['CC6204SoftmaxCrossEntropyGrad']);
-    expect(relativeError(fused.values!, await values(softmaxCrossEntropyGrad(probs, targets)))).toBeLessThan(1e-6);
-    tf.dispose([probs, targets]);
+    const opGrad = softmaxCrossEntropyGrad(probs, targets);
+    expect(relativeError(fused.values[0]!, await values(opGrad))).toBeLessThan(1e-6);
+    expect(relativeError(fused.values[1]!, await values(tf.sum(opGrad, 0)))).toBeLessThan(1e-6);
+    tf.dispose([probs, targets, opGrad]);
+  });
+
+  it('the bias gradient of a batch of 100 and 1500 units (several workgroups) is the float64 column sum', async () => {
+    const dhRows = normals(23).matrix(100, 1500, 1);
+    const uRows = normals(24).matrix(100, 1500, 2);
+    const [du, db] = fusedActivationGrad(ACTIVATIONS.relu, tf.tensor2d(dhRows), tf.tensor2d(uRows))!;
+    const expected = dhRows.map((row, i) => row.map((d, j) => (uRows[i]![j]! > 0 ? d : 0)));
+    expect(du.shape).toEqual([100, 1500]);
+    expect(db.shape).toEqual([1500]);
+    expect(relativeError(await values(du), expected.flat())).toBeLessThan(1e-7);
+    expect(relativeError(await values(db), sumRows(expected))).toBeLessThan(1e-5);
+    tf.dispose([du, db]);
   });
 
   it('relu forward stays one tfjs kernel', () => {
