@@ -74,9 +74,17 @@ interface WebGpuBackendLike {
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
   submitQueue(): void;
+  /** Set while tf.time() or tf.profile() times kernels: each gets a compute pass of its own with timestamps. */
+  activeTimers: { name: string; query: Promise<number> }[] | null | undefined;
+  supportTimestampQuery: boolean;
+  querySet: unknown;
+  querySetCount: number;
+  /** Resolves the timestamps of the last timed pass and submits. */
+  getQueryTime(): Promise<number>;
 }
 
 interface GpuDevice {
+  createQuerySet(descriptor: { type: 'timestamp'; count: number }): unknown;
   createShaderModule(descriptor: { code: string }): unknown;
   createComputePipeline(descriptor: object): GpuPipeline;
   createBindGroup(descriptor: object): unknown;
@@ -122,14 +130,15 @@ export function elementwiseLaunch(kernel: WgslKernel, inputs: tf.TensorInfo[]): 
 /**
  * Records one kernel on the webgpu backend: uploads what is not on the GPU yet, makes the outputs, binds them and
  * dispatches `launch.invocations` invocations, then submits when the backend's batch of dispatches is full, as its
- * own kernels do. `constants` are in the kernel's order.
+ * own kernels do. `constants` are in the kernel's order. Under tf.time() or tf.profile() the kernel is timed on the
+ * GPU as the backend's own are, under `name`.
  */
 export function runWgsl(
   backend: unknown,
   kernel: WgslKernel,
   inputs: tf.TensorInfo[],
   constants: number[],
-  launch: WgslLaunch = elementwiseLaunch(kernel, inputs),
+  { launch = elementwiseLaunch(kernel, inputs), name = 'WgslKernel' }: { launch?: WgslLaunch; name?: string } = {},
 ): tf.TensorInfo[] {
   const gpu = backend as WebGpuBackendLike;
   const n = launch.invocations;
@@ -159,12 +168,23 @@ export function runWgsl(
   // Buffers used by recorded but unsubmitted work are released only after the submit.
   for (const t of tensors) gpu.commandQueueOwnedIds.add(t.dataId);
   gpu.ensureCommandEncoderReady();
+  const timers = gpu.activeTimers;
+  if (timers && gpu.supportTimestampQuery) {
+    gpu.endComputePassEncoder();
+    gpu.querySet ??= gpu.device.createQuerySet({ type: 'timestamp', count: gpu.querySetCount });
+    gpu.computePassEncoder = gpu.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: gpu.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+  }
   gpu.computePassEncoder ??= gpu.commandEncoder!.beginComputePass({});
   gpu.computePassEncoder.setPipeline(pipeline);
   gpu.computePassEncoder.setBindGroup(0, bindGroup);
   gpu.computePassEncoder.dispatchWorkgroups(x, y);
   gpu.dispatchCountInPass += 1;
-  if (gpu.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+  if (timers) {
+    gpu.endComputePassEncoder();
+    timers.push({ name, query: gpu.getQueryTime() });
+  } else if (gpu.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
     gpu.endComputePassEncoder();
     gpu.submitQueue();
   }
@@ -189,7 +209,7 @@ export function registerWgslKernel(
       const chosen = typeof kernel === 'function' ? kernel(inputs) : kernel;
       const tensors = chosen.inputs.map((name) => inputs[name] as tf.TensorInfo);
       const constants = chosen.constants.map((name) => (attrs as Record<string, number>)[name] as number);
-      return runWgsl(backend, chosen, tensors, constants, launch?.(inputs));
+      return runWgsl(backend, chosen, tensors, constants, { launch: launch?.(inputs), name: kernelName });
     },
   });
 }

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fusedUpdate } from '../../src/optim/fused.ts';
+import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+
+// CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('the kit’s WGSL kernels under tfjs’s timers', () => {
+  beforeAll(() => useBackend('webgpu'));
+
+  const sgd = (p: tf.Tensor, g: tf.Tensor) => fusedUpdate('sgd', { p, g }, { keep: 0.5, lr: 0.25 })![0]!;
+
+  it('tf.time counts them, under their kernel names, beside tfjs’s own kernels', async () => {
+    const p = tf.fill([1000], 1);
+    const g = tf.fill([1000], 2);
+    let out: tf.Tensor | undefined;
+    const timing = await tf.time(() => {
+      out = tf.add(sgd(p, g), 1);
+    });
+    const info = (timing as { getExtraProfileInfo?: () => string }).getExtraProfileInfo?.() ?? '';
+    expect(info).toMatch(/^CC6204Fused_sgd: [\d.]+, BinaryOpProgram: [\d.]+$/);
+    const supported = (tf.backend() as unknown as { supportTimestampQuery: boolean }).supportTimestampQuery;
+    if (supported) expect(timing.kernelMs).toBeGreaterThan(0);
+    expect(new Set(await values(out!))).toEqual(new Set([1]));
+    tf.dispose([p, g, out!]);
+  });
+
+  it('tf.profile gives each one its GPU time, and work recorded after timing is submitted as usual', async () => {
+    const p = tf.fill([1000], 1);
+    const g = tf.fill([1000], 2);
+    const profile = await tf.profile(() => sgd(p, g));
+    expect(profile.kernels.map((k) => k.name)).toEqual(['CC6204Fused_sgd']);
+    expect(typeof profile.kernels[0]!.kernelTimeMs).toBe('number');
+    // Untimed again: a chain of them reads back right.
+    let q = p;
+    for (let i = 0; i < 40; i++) {
+      const next = sgd(q, g);
+      if (q !== p) q.dispose();
+      q = next;
+    }
+    // p_(i+1) = p_i/2 − 1/2 from 1 goes to −1.
+    const last = await values(q);
+    expect(last.every((v) => Math.abs(v + 1) < 1e-6)).toBe(true);
+    tf.dispose([p, g, q]);
+  });
+});
