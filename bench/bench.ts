@@ -5,11 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, usableBackends } from '../src/backend.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
-import { BLOCK, measure, parseFlag, type Result } from './measure.ts';
+import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
+import { formatProfile, profileSteps, type StepProfile } from './profile.ts';
 
-export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--json] [--no-epoch] [--no-fused] [--tfjs-flag F=V]
+export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--batch N] [--json] [--no-epoch] [--no-fused]
+                      [--tfjs-flag F=V] [--profile]
 
-Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch 100) on
+Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch ${BATCH}) on
 synthetic data, after a warm-up, on each backend asked for (default: every one that loads), each in its own
 process. Steps are timed in blocks of ${BLOCK} that end with one read of the result (a GPU's queue is waited for, not
 emptied after every step). Prints the tfjs kernels one step runs; ms per step, median and mean over the blocks,
@@ -21,9 +23,13 @@ Options:
   --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load, but webgpu on a
                    software adapter)
   --steps N        timed steps (default 50), after 5 warm-up steps
+  --batch N        rows per synthetic batch (default ${BATCH}; the real epoch keeps ${BATCH})
   --no-epoch       skip the real Fashion-MNIST epoch
   --no-fused       take the operation-by-operation optimizer path instead of the fused kernels (wasm, webgpu)
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
+  --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
+                   timestamps), what one small kernel costs, and the step's JavaScript by package and function
+                   (sampled); no real epoch
   --json           print the results as JSON
   --help           this text
 
@@ -57,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
         'no-epoch': { type: 'boolean', default: false },
         'no-fused': { type: 'boolean', default: false },
         'tfjs-flag': { type: 'string', multiple: true, default: [] },
+        batch: { type: 'string', default: String(BATCH) },
+        profile: { type: 'boolean', default: false },
         worker: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -74,6 +82,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`--steps takes a positive whole number, got "${values.steps}".`);
     return 2;
   }
+  const batch = Number(values.batch);
+  if (!Number.isInteger(batch) || batch < 1) {
+    console.error(`--batch takes a positive whole number, got "${values.batch}".`);
+    return 2;
+  }
   const flags = values['tfjs-flag'];
   try {
     // Checked here, before any child process starts, by the parser the measurement uses.
@@ -83,8 +96,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.worker) {
-    const options = { steps, realEpoch: !values['no-epoch'], fused: !values['no-fused'], flags };
-    console.log(JSON.stringify(await measure(values.worker, options)));
+    const options = { steps, realEpoch: !values['no-epoch'] && !values.profile, fused: !values['no-fused'], flags, batch };
+    console.log(JSON.stringify(values.profile ? await profileSteps(values.worker, options) : await measure(values.worker, options)));
     return 0;
   }
   const asked = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -94,13 +107,15 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const backends = asked ?? (await usableBackends(undefined, { automatic: true }));
-  const results: Result[] = [];
+  const results: (Result | StepProfile)[] = [];
   for (const backend of backends) {
-    if (!values.json) console.error(`Timing ${backend} (${steps} steps${values['no-epoch'] ? '' : ' and a real epoch if the data is here'})...`);
+    const epoch = values['no-epoch'] || values.profile ? '' : ' and a real epoch if the data is here';
+    if (!values.json) console.error(`${values.profile ? 'Profiling' : 'Timing'} ${backend} (${steps} steps${epoch})...`);
     const args = [
-      fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps),
+      fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps), '--batch', String(batch),
       ...(values['no-epoch'] ? ['--no-epoch'] : []),
       ...(values['no-fused'] ? ['--no-fused'] : []),
+      ...(values.profile ? ['--profile'] : []),
       ...flags.flatMap((flag) => ['--tfjs-flag', flag]),
     ];
     const child = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -108,9 +123,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`${backend}: the benchmark failed (exit ${child.status}).`);
       return 1;
     }
-    results.push(JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as Result);
+    results.push(JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as Result | StepProfile);
   }
-  console.log(values.json ? JSON.stringify(results, null, 2) : table(results));
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+  else if (values.profile) console.log((results as StepProfile[]).map(formatProfile).join('\n\n'));
+  else console.log(table(results as Result[]));
   return 0;
 }
 

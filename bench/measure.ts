@@ -11,7 +11,8 @@ import { Adam } from '../src/optim/adam.ts';
 import { useFusedKernels } from '../src/kernels/fused.ts';
 import { train } from '../src/training/train.ts';
 
-const BATCH = 100;
+/** The homework's batch size, the default. */
+export const BATCH = 100;
 export const STEPS_PER_EPOCH = 600;
 /** Timed steps per read of the result. */
 export const BLOCK = 10;
@@ -19,9 +20,10 @@ export const BLOCK = 10;
 export interface Result {
   backend: string;
   description: string;
-  /** The settings that differ from the defaults (--no-fused, --tfjs-flag). */
+  /** The settings that differ from the defaults (--no-fused, --tfjs-flag, --batch). */
   variant: string;
   steps: number;
+  batch: number;
   /** tfjs kernels that do work in one training step (forward, backward, optimizer): on a GPU, its dispatches. */
   kernelsPerStep: number;
   msPerStepMedian: number;
@@ -49,6 +51,8 @@ export interface MeasureOptions {
   realEpoch: boolean;
   fused: boolean;
   flags: string[];
+  /** Rows per batch (default BATCH). */
+  batch?: number;
 }
 
 /**
@@ -68,29 +72,53 @@ export function parseFlag(text: string): [string, boolean | number | string] {
   return [text.slice(0, at), parsed];
 }
 
-function variantOf({ fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>): string {
-  return [...(fused ? [] : ['no fused kernels']), ...flags].join(', ') || 'default';
+function variantOf({ fused, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'flags' | 'batch'>): string {
+  return [...(fused ? [] : ['no fused kernels']), ...flags, ...(batch === BATCH ? [] : [`batch ${batch}`])].join(', ') || 'default';
 }
 
-/** Times one backend in this process (the CLI runs each in a child process of its own). */
-export async function measure(backend: string, { steps, realEpoch, fused, flags }: MeasureOptions): Promise<Result> {
+/** One training step of the 2e network with Adam on a fixed synthetic batch, as the bench and the profile time it. */
+export interface BenchStep {
+  step(): void;
+  /** Waits for the backend to finish everything queued so far (a GPU runs behind the JavaScript that queues its work). */
+  finish(): Promise<void>;
+  dispose(): void;
+}
+
+export function benchStep(batch = BATCH): BenchStep {
+  const network = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 1 });
+  const adam = new Adam(network.parameters());
+  const x = tf.randomUniform([batch, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10), 'float32')) as tf.Tensor2D;
+  return {
+    step() {
+      const yPred = network.forward(x);
+      network.backward(x, y, yPred);
+      yPred.dispose();
+      adam.step();
+    },
+    async finish() {
+      await network.parameters()[0]?.value.data();
+    },
+    dispose() {
+      adam.dispose();
+      network.dispose();
+      tf.dispose([x, y]);
+    },
+  };
+}
+
+/** Selects the backend and applies the fused-kernel switch and the tfjs flags. */
+export async function prepareBackend(backend: string, { fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>) {
   const info = await selectBackend(backend);
   useFusedKernels(fused);
   for (const flag of flags) tf.env().set(...parseFlag(flag));
-  const network = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 1 });
-  const adam = new Adam(network.parameters());
-  const x = tf.randomUniform([BATCH, 784], 0, 1, 'float32', 1) as tf.Tensor2D;
-  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32', 2), 10), 'float32')) as tf.Tensor2D;
-  const step = () => {
-    const yPred = network.forward(x);
-    network.backward(x, y, yPred);
-    yPred.dispose();
-    adam.step();
-  };
-  // Waits for the backend to finish everything queued so far (a GPU runs behind the JavaScript that queues its work).
-  const finish = async () => {
-    await network.parameters()[0]?.value.data();
-  };
+  return info;
+}
+
+/** Times one backend in this process (the CLI runs each in a child process of its own). */
+export async function measure(backend: string, { steps, realEpoch, fused, flags, batch = BATCH }: MeasureOptions): Promise<Result> {
+  const info = await prepareBackend(backend, { fused, flags });
+  const { step, finish, dispose } = benchStep(batch);
   for (let i = 0; i < 5; i++) step();
   await finish();
   const kernelsPerStep = workingKernels((await tf.profile(step)).kernels.map((k) => k.name));
@@ -113,20 +141,20 @@ export async function measure(backend: string, { steps, realEpoch, fused, flags 
   const result: Result = {
     backend: info.name,
     description: info.description,
-    variant: variantOf({ fused, flags }),
+    variant: variantOf({ fused, flags, batch }),
     steps,
+    batch,
     kernelsPerStep,
     msPerStepMedian: median(times),
     jsMsPerStepMedian: median(jsTimes),
     msPerStepMean: mean,
-    secondsPerEpoch: (mean * STEPS_PER_EPOCH) / 1000,
+    // An epoch of the homework's 60000 images.
+    secondsPerEpoch: (mean * (STEPS_PER_EPOCH * BATCH)) / batch / 1000,
     tensorsBefore,
     tensorsAfter,
     peakRssMiB: 0,
   };
-  adam.dispose();
-  network.dispose();
-  tf.dispose([x, y]);
+  dispose();
   if (realEpoch && existsSync(DATASET_SOURCES['fashion-mnist'].localDir ?? '')) {
     const data = await loadDataset('fashion-mnist', { split: 'train', log: () => {} });
     const net = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 0 });

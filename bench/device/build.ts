@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const total = sizeMiB(OUT);
   console.log(`.device/ holds ${total.toFixed(1)} MiB (the device tool carries at most ${LIMIT_MIB} MiB with the tree).`);
   if (total > LIMIT_MIB - 2) process.exitCode = 1;
-  console.log('On the GPU machine, from the project root: bash bench/device/device.sh [tests] [bench] [epoch] [torch]');
+  console.log('On the GPU machine, from the project root: bash bench/device/device.sh [tests] [bench] [profile] [epoch] [torch]');
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,13 +1,13 @@
 #!/bin/bash
 # Runs the GPU checks on a machine laid out by `npm run device:build` (see bench/device/build.ts), from the project
-# root: unpacks Node.js, the Vulkan loader and Dawn, then runs .device/run.mjs (tests, bench, epoch) and PyTorch's
-# step time for the same network (torch), each part only if named (default: all). Everything printed is also kept
+# root: unpacks Node.js, the Vulkan loader and Dawn, then runs .device/run.mjs (tests, bench, profile, epoch) and
+# PyTorch's step time for the same network (torch), each part only if named (default: all). Everything printed is also kept
 # in $OUT/device.log, with .device/run.mjs's device-results.json beside it.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-.}
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(tests bench epoch torch)
+[ ${#parts[@]} -eq 0 ] && parts=(tests bench profile epoch torch)
 exec > >(tee "$out/device.log") 2>&1
 
 started=$(date +%s)

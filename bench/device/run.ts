@@ -3,11 +3,13 @@
 // of issue 6 in one process, so that one call of a short device budget covers them all:
 //   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
 //           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
-//   bench   training steps of the 2e network on webgpu, with the fused kernels and without, and with larger
-//           batches of dispatches per submit;
+//   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger
+//           batches of dispatches per submit, and with batches of 1000 rows instead of 100;
+//   profile where a step's time goes (bench/profile.ts): GPU time of each kernel, cost of one small kernel, the
+//           step's JavaScript by package and function;
 //   epoch   one epoch of 2e adam:heuristic on Fashion-MNIST, then the test pass, as `npm run experiment` runs it.
-// Usage: node .device/run.mjs [tests] [bench] [epoch] [--steps N] [--data-dir DIR] [--backend NAME]
-// (default: all three, on webgpu)
+// Usage: node .device/run.mjs [tests] [bench] [profile] [epoch] [--steps N] [--batch N (profile)] [--data-dir DIR]
+// [--backend NAME] (default: all four, on webgpu)
 // Writes device-results.json to $OUT (or the current folder) as well as printing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,14 +20,20 @@ import { loadDataset } from '../../src/data/mnist.ts';
 import { EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
 import { evaluate, formatEpoch, formatTest, train } from '../../src/training/train.ts';
 import { measure, type Result } from '../measure.ts';
+import { formatProfile, profileSteps } from '../profile.ts';
 import { runRegistered } from './vitest-shim.ts';
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
   allowPositionals: true,
-  options: { steps: { type: 'string', default: '200' }, 'data-dir': { type: 'string' }, backend: { type: 'string', default: 'webgpu' } },
+  options: {
+    steps: { type: 'string', default: '200' },
+    batch: { type: 'string', default: '100' },
+    'data-dir': { type: 'string' },
+    backend: { type: 'string', default: 'webgpu' },
+  },
 });
-const parts = positionals.length ? positionals : ['tests', 'bench', 'epoch'];
+const parts = positionals.length ? positionals : ['tests', 'bench', 'profile', 'epoch'];
 const backend = values.backend as string;
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), parts };
 const save = () => writeFileSync(join(process.env.OUT ?? '.', 'device-results.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -85,6 +93,8 @@ if (parts.includes('bench')) {
       { fused: false, flags: [] },
       { fused: true, flags: ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64'] },
       { fused: true, flags: ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=1000'] },
+      // Ten times the rows: how much of the step grows with the work.
+      { fused: true, flags: [], batch: 1000 },
     ];
     const results: Result[] = [];
     for (const variant of variants) {
@@ -95,6 +105,15 @@ if (parts.includes('bench')) {
       console.log(`${r.description} [${r.variant}]: ${r.kernelsPerStep} kernels/step, ${r.msPerStepMedian.toFixed(2)} ms/step median (JS ${r.jsMsPerStepMedian.toFixed(2)}), ${r.msPerStepMean.toFixed(2)} mean, tensors ${r.tensorsBefore} -> ${r.tensorsAfter}`);
     }
     report.bench = results;
+  });
+}
+
+if (parts.includes('profile')) {
+  await section('profile', async () => {
+    const steps = Math.min(Number(values.steps), 100);
+    const profile = await profileSteps(backend, { steps, fused: true, flags: [], batch: Number(values.batch) });
+    console.log(formatProfile(profile));
+    report.profile = profile;
   });
 }
 

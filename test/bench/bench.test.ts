@@ -1,0 +1,83 @@
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../bench/bench.ts';
+import { parseFlag, workingKernels } from '../../bench/measure.ts';
+import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
+
+describe('bench helpers', () => {
+  it('parseFlag types a tfjs flag as tfjs does, and rejects text without NAME=', () => {
+    expect(parseFlag('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64')).toEqual(['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64]);
+    expect(parseFlag('DEBUG=true')).toEqual(['DEBUG', true]);
+    expect(parseFlag('X=false')).toEqual(['X', false]);
+    expect(parseFlag('X=abc')).toEqual(['X', 'abc']);
+    expect(parseFlag('X=')).toEqual(['X', '']);
+    expect(() => parseFlag('=3')).toThrow(/NAME=VALUE/);
+    expect(() => parseFlag('DEBUG')).toThrow(/NAME=VALUE/);
+  });
+
+  it('workingKernels leaves out reshapes and custom-gradient wrappers', () => {
+    expect(workingKernels(['Reshape', '_FusedMatMul', 'fusedMatMul__op', 'Relu'])).toBe(2);
+  });
+
+  it('partOf names the package, the kit or the runtime a function comes from', () => {
+    expect(partOf('/x/node_modules/@tensorflow/tfjs-core/dist/tf-core.node.js', 'f')).toBe('@tensorflow/tfjs-core');
+    expect(partOf('node_modules/webgpu/index.js', 'f')).toBe('webgpu');
+    expect(partOf('/work/kit/src/nn/ffnn.ts', 'forward')).toBe('the kit (src)');
+    expect(partOf('src/kernels/webgpu.ts', 'runWgsl')).toBe('the kit (src)');
+    expect(partOf('bench/measure.ts', 'step')).toBe('bench');
+    expect(partOf('node:internal/timers', 'f')).toBe('Node.js');
+    expect(partOf('wasm://wasm/001a96ee', 'wasm-function[3]')).toMatch(/^WebAssembly/);
+    expect(partOf('', '(garbage collector)')).toBe('garbage collection');
+    expect(partOf('', 'createBindGroup')).toMatch(/^native calls/);
+  });
+
+  it('summarizeSamples adds self time per part and per function, per step, leaving out the inspector', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
+        { id: 2, callFrame: frame('step', 'file:///k/src/nn/ffnn.ts'), children: [3] },
+        { id: 3, callFrame: frame('runKernel', 'file:///k/node_modules/@tensorflow/tfjs-core/dist/tf-core.node.js') },
+        { id: 4, callFrame: frame('post', 'node:inspector'), children: [5] },
+        { id: 5, callFrame: frame('dispatch', '') },
+      ],
+      samples: [2, 3, 3, 5, 3],
+      timeDeltas: [1000, 2000, 2000, 50_000, 1000],
+    };
+    const { jsByPart, jsTop } = summarizeSamples([profile, profile], 4);
+    // Two profiles of 1 ms in ffnn.ts and 5 ms in tfjs-core, over 4 steps; the 50 ms in the inspector are not counted.
+    expect(jsByPart).toEqual([
+      { part: '@tensorflow/tfjs-core', ms: 2.5 },
+      { part: 'the kit (src)', ms: 0.5 },
+    ]);
+    expect(jsTop[0]).toEqual({ fn: 'runKernel tf-core.node.js', part: '@tensorflow/tfjs-core', ms: 2.5 });
+  });
+});
+
+describe('npm run bench', () => {
+  it('rejects a bad --batch or --steps with one line and exit code 2', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await main(['--batch', '0'])).toBe(2);
+      expect(await main(['--steps', 'x'])).toBe(2);
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
+        '--batch takes a positive whole number, got "0".',
+        '--steps takes a positive whole number, got "x".',
+      ]);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it('--profile on wasm: the kernels of a step each timed, one small kernel’s cost, and the JavaScript by part', async () => {
+    const profile = await profileSteps('wasm', { steps: 10, fused: true, flags: [], batch: 20 });
+    expect(profile.batch).toBe(20);
+    expect(profile.kernelsPerStep).toBeGreaterThan(20);
+    expect(profile.kernels.reduce((n, k) => n + k.count, 0)).toBe(profile.kernelsPerStep);
+    expect(profile.kernels.map((k) => k.name)).toContain('BatchMatMul');
+    expect(profile.kernelMsPerStep).toBeCloseTo(profile.kernels.reduce((ms, k) => ms + k.ms, 0), 9);
+    expect(profile.perKernel.tfjs.us).toBeGreaterThan(0);
+    expect(profile.jsByPart.map((p) => p.part)).toContain('@tensorflow/tfjs-core');
+    expect(profile.perKernel.kit).not.toBeNull();
+    expect(formatProfile(profile)).toMatch(/kernels: \d+ a step, each timed alone [\d.]+ ms in all/);
+  });
+});
