@@ -5,12 +5,14 @@ FFNN(784, [512, 1024, 128], [relu, celu, swish, softmax], 10) and Adam, under to
 Not part of the kit (PyTorch is never its dependency): Debian's python3-torch runs it.
     python3 bench/notebook_pipeline.py [DIR]      # DIR: Fashion-MNIST's four .gz files (default Debian's folder)
 It prints the epoch line, the test line and the seconds taken, with the process's total wall time.
-    python3 bench/notebook_pipeline.py --step-time [--steps N] [--device cuda]
+    python3 bench/notebook_pipeline.py --step-time [--steps N] [--device cuda] [--json FILE]
 times the training step alone (forward, backward, Adam at batch 100 on synthetic data) as `npm run bench` does:
-after 5 warm-up steps, in blocks of 10 steps that end with a wait for the device; it prints ms per step.
+after 5 warm-up steps, in blocks of 10 steps that end with a wait for the device; it prints ms per step (and
+writes it to FILE as JSON: torch, device, msPerStep, blocks).
 """
 import argparse
 import gzip
+import json
 import math
 import struct
 import sys
@@ -26,6 +28,7 @@ parser.add_argument("folder", nargs="?", default="/usr/share/datasets/fashion-mn
 parser.add_argument("--step-time", action="store_true", help="time training steps on synthetic data only")
 parser.add_argument("--steps", type=int, default=200)
 parser.add_argument("--device", default="cpu", help="cpu (2 threads, as the notebook's comparison) or cuda")
+parser.add_argument("--json", help="with --step-time, also write the result to this file")
 ARGS = parser.parse_args()
 if ARGS.device == "cpu":
     torch.set_num_threads(2)
@@ -163,7 +166,11 @@ def step_time(steps):
         times.append((time.perf_counter() - start) * 1000 / block)
     times.sort()
     name = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"PyTorch {torch.__version__} on {name}: {times[len(times) // 2]:.2f} ms/step (median of {len(times)} blocks)")
+    median = times[len(times) // 2]
+    print(f"PyTorch {torch.__version__} on {name}: {median:.2f} ms/step (median of {len(times)} blocks)")
+    if ARGS.json:
+        with open(ARGS.json, "w") as f:
+            json.dump({"torch": torch.__version__, "device": name, "msPerStep": median, "blocks": len(times)}, f)
 
 
 if ARGS.step_time:

@@ -2,7 +2,8 @@
 # Runs the GPU checks on a machine laid out by `npm run device:build` (see bench/device/build.ts), from the project
 # root: unpacks Node.js, the Vulkan loader and Dawn, then runs .device/run.mjs (tests, bench, profile, epoch) and
 # PyTorch's step time for the same network (torch), each part only if named (default: all). Everything printed is also kept
-# in $OUT/device.log, with .device/run.mjs's device-results.json beside it.
+# in $OUT/device.log, with .device/run.mjs's device-results.json and PyTorch's torch-step.json beside it; back here,
+# `npx tsx bench/device/summary.ts DIR` turns them into the README's lines.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-.}
@@ -58,7 +59,8 @@ if [[ " ${parts[*]} " == *" torch "* ]]; then
   else
     device=cpu
     "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && device=cuda
-    "$python" bench/notebook_pipeline.py --step-time --steps 200 --device "$device" || echo "PyTorch step time failed"
+    "$python" bench/notebook_pipeline.py --step-time --steps 200 --device "$device" --json "$out/torch-step.json" \
+      || echo "PyTorch step time failed"
   fi
 fi
 echo "device.sh took $(( $(date +%s) - started )) s"

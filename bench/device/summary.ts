@@ -1,0 +1,103 @@
+// Back from the GPU machine: `npx tsx bench/device/summary.ts DIR` reads what device.sh left in DIR (the device
+// tool's files_at) — device-results.json and torch-step.json — and prints the lines the README and the issue's
+// closing note take: the GPU, the tests, each bench variant against PyTorch's step, the profile and the epoch.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EpochMetrics, EvaluationMetrics } from '../../src/training/train.ts';
+import type { Result } from '../measure.ts';
+import type { StepProfile } from '../profile.ts';
+import type { RunSummary } from './vitest-shim.ts';
+
+export interface DeviceResults {
+  automatic?: { name: string; description: string };
+  tests?: RunSummary;
+  bench?: Result[];
+  profile?: StepProfile;
+  epoch?: { backend: string; epoch: EpochMetrics; test: EvaluationMetrics };
+  [error: `${string}Error`]: string;
+}
+
+export interface TorchStep {
+  torch: string;
+  device: string;
+  msPerStep: number;
+}
+
+const ms = (x: number) => x.toFixed(2);
+
+/** The summary as markdown lines. */
+export function summarize(results: DeviceResults, torch: TorchStep | null): string {
+  const lines: string[] = [];
+  const gpu = results.bench?.[0]?.description ?? results.profile?.description ?? results.epoch?.backend;
+  lines.push(`GPU: ${gpu ?? 'unknown (no bench, profile or epoch result)'}`);
+  if (results.automatic) lines.push(`Chosen with no --backend: ${results.automatic.description}`);
+  if (results.tests) {
+    const { passed, failed, skipped, failures } = results.tests;
+    lines.push(`Numeric tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+    for (const failure of failures) lines.push(`  failed: ${failure.name}: ${failure.error.split('\n')[0]}`);
+  }
+  for (const [key, value] of Object.entries(results)) {
+    if (key.endsWith('Error')) lines.push(`${key.slice(0, -'Error'.length)} failed: ${value}`);
+  }
+  if (torch) lines.push(`PyTorch ${torch.torch} on ${torch.device}, the notebook's manual backward and Adam: ${ms(torch.msPerStep)} ms/step`);
+  if (results.bench?.length) {
+    const vsTorch = torch ? [`vs PyTorch's ${ms(torch.msPerStep)} ms`] : [];
+    const header = ['variant', 'kernels/step', 'ms/step (median)', 'of it JavaScript', 'ms/step (mean)', 's per epoch', ...vsTorch];
+    lines.push('', `| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
+    for (const r of results.bench) {
+      const ratio = torch ? [`${(r.msPerStepMedian / torch.msPerStep).toFixed(2)}×`] : [];
+      const row = [r.variant, String(r.kernelsPerStep), ms(r.msPerStepMedian), ms(r.jsMsPerStepMedian), ms(r.msPerStepMean), r.secondsPerEpoch.toFixed(1), ...ratio];
+      lines.push(`| ${row.join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  const p = results.profile;
+  if (p) {
+    const parts = p.jsByPart.slice(0, 4).map((part) => `${part.part} ${ms(part.ms)}`).join(', ');
+    const largest = p.kernels.slice(0, 3).map((k) => `${k.name} ×${k.count} ${p.kernelMsPerStep > 0 ? ms(k.ms) : '?'}`).join(', ');
+    lines.push(
+      `Profile (batch ${p.batch}): step ${ms(p.msPerStep)} ms, recording it in JavaScript ${ms(p.jsMsPerStep)} ms, ` +
+        `its ${p.kernelsPerStep} kernels each timed alone on the GPU ${ms(p.kernelMsPerStep)} ms (largest: ${largest})`,
+      `One small kernel: tfjs ${p.perKernel.tfjs.us.toFixed(1)} µs (JS ${p.perKernel.tfjs.jsUs.toFixed(1)} µs)` +
+        (p.perKernel.kit ? `, the kit's ${p.perKernel.kit.us.toFixed(1)} µs (JS ${p.perKernel.kit.jsUs.toFixed(1)} µs)` : ''),
+      `JavaScript per step, sampled, ms: ${parts}`,
+      `Limited by: ${limit(p)}`,
+    );
+  }
+  if (results.epoch) {
+    const { epoch, test } = results.epoch;
+    lines.push(
+      `2e adam:heuristic, one Fashion-MNIST epoch: train ${(epoch.acc * 100).toFixed(2)}% loss ${epoch.loss.toFixed(3)} in ` +
+        `${epoch.seconds.toFixed(2)} s; test ${(test.acc * 100).toFixed(2)}% loss ${test.loss.toFixed(3)} in ${test.seconds.toFixed(2)} s`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Which side bounds the step: the GPU when its kernels' own time is most of the step, the CPU when recording them
+ * is; otherwise neither alone (the gaps: waiting for the GPU to start each kernel, and for the block's read).
+ */
+export function limit(p: Pick<StepProfile, 'msPerStep' | 'jsMsPerStep' | 'kernelMsPerStep'>): string {
+  const gpu = p.kernelMsPerStep / p.msPerStep;
+  const js = p.jsMsPerStep / p.msPerStep;
+  const share = (x: number) => `${Math.round(x * 100)}%`;
+  if (gpu >= 0.7) return `the GPU's work (its kernels are ${share(gpu)} of the step)`;
+  if (js >= 0.7) return `the JavaScript that records the kernels (${share(js)} of the step)`;
+  return `neither alone: recording is ${share(js)} of the step, the kernels' GPU time ${share(gpu)}; the rest is latency between them`;
+}
+
+function readJson<T>(path: string): T | null {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : null;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = process.argv[2];
+  const results = dir ? readJson<DeviceResults>(join(dir, 'device-results.json')) : null;
+  if (!dir || !results) {
+    console.error('Usage: npx tsx bench/device/summary.ts DIR, with DIR holding device-results.json (from bench/device/device.sh).');
+    process.exitCode = 2;
+  } else {
+    console.log(summarize(results, readJson<TorchStep>(join(dir, 'torch-step.json'))));
+  }
+}
