@@ -24,6 +24,8 @@ export interface StepProfile {
    * is the GPU's own work, without the gaps between kernels; on wasm and cpu the kernels' wall time.
    */
   kernelMsPerStep: number;
+  /** What timed the kernels: the GPU's timestamps, the wall clock, or nothing (a GPU without timestamp queries: 0s). */
+  kernelClock: 'gpu' | 'wall' | 'none';
   /** The same by kernel name, largest first. */
   kernels: { name: string; count: number; ms: number }[];
   /** What one small kernel costs (a chain of them, then one read): tfjs's add of 100 numbers, and one of the kit's own (an SGD update) where the backend has them. */
@@ -198,6 +200,8 @@ export interface ProfileOptions {
 /** Profiles one backend in this process. */
 export async function profileSteps(backend: string, { steps, fused, flags, batch = BATCH }: ProfileOptions): Promise<StepProfile> {
   const info = await prepareBackend(backend, { fused, flags });
+  const timestamps = (tf.backend() as { supportTimestampQuery?: boolean }).supportTimestampQuery;
+  const kernelClock = info.name !== 'webgpu' ? 'wall' : timestamps ? 'gpu' : 'none';
   const { step, finish, dispose } = benchStep(batch);
   for (let i = 0; i < 5; i++) step();
   await finish();
@@ -236,6 +240,7 @@ export async function profileSteps(backend: string, { steps, fused, flags, batch
     msPerStep: median(times),
     jsMsPerStep: median(jsTimes),
     kernelMsPerStep: kernels.reduce((sum, k) => sum + k.ms, 0),
+    kernelClock,
     kernels,
     perKernel: await perKernelCost(),
     ...sampled,
@@ -249,8 +254,10 @@ export function formatProfile(p: StepProfile): string {
   const lines = [
     `${p.description}, batch ${p.batch}, ${p.steps} steps`,
     `  step: ${p.msPerStep.toFixed(2)} ms (median), of it recording in JavaScript ${p.jsMsPerStep.toFixed(2)} ms`,
-    `  kernels: ${p.kernelsPerStep} a step, each timed alone ${f(p.kernelMsPerStep)} ms in all`,
-    ...p.kernels.slice(0, 12).map((k) => `    ${k.name.padEnd(36)} ×${String(k.count).padEnd(3)} ${f(k.ms)} ms`),
+    p.kernelClock === 'none'
+      ? `  kernels: ${p.kernelsPerStep} a step (not timed: this GPU has no timestamp queries)`
+      : `  kernels: ${p.kernelsPerStep} a step, each timed alone ${f(p.kernelMsPerStep)} ms in all (${p.kernelClock === 'gpu' ? "the GPU's timestamps" : 'wall clock'})`,
+    ...p.kernels.slice(0, 12).map((k) => `    ${k.name.padEnd(36)} ×${String(k.count).padEnd(3)} ${p.kernelClock === 'none' ? '' : `${f(k.ms)} ms`}`),
     `  one small kernel: tfjs ${cost(p.perKernel.tfjs)}${p.perKernel.kit ? `, the kit's ${cost(p.perKernel.kit)}` : ''}`,
     '  JavaScript per step by part (sampled):',
     ...p.jsByPart.map((part) => `    ${part.part.padEnd(36)} ${f(part.ms)} ms`),

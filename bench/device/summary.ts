@@ -54,10 +54,13 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
   const p = results.profile;
   if (p) {
     const parts = p.jsByPart.slice(0, 4).map((part) => `${part.part} ${ms(part.ms)}`).join(', ');
-    const largest = p.kernels.slice(0, 3).map((k) => `${k.name} ×${k.count} ${p.kernelMsPerStep > 0 ? ms(k.ms) : '?'}`).join(', ');
+    const largest = p.kernels.slice(0, 3).map((k) => `${k.name} ×${k.count} ${ms(k.ms)}`).join(', ');
+    const kernels =
+      p.kernelClock === 'none'
+        ? `its ${p.kernelsPerStep} kernels not timed (no timestamp queries on this GPU)`
+        : `its ${p.kernelsPerStep} kernels each timed alone ${p.kernelClock === 'gpu' ? 'on the GPU' : 'by the wall clock'} ${ms(p.kernelMsPerStep)} ms (largest: ${largest})`;
     lines.push(
-      `Profile (batch ${p.batch}): step ${ms(p.msPerStep)} ms, recording it in JavaScript ${ms(p.jsMsPerStep)} ms, ` +
-        `its ${p.kernelsPerStep} kernels each timed alone on the GPU ${ms(p.kernelMsPerStep)} ms (largest: ${largest})`,
+      `Profile (batch ${p.batch}): step ${ms(p.msPerStep)} ms, recording it in JavaScript ${ms(p.jsMsPerStep)} ms, ${kernels}`,
       `One small kernel: tfjs ${p.perKernel.tfjs.us.toFixed(1)} µs (JS ${p.perKernel.tfjs.jsUs.toFixed(1)} µs)` +
         (p.perKernel.kit ? `, the kit's ${p.perKernel.kit.us.toFixed(1)} µs (JS ${p.perKernel.kit.jsUs.toFixed(1)} µs)` : ''),
       `JavaScript per step, sampled, ms: ${parts}`,
@@ -78,12 +81,13 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
  * Which side bounds the step: the GPU when its kernels' own time is most of the step, the CPU when recording them
  * is; otherwise neither alone (the gaps: waiting for the GPU to start each kernel, and for the block's read).
  */
-export function limit(p: Pick<StepProfile, 'msPerStep' | 'jsMsPerStep' | 'kernelMsPerStep'>): string {
+export function limit(p: Pick<StepProfile, 'msPerStep' | 'jsMsPerStep' | 'kernelMsPerStep' | 'kernelClock'>): string {
   const gpu = p.kernelMsPerStep / p.msPerStep;
   const js = p.jsMsPerStep / p.msPerStep;
   const share = (x: number) => `${Math.round(x * 100)}%`;
-  if (gpu >= 0.7) return `the GPU's work (its kernels are ${share(gpu)} of the step)`;
+  if (p.kernelClock !== 'none' && gpu >= 0.7) return `the GPU's work (its kernels are ${share(gpu)} of the step)`;
   if (js >= 0.7) return `the JavaScript that records the kernels (${share(js)} of the step)`;
+  if (p.kernelClock === 'none') return `not the JavaScript alone (${share(js)} of the step); the GPU's share is unknown (no timestamp queries)`;
   return `neither alone: recording is ${share(js)} of the step, the kernels' GPU time ${share(gpu)}; the rest is latency between them`;
 }
 

@@ -75,9 +75,11 @@ describe('npm run bench', () => {
     expect(profile.kernels.reduce((n, k) => n + k.count, 0)).toBe(profile.kernelsPerStep);
     expect(profile.kernels.map((k) => k.name)).toContain('BatchMatMul');
     expect(profile.kernelMsPerStep).toBeCloseTo(profile.kernels.reduce((ms, k) => ms + k.ms, 0), 9);
+    expect(profile.kernelClock).toBe('wall');
     expect(profile.perKernel.tfjs.us).toBeGreaterThan(0);
     expect(profile.jsByPart.map((p) => p.part)).toContain('@tensorflow/tfjs-core');
     expect(profile.perKernel.kit).not.toBeNull();
-    expect(formatProfile(profile)).toMatch(/kernels: \d+ a step, each timed alone [\d.]+ ms in all/);
+    expect(formatProfile(profile)).toMatch(/kernels: \d+ a step, each timed alone [\d.]+ ms in all \(wall clock\)/);
+    expect(formatProfile({ ...profile, kernelClock: 'none' })).toMatch(/kernels: \d+ a step \(not timed: this GPU has no timestamp queries\)/);
   });
 });

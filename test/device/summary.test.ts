@@ -28,6 +28,7 @@ const profile: StepProfile = {
   msPerStep: 3,
   jsMsPerStep: 2.4,
   kernelMsPerStep: 0.6,
+  kernelClock: 'gpu',
   kernels: [{ name: 'BatchMatMul', count: 7, ms: 0.3 }],
   perKernel: { tfjs: { us: 60, jsUs: 50 }, kit: { us: 40, jsUs: 35 } },
   jsByPart: [{ part: '@tensorflow/tfjs-backend-webgpu', ms: 0.9 }],
@@ -56,6 +57,12 @@ describe('the device results summary', () => {
     expect(text).toContain('train 82.84% loss 0.500 in 2.50 s; test 84.60% loss 0.450 in 0.30 s');
   });
 
+  it('says when the GPU could not time its kernels', () => {
+    const text = summarize({ profile: { ...profile, kernelClock: 'none', kernelMsPerStep: 0 } }, null);
+    expect(text).toContain('its 27 kernels not timed (no timestamp queries on this GPU)');
+    expect(text).toContain('Limited by: the JavaScript that records the kernels (80% of the step)');
+  });
+
   it('without PyTorch\'s result, leaves the ratio out', () => {
     const text = summarize({ bench: [bench('default', 3)] }, null);
     expect(text).toContain('| default | 27 | 3.00 | 1.50 | 3.10 | 1.8 |');
@@ -64,9 +71,13 @@ describe('the device results summary', () => {
   });
 
   it('names what limits the step', () => {
-    expect(limit({ msPerStep: 10, jsMsPerStep: 2, kernelMsPerStep: 8 })).toMatch(/^the GPU's work \(its kernels are 80%/);
-    expect(limit({ msPerStep: 10, jsMsPerStep: 9, kernelMsPerStep: 1 })).toMatch(/^the JavaScript .* \(90% of the step\)/);
-    expect(limit({ msPerStep: 10, jsMsPerStep: 4, kernelMsPerStep: 3 })).toBe(
+    const gpu = 'gpu' as const;
+    expect(limit({ msPerStep: 10, jsMsPerStep: 2, kernelMsPerStep: 8, kernelClock: gpu })).toMatch(/^the GPU's work \(its kernels are 80%/);
+    expect(limit({ msPerStep: 10, jsMsPerStep: 9, kernelMsPerStep: 1, kernelClock: gpu })).toMatch(/^the JavaScript .* \(90% of the step\)/);
+    expect(limit({ msPerStep: 10, jsMsPerStep: 4, kernelMsPerStep: 0, kernelClock: 'none' })).toBe(
+      'not the JavaScript alone (40% of the step); the GPU\'s share is unknown (no timestamp queries)',
+    );
+    expect(limit({ msPerStep: 10, jsMsPerStep: 4, kernelMsPerStep: 3, kernelClock: gpu })).toBe(
       'neither alone: recording is 40% of the step, the kernels\' GPU time 30%; the rest is latency between them',
     );
   });
