@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { hasFused } from '../src/kernels/fused.ts';
 import { fusedUpdate } from '../src/optim/fused.ts';
-import { BATCH, BLOCK, benchStep, prepareBackend, workingKernels } from './measure.ts';
+import { BATCH, BLOCK, benchStep, median, prepareBackend, workingKernels } from './measure.ts';
 
 export interface StepProfile {
   backend: string;
@@ -41,8 +41,6 @@ export interface KernelCost {
   us: number;
   jsUs: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 /** Cost of a chain of `count` kernels, `next` making each from the last, median over 5 chains after a warm-up. */
 async function chainCost(start: tf.Tensor, next: (t: tf.Tensor) => tf.Tensor, count = 200): Promise<KernelCost> {
