@@ -25,6 +25,31 @@ export class Random {
   }
 }
 
+/**
+ * Chris Wellons' lowbias32: a 32-bit integer hash whose output bits each depend on every input bit. Counter-based
+ * draws (dropout masks) hash an index instead of advancing a generator; `HASH32_WGSL` is the same function for a
+ * shader, so a GPU draws the same numbers.
+ */
+export function hash32(value: number): number {
+  let x = value >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+export const HASH32_WGSL = `fn hash32(value: u32) -> u32 {
+  var x = value;
+  x = x ^ (x >> 16u);
+  x = x * 0x7feb352du;
+  x = x ^ (x >> 15u);
+  x = x * 0x846ca68bu;
+  x = x ^ (x >> 16u);
+  return x;
+}`;
+
 /** A seed taken from the clock, for callers that give none. */
 export function randomSeed(): number {
   return Math.floor(Math.random() * 4294967296);

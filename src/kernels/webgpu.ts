@@ -23,6 +23,8 @@ export interface WgslKernel {
   /** float32 constants, read in the body as `c.name`. */
   constants: readonly string[];
   body: string;
+  /** WGSL functions the body calls. */
+  helpers?: string;
 }
 
 /** The outputs' shapes, and how many invocations run the kernel's body (`c.n` in it). */
@@ -48,6 +50,7 @@ ${kernel.constants.map((name) => `  ${name}: f32,`).join('\n')}
   width: u32,
 };
 ${bindings.join('\n')}
+${kernel.helpers ?? ''}
 
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {

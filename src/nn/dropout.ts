@@ -1,14 +1,48 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hash32 } from '../random.ts';
+import { fusedDropout } from './fused-dropout.ts';
 
 /**
- * An inverted-dropout mask of `shape`: each unit of each sample is kept with probability `keep` by its own
- * Bernoulli draw, and kept units are scaled by 1/keep so the expected activation is unchanged and nothing needs
- * rescaling at prediction time. Values are 0 or 1/keep.
+ * Inverted dropout: each unit of each sample is kept with probability `keep` by its own Bernoulli draw, and kept
+ * units are scaled by 1/keep, so the expected activation is unchanged and nothing needs rescaling at prediction time.
+ *
+ * The draws are counter-based: draw i of the mask with seed s is a 32-bit hash of i and of s (`maskDraw`), so a
+ * mask needs no random stream, is the same on every backend, and a GPU draws it in the shader that applies it
+ * (fused-dropout.ts) instead of receiving it from the CPU. Unit i is kept when the top 24 bits of its draw, as a
+ * fraction of 2^24, are below keep (in float32).
  */
-export function invertedDropoutMask(shape: number[], keep: number, seed: number): tf.Tensor {
+
+/** The key of a mask's seed (seeds are taken modulo 2^32). */
+export const maskKey = (seed: number): number => hash32(seed);
+
+/** Draw i of the mask with key `key`: the index is hashed first, so masks of different seeds are not shifted copies. */
+export const maskDraw = (key: number, index: number): number => hash32(hash32(index) ^ key);
+
+/** Whether a draw keeps its unit: its top 24 bits as a fraction of 2^24, below keep rounded to float32. */
+export const keeps = (draw: number, keep: number): boolean => (draw >>> 8) / 16777216 < Math.fround(keep);
+
+function checkKeep(keep: number): void {
   if (!(keep > 0 && keep <= 1)) throw new Error(`A keep probability must be in (0, 1], got ${keep}.`);
-  return tf.tidy(() => {
-    const kept = tf.less(tf.randomUniform(shape, 0, 1, 'float32', seed), keep);
-    return tf.div(tf.cast(kept, 'float32'), keep);
-  });
+}
+
+/** An inverted-dropout mask of `shape` for `seed`: values 0 or 1/keep (in float32). */
+export function invertedDropoutMask(shape: number[], keep: number, seed: number): tf.Tensor {
+  checkKeep(keep);
+  const key = maskKey(seed);
+  const scale = Math.fround(1 / keep);
+  const values = new Float32Array(tf.util.sizeFromShape(shape));
+  for (let i = 0; i < values.length; i++) values[i] = keeps(maskDraw(key, i), keep) ? scale : 0;
+  return tf.tensor(values, shape, 'float32');
+}
+
+/**
+ * `h` with inverted dropout applied (h·mask), and the mask (kept for the backward pass): one kernel on webgpu, the
+ * mask drawn in JavaScript elsewhere. The same values either way.
+ */
+export function applyInvertedDropout(h: tf.Tensor2D, keep: number, seed: number): { output: tf.Tensor2D; mask: tf.Tensor2D } {
+  checkKeep(keep);
+  const fused = fusedDropout(h, keep, maskKey(seed));
+  if (fused) return fused;
+  const mask = invertedDropoutMask(h.shape, keep, seed) as tf.Tensor2D;
+  return { output: tf.mul(h, mask), mask };
 }

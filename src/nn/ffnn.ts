@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationByName } from './activations.ts';
-import { invertedDropoutMask } from './dropout.ts';
+import { applyInvertedDropout } from './dropout.ts';
 import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad, type GradAndBiasGrad } from './fused-activations.ts';
 import { type InitMethod, type Initializer, initializerFor } from './init.ts';
 import { softmaxCrossEntropyGrad } from './loss.ts';
@@ -153,15 +153,16 @@ export class FFNN {
       );
     }
     this.releaseCache();
-    const batch = x.shape[0];
     const train = !predict;
     const { output, cache } = tidyKeeping(() => {
       const kept: ForwardCache = { inputs: [], preActivations: [], masks: [] };
       let h: tf.Tensor2D = x;
       for (let k = 0; k < this.layers.length; k++) {
         const layer = this.layers[k] as Layer;
-        const mask = train ? this.dropoutMask(batch, k) : null;
-        if (mask) h = tf.mul(h, mask);
+        const keep = this.keepProb[k] ?? 1;
+        let mask: tf.Tensor2D | null = null;
+        // Inverted dropout on layer k's input, with a fresh mask each pass; backward needs the mask.
+        if (train && keep < 1) ({ output: h, mask } = applyInvertedDropout(h, keep, this.random.nextSeed()));
         if (outputLayer !== undefined && k === outputLayer + 1) return { output: h, cache: null as ForwardCache | null };
         kept.masks.push(mask);
         kept.inputs.push(h);
@@ -266,13 +267,6 @@ export class FFNN {
   dispose(): void {
     this.releaseCache();
     for (const p of this.parameters()) p.dispose();
-  }
-
-  private dropoutMask(batch: number, k: number): tf.Tensor | null {
-    const keep = this.keepProb[k] ?? 1;
-    if (keep === 1) return null;
-    const units = k === 0 ? this.inputSize : (this.hiddenSizes[k - 1] as number);
-    return invertedDropoutMask([batch, units], keep, this.random.nextSeed());
   }
 
   private releaseCache(): void {

@@ -1,8 +1,42 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { invertedDropoutMask } from '../../src/nn/dropout.ts';
+import { applyInvertedDropout, invertedDropoutMask } from '../../src/nn/dropout.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
+import { hash32 } from '../../src/random.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+import { normals } from '../helpers/reference64.ts';
+
+/** lowbias32 in BigInt arithmetic, independent of Math.imul and of 32-bit shifts. */
+function hashBig(value: number): number {
+  const M = 1n << 32n;
+  let x = BigInt(value) % M;
+  x ^= x >> 16n;
+  x = (x * 0x7feb352dn) % M;
+  x ^= x >> 15n;
+  x = (x * 0x846ca68bn) % M;
+  x ^= x >> 16n;
+  return Number(x);
+}
+
+/** The mask as dropout.ts defines it, written again from its description with the BigInt hash. */
+function referenceMask(size: number, keep: number, seed: number): number[] {
+  const key = hashBig(seed);
+  return Array.from({ length: size }, (_, i) => {
+    const draw = hashBig(Number(BigInt(hashBig(i)) ^ BigInt(key)));
+    return Math.floor(draw / 256) / 2 ** 24 < Math.fround(keep) ? Math.fround(1 / keep) : 0;
+  });
+}
+
+describe('the counter-based draws of dropout masks', () => {
+  it('hash32 is lowbias32: it agrees with the BigInt version, on small, large and negative inputs', () => {
+    const inputs = [0, 1, 2, 3, 255, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 123456789, 4000000000];
+    for (let i = 0; i < 2000; i++) inputs.push((i * 2654435761) % 2 ** 32);
+    for (const x of inputs) expect(hash32(x), `hash32(${x})`).toBe(hashBig(x));
+    // Seeds are taken modulo 2^32.
+    expect(hash32(-1)).toBe(hashBig(2 ** 32 - 1));
+    expect(hash32(2 ** 32 + 5)).toBe(hashBig(5));
+  });
+});
 
 describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
   beforeAll(() => useBackend(backend));
@@ -17,6 +51,35 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
       expect(Math.abs(mean - 1)).toBeLessThan(0.01);
     });
   }
+
+  it('a seed gives the mask of the reference formula, value for value', async () => {
+    for (const [keep, seed] of [[0.5, 0], [0.8, 7], [0.9, 4294967295]] as const) {
+      expect(await values(invertedDropoutMask([40, 50], keep, seed)), `keep ${keep}, seed ${seed}`).toEqual(referenceMask(2000, keep, seed));
+    }
+  });
+
+  it('masks of neighbouring seeds are independent: they agree on about half the units at keep 0.5', async () => {
+    const a = await values(invertedDropoutMask([100, 1000], 0.5, 5));
+    const b = await values(invertedDropoutMask([100, 1000], 0.5, 6));
+    const agree = a.filter((v, i) => v === b[i]).length / a.length;
+    expect(Math.abs(agree - 0.5)).toBeLessThan(0.01);
+  });
+
+  it('applyInvertedDropout returns h·mask and the mask of its seed' + (backend === 'webgpu' ? ', in one kernel' : ''), async () => {
+    const h = tf.tensor2d(normals(31).matrix(64, 300, 2));
+    let result: { output: tf.Tensor2D; mask: tf.Tensor2D } | undefined;
+    const profile = await tf.profile(() => {
+      result = applyInvertedDropout(h, 0.8, 12345);
+      return [result.output, result.mask];
+    });
+    const { output, mask } = result!;
+    const expectedMask = referenceMask(64 * 300, 0.8, 12345);
+    expect(await values(mask)).toEqual(expectedMask);
+    const hValues = await values(h);
+    expect(await values(output)).toEqual(hValues.map((v, i) => Math.fround(v * expectedMask[i]!)));
+    if (backend === 'webgpu') expect(profile.kernels.map((k) => k.name)).toEqual(['CC6204InvertedDropout']);
+    tf.dispose([h, output, mask]);
+  });
 
   it('draws one Bernoulli per unit of each sample, not one per sample', async () => {
     const mask = invertedDropoutMask([200, 50], 0.5, 9);
