@@ -19,7 +19,7 @@ export class Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
-  /** A fresh 32-bit seed for a tfjs random op, so tensors drawn on the backend follow this generator too. */
+  /** A fresh 32-bit seed for a tfjs random op or a dropout mask, so what they draw follows this generator too. */
   nextSeed(): number {
     return Math.floor(this.next() * 4294967296);
   }
