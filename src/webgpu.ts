@@ -110,7 +110,9 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   let gpu: GpuLike;
   let adapter: GpuAdapterLike | null;
   try {
-    gpu = create([]);
+    // Dawn rounds timestamps to 65.536 µs by default (a browser's defence against timing attacks), which would read
+    // most of this network's kernels as 0 µs in tf.profile; nothing here needs the defence.
+    gpu = create(['disable-dawn-features=timestamp_quantization']);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } finally {
     if (hideSoftware) delete process.env.VK_LOADER_DRIVERS_DISABLE;

@@ -24,6 +24,20 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('the kit’s WGSL kernels
     tf.dispose([p, g, out!]);
   });
 
+  it('timestamps are not rounded to Dawn\'s default 65.536 µs, which would read small kernels as 0', async () => {
+    const supported = (tf.backend() as unknown as { supportTimestampQuery: boolean }).supportTimestampQuery;
+    if (!supported) return;
+    const a = tf.fill([100], 1);
+    const profile = await tf.profile(() => {
+      const made: tf.Tensor[] = [];
+      for (let i = 0; i < 10; i++) made.push(tf.add(a, i));
+      return made;
+    });
+    const multiples = profile.kernels.map((k) => (k.kernelTimeMs as number) / 0.065536);
+    expect(multiples.some((m) => Math.abs(m - Math.round(m)) > 1e-6), multiples.join(', ')).toBe(true);
+    a.dispose();
+  });
+
   it('tf.profile gives each one its GPU time, and work recorded after timing is submitted as usual', async () => {
     const p = tf.fill([1000], 1);
     const g = tf.fill([1000], 2);
