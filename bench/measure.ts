@@ -2,18 +2,18 @@
 // steps of the homework's 2e network, timed after a warm-up, and one real epoch when Fashion-MNIST is at hand.
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/backend.ts';
+import { type BackendInfo, selectBackend } from '../src/backend.ts';
 import { loadDataset } from '../src/data/mnist.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
-import { ACTIVATIONS, HIDDEN_SIZES } from '../src/experiments/definitions.ts';
+import { ACTIVATIONS, EXPERIMENT_2E, HIDDEN_SIZES, selectRuns } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
 import { useFusedKernels } from '../src/kernels/fused.ts';
-import { train } from '../src/training/train.ts';
+import { type EpochMetrics, type EvaluationMetrics, evaluate, train } from '../src/training/train.ts';
 
 /** The homework's batch size, the default. */
 export const BATCH = 100;
-export const STEPS_PER_EPOCH = 600;
+const STEPS_PER_EPOCH = 600;
 /** Timed steps per read of the result. */
 export const BLOCK = 10;
 
@@ -59,8 +59,12 @@ export interface MeasureOptions {
  * The kernels that do work, out of a profile's list: reshapes only relabel memory on every backend, and `…__op`
  * entries are ops with a custom gradient whose work shows as kernels of their own.
  */
+export function isWorkingKernel(name: string): boolean {
+  return name !== 'Reshape' && !name.endsWith('__op');
+}
+
 export function workingKernels(names: string[]): number {
-  return names.filter((name) => name !== 'Reshape' && !name.endsWith('__op')).length;
+  return names.filter(isWorkingKernel).length;
 }
 
 /** Parses `NAME=VALUE` as tfjs flags are typed: true/false, a number, else the text. */
@@ -109,25 +113,40 @@ export function benchStep(batch = BATCH): BenchStep {
   };
 }
 
-/** Selects the backend and applies the fused-kernel switch and the tfjs flags. */
-export async function prepareBackend(backend: string, { fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>) {
+/**
+ * Runs `work` on `backend` with the fused-kernel switch and the tfjs flags given, then puts the flags back as they
+ * were and the fused kernels back on (the default), so that one measurement's settings never reach the next in the
+ * same process (the GPU machine runs several there).
+ */
+export async function onBackend<T>(
+  backend: string,
+  { fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>,
+  work: (info: BackendInfo) => Promise<T>,
+): Promise<T> {
   const info = await selectBackend(backend);
+  // A copy: getFlags() is the live object that set() changes.
+  const saved = { ...tf.env().getFlags() };
   useFusedKernels(fused);
-  for (const flag of flags) tf.env().set(...parseFlag(flag));
-  return info;
+  try {
+    for (const flag of flags) tf.env().set(...parseFlag(flag));
+    return await work(info);
+  } finally {
+    tf.env().setFlags(saved);
+    useFusedKernels(true);
+  }
 }
 
-/** Times one backend in this process (the CLI runs each in a child process of its own). */
-export async function measure(backend: string, { steps, realEpoch, fused, flags, batch = BATCH }: MeasureOptions): Promise<Result> {
-  const info = await prepareBackend(backend, { fused, flags });
-  const { step, finish, dispose } = benchStep(batch);
+/** Five untimed steps, for compilation and memory pools. */
+export async function warmUp({ step, finish }: BenchStep): Promise<void> {
   for (let i = 0; i < 5; i++) step();
   await finish();
-  const kernelsPerStep = workingKernels((await tf.profile(step)).kernels.map((k) => k.name));
-  await finish();
-  const tensorsBefore = tf.memory().numTensors;
-  // Timed in blocks of BLOCK steps that end with one read, as a training loop runs: the queue is waited for but
-  // not emptied after every step.
+}
+
+/**
+ * `steps` steps timed in blocks of BLOCK that end with one read, as a training loop runs: the queue is waited for but
+ * not emptied after every step. Per block, ms per step in all and of it the JavaScript before the wait.
+ */
+export async function timeBlocks({ step, finish }: BenchStep, steps: number): Promise<{ times: number[]; jsTimes: number[] }> {
   const times: number[] = [];
   const jsTimes: number[] = [];
   for (let done = 0; done < steps; done += BLOCK) {
@@ -138,34 +157,68 @@ export async function measure(backend: string, { steps, realEpoch, fused, flags,
     await finish();
     times.push((performance.now() - start) / block);
   }
-  const tensorsAfter = tf.memory().numTensors;
-  const mean = times.reduce((s, t) => s + t, 0) / times.length;
-  const result: Result = {
-    backend: info.name,
-    description: info.description,
-    variant: variantOf({ fused, flags, batch }),
-    steps,
-    batch,
-    kernelsPerStep,
-    msPerStepMedian: median(times),
-    jsMsPerStepMedian: median(jsTimes),
-    msPerStepMean: mean,
-    // An epoch of the homework's 60000 images.
-    secondsPerEpoch: (mean * (STEPS_PER_EPOCH * BATCH)) / batch / 1000,
-    tensorsBefore,
-    tensorsAfter,
-    peakRssMiB: 0,
-  };
-  dispose();
-  if (realEpoch && existsSync(DATASET_SOURCES['fashion-mnist'].localDir ?? '')) {
-    const data = await loadDataset('fashion-mnist', { split: 'train', log: () => {} });
-    const net = new FFNN(784, HIDDEN_SIZES, ACTIVATIONS, 10, { init: 'heuristic', seed: 0 });
-    const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
-    const [epoch] = await train(net, data, optimizer, { epochs: 1, batchSize: BATCH, seed: 0, log: () => {} });
-    result.realEpoch = { seconds: epoch?.seconds ?? Number.NaN, acc: epoch?.acc ?? Number.NaN };
+  return { times, jsTimes };
+}
+
+/**
+ * One epoch of 2e adam:heuristic on Fashion-MNIST, seed 0, as `npm run experiment` runs it, and with `withTest` its
+ * test pass.
+ */
+export async function realEpoch({
+  dataDir,
+  withTest = false,
+  log = () => {},
+}: { dataDir?: string; withTest?: boolean; log?: (line: string) => void } = {}): Promise<{
+  epoch: EpochMetrics;
+  batches: number;
+  test?: EvaluationMetrics;
+}> {
+  const [run] = selectRuns(EXPERIMENT_2E, 'adam:heuristic');
+  const trainSet = await loadDataset('fashion-mnist', { split: 'train', dataDir, log });
+  const network = run!.network({ seed: 0, inputSize: trainSet.features, classes: trainSet.classes });
+  const optimizer = run!.optimizer(network);
+  try {
+    const [epoch] = await train(network, trainSet, optimizer, { epochs: 1, batchSize: run!.batchSize, seed: 0, log: () => {} });
+    const batches = Math.ceil(trainSet.count / run!.batchSize);
+    if (!withTest) return { epoch: epoch!, batches };
+    const testSet = await loadDataset('fashion-mnist', { split: 'test', dataDir, log });
+    return { epoch: epoch!, batches, test: await evaluate(network, testSet) };
+  } finally {
     optimizer.dispose();
-    net.dispose();
+    network.dispose();
   }
-  result.peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  return result;
+}
+
+/** Times one backend in this process (the CLI runs each in a child process of its own). */
+export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, flags, batch = BATCH }: MeasureOptions): Promise<Result> {
+  return onBackend(backend, { fused, flags }, async (info): Promise<Result> => {
+    const bench = benchStep(batch);
+    await warmUp(bench);
+    const kernelsPerStep = workingKernels((await tf.profile(bench.step)).kernels.map((k) => k.name));
+    await bench.finish();
+    const tensorsBefore = tf.memory().numTensors;
+    const { times, jsTimes } = await timeBlocks(bench, steps);
+    const tensorsAfter = tf.memory().numTensors;
+    bench.dispose();
+    const mean = times.reduce((s, t) => s + t, 0) / times.length;
+    // Under the same settings as the steps.
+    const epoch = withEpoch && existsSync(DATASET_SOURCES['fashion-mnist'].localDir ?? '') ? (await realEpoch()).epoch : undefined;
+    return {
+      backend: info.name,
+      description: info.description,
+      variant: variantOf({ fused, flags, batch }),
+      steps,
+      batch,
+      kernelsPerStep,
+      msPerStepMedian: median(times),
+      jsMsPerStepMedian: median(jsTimes),
+      msPerStepMean: mean,
+      // An epoch of the homework's 60000 images.
+      secondsPerEpoch: (mean * (STEPS_PER_EPOCH * BATCH)) / batch / 1000,
+      tensorsBefore,
+      tensorsAfter,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      ...(epoch ? { realEpoch: { seconds: epoch.seconds, acc: epoch.acc } } : {}),
+    };
+  });
 }

@@ -5,9 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { hasFused } from '../src/kernels/fused.ts';
-import { fusedUpdate } from '../src/optim/fused.ts';
-import { BATCH, BLOCK, benchStep, median, prepareBackend, workingKernels } from './measure.ts';
+import { fusedUpdate, hasFusedUpdate } from '../src/optim/fused.ts';
+import { BATCH, BLOCK, benchStep, isWorkingKernel, type MeasureOptions, median, onBackend, timeBlocks, warmUp } from './measure.ts';
 
 export interface StepProfile {
   backend: string;
@@ -69,7 +68,7 @@ async function perKernelCost(): Promise<StepProfile['perKernel']> {
   const start = tf.fill([100], 1);
   const step = tf.fill([100], 0.5);
   const tfjs = await chainCost(start, (t) => tf.add(t, step));
-  const kit = hasFused('CC6204Fused_sgd')
+  const kit = hasFusedUpdate('sgd')
     ? await chainCost(start, (t) => (fusedUpdate('sgd', { p: t, g: step }, { keep: 1, lr: 0.001 }) as tf.Tensor[])[0] as tf.Tensor)
     : null;
   tf.dispose([start, step]);
@@ -188,67 +187,60 @@ export function summarizeSamples(profiles: CpuProfile[], steps: number, top = 15
   };
 }
 
-export interface ProfileOptions {
-  steps: number;
-  fused: boolean;
-  flags: string[];
-  batch?: number;
-}
+export type ProfileOptions = Omit<MeasureOptions, 'realEpoch'>;
 
 /** Profiles one backend in this process. */
 export async function profileSteps(backend: string, { steps, fused, flags, batch = BATCH }: ProfileOptions): Promise<StepProfile> {
-  const info = await prepareBackend(backend, { fused, flags });
-  const timestamps = (tf.backend() as { supportTimestampQuery?: boolean }).supportTimestampQuery;
-  const kernelClock = info.name !== 'webgpu' ? 'wall' : timestamps ? 'gpu' : 'none';
-  const { step, finish, dispose } = benchStep(batch);
-  for (let i = 0; i < 5; i++) step();
-  await finish();
-  // Each kernel alone, over three steps.
-  const timed: Awaited<ReturnType<typeof tf.profile>>['kernels'] = [];
-  for (let i = 0; i < 3; i++) timed.push(...(await tf.profile(step)).kernels);
-  await finish();
-  const working = timed.filter((k) => workingKernels([k.name]) === 1);
-  const byName = new Map<string, { count: number; ms: number }>();
-  for (const k of working) {
-    const entry = byName.get(k.name) ?? { count: 0, ms: 0 };
-    entry.count += 1 / 3;
-    entry.ms += (k.kernelTimeMs as number) / 3;
-    byName.set(k.name, entry);
-  }
-  const kernels = [...byName].map(([name, e]) => ({ name, count: Math.round(e.count), ms: e.ms })).sort((a, b) => b.ms - a.ms);
-  // Timed as the bench times them, then sampled.
-  const blocks = Math.max(1, Math.ceil(steps / BLOCK));
-  const times: number[] = [];
-  const jsTimes: number[] = [];
-  for (let b = 0; b < blocks; b++) {
-    const began = performance.now();
-    for (let i = 0; i < BLOCK; i++) step();
-    jsTimes.push((performance.now() - began) / BLOCK);
-    await finish();
-    times.push((performance.now() - began) / BLOCK);
-  }
-  const sampled = summarizeSamples(await sampleSteps(step, finish, blocks), blocks * BLOCK);
-  dispose();
-  return {
-    backend: info.name,
-    description: info.description,
-    batch,
-    steps: blocks * BLOCK,
-    kernelsPerStep: working.length / 3,
-    msPerStep: median(times),
-    jsMsPerStep: median(jsTimes),
-    kernelMsPerStep: kernels.reduce((sum, k) => sum + k.ms, 0),
-    kernelClock,
-    kernels,
-    perKernel: await perKernelCost(),
-    ...sampled,
-  };
+  return onBackend(backend, { fused, flags }, async (info): Promise<StepProfile> => {
+    const timestamps = (tf.backend() as { supportTimestampQuery?: boolean }).supportTimestampQuery;
+    const kernelClock = info.name !== 'webgpu' ? 'wall' : timestamps ? 'gpu' : 'none';
+    const bench = benchStep(batch);
+    await warmUp(bench);
+    // Each kernel alone, over three steps.
+    const PROFILED = 3;
+    const working: Awaited<ReturnType<typeof tf.profile>>['kernels'] = [];
+    for (let i = 0; i < PROFILED; i++) working.push(...(await tf.profile(bench.step)).kernels.filter((k) => isWorkingKernel(k.name)));
+    await bench.finish();
+    const byName = new Map<string, { count: number; ms: number }>();
+    for (const k of working) {
+      const entry = byName.get(k.name) ?? { count: 0, ms: 0 };
+      entry.count += 1;
+      entry.ms += k.kernelTimeMs as number;
+      byName.set(k.name, entry);
+    }
+    const kernels = [...byName]
+      .map(([name, e]) => ({ name, count: e.count / PROFILED, ms: e.ms / PROFILED }))
+      .sort((a, b) => b.ms - a.ms);
+    // Timed as the bench times them, then sampled.
+    const blocks = Math.max(1, Math.ceil(steps / BLOCK));
+    const { times, jsTimes } = await timeBlocks(bench, blocks * BLOCK);
+    const sampled = summarizeSamples(await sampleSteps(bench.step, bench.finish, blocks), blocks * BLOCK);
+    bench.dispose();
+    return {
+      backend: info.name,
+      description: info.description,
+      batch,
+      steps: blocks * BLOCK,
+      kernelsPerStep: working.length / PROFILED,
+      msPerStep: median(times),
+      jsMsPerStep: median(jsTimes),
+      kernelMsPerStep: kernels.reduce((sum, k) => sum + k.ms, 0),
+      kernelClock,
+      kernels,
+      perKernel: await perKernelCost(),
+      ...sampled,
+    };
+  });
+}
+
+/** `12.3 µs (JS 10.1 µs)`. */
+export function formatKernelCost({ us, jsUs }: KernelCost): string {
+  return `${us.toFixed(1)} µs (JS ${jsUs.toFixed(1)} µs)`;
 }
 
 /** The profile as text. */
 export function formatProfile(p: StepProfile): string {
   const f = (ms: number) => ms.toFixed(3);
-  const cost = (c: KernelCost) => `${c.us.toFixed(1)} µs (JS ${c.jsUs.toFixed(1)} µs)`;
   const lines = [
     `${p.description}, batch ${p.batch}, ${p.steps} steps`,
     `  step: ${p.msPerStep.toFixed(2)} ms (median), of it recording in JavaScript ${p.jsMsPerStep.toFixed(2)} ms`,
@@ -256,7 +248,7 @@ export function formatProfile(p: StepProfile): string {
       ? `  kernels: ${p.kernelsPerStep} a step (not timed: this GPU has no timestamp queries)`
       : `  kernels: ${p.kernelsPerStep} a step, each timed alone ${f(p.kernelMsPerStep)} ms in all (${p.kernelClock === 'gpu' ? "the GPU's timestamps" : 'wall clock'})`,
     ...p.kernels.slice(0, 12).map((k) => `    ${k.name.padEnd(36)} ×${String(k.count).padEnd(3)} ${p.kernelClock === 'none' ? '' : `${f(k.ms)} ms`}`),
-    `  one small kernel: tfjs ${cost(p.perKernel.tfjs)}${p.perKernel.kit ? `, the kit's ${cost(p.perKernel.kit)}` : ''}`,
+    `  one small kernel: tfjs ${formatKernelCost(p.perKernel.tfjs)}${p.perKernel.kit ? `, the kit's ${formatKernelCost(p.perKernel.kit)}` : ''}`,
     '  JavaScript per step by part (sampled):',
     ...p.jsByPart.map((part) => `    ${part.part.padEnd(36)} ${f(part.ms)} ms`),
     '  functions with the most time of their own, per step:',

@@ -14,12 +14,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend.ts';
-import { loadDataset } from '../../src/data/mnist.ts';
-import { EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
-import { evaluate, formatEpoch, formatTest, train } from '../../src/training/train.ts';
-import { measure, type Result } from '../measure.ts';
+import { formatEpoch, formatTest } from '../../src/training/train.ts';
+import { BATCH, measure, realEpoch, type Result } from '../measure.ts';
 import { formatProfile, profileSteps } from '../profile.ts';
 import { runRegistered } from './vitest-shim.ts';
 
@@ -28,7 +25,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     steps: { type: 'string', default: '200' },
-    batch: { type: 'string', default: '100' },
+    batch: { type: 'string', default: String(BATCH) },
     'data-dir': { type: 'string' },
     backend: { type: 'string', default: 'webgpu' },
   },
@@ -98,9 +95,7 @@ if (parts.includes('bench')) {
     ];
     const results: Result[] = [];
     for (const variant of variants) {
-      const saved = tf.env().getFlags();
       results.push(await measure(backend, { steps, realEpoch: false, ...variant }));
-      tf.env().setFlags(saved);
       const r = results.at(-1)!;
       console.log(`${r.description} [${r.variant}]: ${r.kernelsPerStep} kernels/step, ${r.msPerStepMedian.toFixed(2)} ms/step median (JS ${r.jsMsPerStepMedian.toFixed(2)}), ${r.msPerStepMean.toFixed(2)} mean, tensors ${r.tensorsBefore} -> ${r.tensorsAfter}`);
     }
@@ -121,19 +116,10 @@ if (parts.includes('epoch')) {
   await section('epoch', async () => {
     const info = await selectBackend(backend);
     console.log(`Backend: ${info.description}`);
-    const [run] = selectRuns(EXPERIMENT_2E, 'adam:heuristic');
-    const dataDir = values['data-dir'];
-    const trainSet = await loadDataset('fashion-mnist', { split: 'train', dataDir });
-    const testSet = await loadDataset('fashion-mnist', { split: 'test', dataDir });
-    const network = run!.network({ seed: 0, inputSize: trainSet.features, classes: trainSet.classes });
-    const optimizer = run!.optimizer(network);
-    const [epoch] = await train(network, trainSet, optimizer, { epochs: 1, batchSize: run!.batchSize, seed: 0, log: () => {} });
-    console.log(`${formatEpoch(epoch!)} (${epoch!.seconds.toFixed(2)} s, ${((epoch!.seconds * 1000) / Math.ceil(trainSet.count / run!.batchSize)).toFixed(2)} ms/batch)`);
-    const test = await evaluate(network, testSet);
-    console.log(`${formatTest(test)} (${test.seconds.toFixed(2)} s)`);
+    const { epoch, batches, test } = await realEpoch({ dataDir: values['data-dir'], withTest: true, log: console.log });
+    console.log(`${formatEpoch(epoch)} (${epoch.seconds.toFixed(2)} s, ${((epoch.seconds * 1000) / batches).toFixed(2)} ms/batch)`);
+    console.log(`${formatTest(test!)} (${test!.seconds.toFixed(2)} s)`);
     report.epoch = { backend: info.description, epoch, test };
-    optimizer.dispose();
-    network.dispose();
   });
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { runFused } from '../kernels/fused.ts';
+import { hasFused, runFused } from '../kernels/fused.ts';
 import { registerWgslKernel } from '../kernels/webgpu.ts';
 import { WGSL_UPDATES } from './fused-webgpu.ts';
 import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
@@ -85,3 +85,6 @@ for (const [kernel, update] of Object.entries(WGSL_UPDATES)) registerWgslKernel(
 export function fusedUpdate(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, number>): tf.Tensor[] | null {
   return runFused(kernelName(kernel), inputs, attrs);
 }
+
+/** Whether fusedUpdate(kernel, …) would run the fused kernel on the current backend. */
+export const hasFusedUpdate = (kernel: FusedKernel): boolean => hasFused(kernelName(kernel));

@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../bench/bench.ts';
-import { parseFlag, workingKernels } from '../../bench/measure.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { onBackend, parseFlag, workingKernels } from '../../bench/measure.ts';
+import { hasFusedUpdate } from '../../src/optim/fused.ts';
 import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
 
 describe('bench helpers', () => {
@@ -50,6 +52,22 @@ describe('bench helpers', () => {
       { part: 'the kit (src)', ms: 0.5 },
     ]);
     expect(jsTop[0]).toEqual({ fn: 'runKernel tf-core.node.js', part: '@tensorflow/tfjs-core', ms: 2.5 });
+  });
+});
+
+describe('onBackend', () => {
+  it('puts the tfjs flags and the fused kernels back afterwards, also after a failure', async () => {
+    const before = tf.env().getBool('DEBUG');
+    const settings = { fused: false, flags: [`DEBUG=${!before}`] };
+    await onBackend('wasm', settings, async () => {
+      expect(tf.env().getBool('DEBUG')).toBe(!before);
+      expect(hasFusedUpdate('sgd')).toBe(false);
+    });
+    expect(tf.env().getBool('DEBUG')).toBe(before);
+    expect(hasFusedUpdate('sgd')).toBe(true);
+    await expect(onBackend('wasm', settings, async () => Promise.reject(new Error('stop')))).rejects.toThrow('stop');
+    expect(tf.env().getBool('DEBUG')).toBe(before);
+    expect(hasFusedUpdate('sgd')).toBe(true);
   });
 });
 
