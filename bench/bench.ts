@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, usableBackends } from '../src/backend.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
+import { markdownTable } from '../src/report/markdown.ts';
 import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
 import { formatProfile, profileSteps, type StepProfile } from './profile.ts';
 
@@ -48,7 +49,7 @@ function table(results: Result[]): string {
     `${r.tensorsBefore} → ${r.tensorsAfter}`,
   ]);
   const header = ['backend', 'kernels/step', 'ms/step (median)', 'of it JS (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
-  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  return markdownTable(header, rows, header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right'))).trimEnd();
 }
 
 export async function main(argv: string[]): Promise<number> {

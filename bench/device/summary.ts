@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpochMetrics, EvaluationMetrics } from '../../src/training/train.ts';
 import type { Result } from '../measure.ts';
-import type { StepProfile } from '../profile.ts';
+import { markdownTable } from '../../src/report/markdown.ts';
+import { formatKernelCost, type StepProfile } from '../profile.ts';
 import type { RunSummary } from './vitest-shim.ts';
 
 export interface DeviceResults {
@@ -43,13 +44,11 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
   if (results.bench?.length) {
     const vsTorch = torch ? [`vs PyTorch's ${ms(torch.msPerStep)} ms`] : [];
     const header = ['variant', 'kernels/step', 'ms/step (median)', 'of it JavaScript', 'ms/step (mean)', 's per epoch', ...vsTorch];
-    lines.push('', `| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
-    for (const r of results.bench) {
+    const rows = results.bench.map((r) => {
       const ratio = torch ? [`${(r.msPerStepMedian / torch.msPerStep).toFixed(2)}×`] : [];
-      const row = [r.variant, String(r.kernelsPerStep), ms(r.msPerStepMedian), ms(r.jsMsPerStepMedian), ms(r.msPerStepMean), r.secondsPerEpoch.toFixed(1), ...ratio];
-      lines.push(`| ${row.join(' | ')} |`);
-    }
-    lines.push('');
+      return [r.variant, String(r.kernelsPerStep), ms(r.msPerStepMedian), ms(r.jsMsPerStepMedian), ms(r.msPerStepMean), r.secondsPerEpoch.toFixed(1), ...ratio];
+    });
+    lines.push('', markdownTable(header, rows, header.map((_, i) => (i === 0 ? 'left' : 'right'))));
   }
   const p = results.profile;
   if (p) {
@@ -61,8 +60,8 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
         : `its ${p.kernelsPerStep} kernels each timed alone ${p.kernelClock === 'gpu' ? 'on the GPU' : 'by the wall clock'} ${ms(p.kernelMsPerStep)} ms (largest: ${largest})`;
     lines.push(
       `Profile (batch ${p.batch}): step ${ms(p.msPerStep)} ms, recording it in JavaScript ${ms(p.jsMsPerStep)} ms, ${kernels}`,
-      `One small kernel: tfjs ${p.perKernel.tfjs.us.toFixed(1)} µs (JS ${p.perKernel.tfjs.jsUs.toFixed(1)} µs)` +
-        (p.perKernel.kit ? `, the kit's ${p.perKernel.kit.us.toFixed(1)} µs (JS ${p.perKernel.kit.jsUs.toFixed(1)} µs)` : ''),
+      `One small kernel: tfjs ${formatKernelCost(p.perKernel.tfjs)}` +
+        (p.perKernel.kit ? `, the kit's ${formatKernelCost(p.perKernel.kit)}` : ''),
       `JavaScript per step, sampled, ms: ${parts}`,
       `Limited by: ${limit(p)}`,
     );

@@ -22,14 +22,14 @@ export function summaryTable(runs: readonly RunResult[]): string {
       seconds.length > 0 ? (seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2) : MISSING,
     ];
   });
-  return table(header, rows, header.map((_, i) => (i === 0 ? 'left' : 'right')));
+  return markdownTable(header, rows, header.map((_, i) => (i === 0 ? 'left' : 'right')));
 }
 
 /** One row per run, one column per hyper-parameter that any run sets. */
 export function configTable(runs: readonly RunResult[]): string {
   const keys = [...new Set(runs.flatMap((run) => Object.keys(run.spec.config)))];
   const rows = runs.map((run) => [run.spec.label, ...keys.map((key) => formatSetting(run.spec.config[key]))]);
-  return table(['Run', ...keys], rows, ['left', ...keys.map(() => 'left' as const)]);
+  return markdownTable(['Run', ...keys], rows, ['left', ...keys.map(() => 'left' as const)]);
 }
 
 /** The run's label, marked when the run has no test yet so a partial report cannot be mistaken for a final one. */
@@ -37,7 +37,8 @@ export function displayLabel(run: RunResult): string {
   return run.finished ? run.spec.label : `${run.spec.label} (unfinished)`;
 }
 
-function table(header: string[], rows: string[][], align: ('left' | 'right')[]): string {
+/** A markdown table, cells escaped; columns aligned left or right; ends with a newline. */
+export function markdownTable(header: string[], rows: string[][], align: ('left' | 'right')[]): string {
   const line = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |`;
   const rule = `| ${align.map((a) => (a === 'right' ? '---:' : ':---')).join(' | ')} |`;
   return [line(header), rule, ...rows.map(line)].join('\n') + '\n';
