@@ -52,11 +52,6 @@ const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON
 export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<string[]> {
   const { log } = options;
   const dataset = parseDatasetName(options.dataset);
-  const { dataDir, sources } = options;
-  const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
-  const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
-  log(`Dataset: ${dataset} (${trainSet.count} training and ${testSet.count} test images)`);
-
   const outDir = join(options.outDir, experiment.id);
   const results = ResultsLog.open(join(outDir, 'results.jsonl'), { log });
   if (options.fresh) {
@@ -65,41 +60,53 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
   }
   const previous = results.load();
 
-  for (const run of runs) {
+  const pending = runs.flatMap((run) => {
     const epochs = options.epochs ?? run.epochs;
     const batchSize = options.batchSize ?? run.batchSize;
     const spec = runSpec(run, options, epochs, batchSize);
     const done = previous.get(run.id);
     if (done?.finished && sameConfig(done.spec, spec)) {
       log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
-      continue;
+      return [];
     }
-    log(`\n${experiment.id} ${run.id}: ${run.label}, ${epochs} epochs, batch ${batchSize}`);
-    results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
-    const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
-    const optimizer = run.optimizer(network);
-    try {
-      const history = await train(network, trainSet, optimizer, {
-        epochs,
-        batchSize,
-        seed: options.seed,
-        log,
-        progressStream: options.progressStream,
-        onEpoch: (metrics) => results.appendEpoch(run.id, metrics),
-      });
-      const test = await evaluate(network, testSet, { batchSize: 1000 });
-      log(formatTest(test));
-      results.finishRun(run.id, test);
-      if (experiment.showGaps) {
-        const gap = gaps({ spec, epochs: history, test, finished: true });
-        if (gap) {
-          log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
-          log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
+    return [{ run, epochs, batchSize, spec }];
+  });
+
+  // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
+  if (pending.length > 0) {
+    const { dataDir, sources } = options;
+    const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
+    const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
+    log(`Dataset: ${dataset} (${trainSet.count} training and ${testSet.count} test images)`);
+
+    for (const { run, epochs, batchSize, spec } of pending) {
+      log(`\n${experiment.id} ${run.id}: ${run.label}, ${epochs} epochs, batch ${batchSize}`);
+      results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
+      const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
+      const optimizer = run.optimizer(network);
+      try {
+        const history = await train(network, trainSet, optimizer, {
+          epochs,
+          batchSize,
+          seed: options.seed,
+          log,
+          progressStream: options.progressStream,
+          onEpoch: (metrics) => results.appendEpoch(run.id, metrics),
+        });
+        const test = await evaluate(network, testSet, { batchSize: 1000 });
+        log(formatTest(test));
+        results.finishRun(run.id, test);
+        if (experiment.showGaps) {
+          const gap = gaps({ spec, epochs: history, test, finished: true });
+          if (gap) {
+            log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
+            log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
+          }
         }
+      } finally {
+        optimizer.dispose();
+        network.dispose();
       }
-    } finally {
-      optimizer.dispose();
-      network.dispose();
     }
   }
 

@@ -86,6 +86,8 @@ describe('the experiment runner', () => {
     await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(again));
     expect(again).toContain('Skipping adam:heuristic: already finished with these settings (--fresh runs it again).');
     expect(again.some((l) => l.startsWith('Epoch:'))).toBe(false);
+    // Nothing to train: the data is not read at all.
+    expect(again.some((l) => l.startsWith('Dataset:'))).toBe(false);
 
     const fresh: string[] = [];
     await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(fresh, { fresh: true }));
@@ -121,6 +123,7 @@ describe('the experiment command line', () => {
   it.each([
     [[], 'Name one experiment: 1c or 2e (see --help).'],
     [['3x'], 'Unknown experiment "3x": choose one of 1c, 2e.'],
+    [['toString'], 'Unknown experiment "toString": choose one of 1c, 2e.'],
     [['2e', '--only', 'adam:glorot'], 'Unknown run "adam:glorot" for 2e: choose from sgd:xavier,'],
     [['2e', '--epochs', 'ten'], '--epochs takes a positive whole number, got "ten".'],
     [['2e', '--speed'], "Unknown option '--speed'"],
