@@ -108,7 +108,8 @@ export const EXPERIMENTS = { '1c': EXPERIMENT_1C, '2e': EXPERIMENT_2E } as const
 export type ExperimentId = keyof typeof EXPERIMENTS;
 
 export function experimentById(id: string): ExperimentDefinition {
-  if (!(id in EXPERIMENTS)) throw new Error(`Unknown experiment "${id}": choose one of ${Object.keys(EXPERIMENTS).join(', ')}.`);
+  // Own keys only: `in` would let "toString" through.
+  if (!Object.hasOwn(EXPERIMENTS, id)) throw new Error(`Unknown experiment "${id}": choose one of ${Object.keys(EXPERIMENTS).join(', ')}.`);
   return EXPERIMENTS[id as ExperimentId];
 }
 
