@@ -3,7 +3,7 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { toAnswerJson } from './answer.ts';
 import { FailedTest, LibraryError, MessageFromServer, NestedFailedTest, UserError } from './errors.ts';
-import { routes, type AutocheckRequest, type Mask, type TestDataRequest } from './protocol.ts';
+import { isPlainObject, routes, type AutocheckRequest, type Mask, type TestDataRequest } from './protocol.ts';
 
 export interface AutograderClientOptions {
   baseUrl: string;
@@ -152,10 +152,10 @@ export class AutograderClient {
     } catch {
       throw new LibraryError(`The server at ${this.baseUrl} answered ${path} with something that is not JSON`);
     }
-    if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) {
+    if (!isPlainObject(answer)) {
       throw this.#offProtocol(`an answer that is not a JSON object`);
     }
-    return answer as Record<string, unknown>;
+    return answer;
   }
 
   #connectionFailure(error: unknown, url: string): LibraryError {

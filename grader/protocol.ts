@@ -120,6 +120,11 @@ export interface NestedInspection {
   firstNonNumber?: { value: unknown };
 }
 
+/** A JSON object: not null, not a list. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Reads the shape of a number or nested list and finds what keeps it from being an array of numbers. Iterative on
  * purpose: the server runs it on untrusted bodies, and a deeply nested list must not overflow the stack.

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import {
   errorAnswer,
   HOMEWORK,
+  isPlainObject,
   judge,
   messages,
   pythonTypeName,
@@ -83,7 +84,7 @@ function checkCommon(
     return { error: errorAnswer('json', messages.json) };
   }
   // A JSON value that is not an object has no fields, so it fails the first field check: no token.
-  const fields = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as RequestFields;
+  const fields = (isPlainObject(body) ? body : {}) as RequestFields;
   if (fields.token === undefined || fields.token === null) {
     return { error: errorAnswer('token_missing', messages.tokenMissing) };
   }

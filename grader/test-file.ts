@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { inspectNested, MAXIMUM_QUESTION, type AnswerJson } from './protocol.ts';
+import { inspectNested, isPlainObject, MAXIMUM_QUESTION, type AnswerJson } from './protocol.ts';
 
 export interface TestFile {
   input: Record<string, Record<string, unknown>>;
@@ -12,10 +12,6 @@ export interface TestFile {
 
 /** The kit's own test file, made by `npm run grader -- make-tests --seed 6204`. */
 export const DEFAULT_TEST_FILE = fileURLToPath(new URL('./hw3-tests.json', import.meta.url));
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isNumericArray(value: unknown): value is AnswerJson {
   const inspection = inspectNested(value);
