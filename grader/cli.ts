@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SEED, makeTestFile } from './reference.ts';
 import { generateToken, startLocalGrader } from './server.ts';
 import { DEFAULT_TEST_FILE, formatTestFile, readTestFile } from './test-file.ts';
+import { reportFailure, UsageError } from './usage.ts';
 
 const DEFAULT_PORT = 6204;
 
@@ -36,8 +37,6 @@ export interface CliIo {
   /** Resolves when the server should stop; by default on SIGINT or SIGTERM. */
   untilStopped?: () => Promise<void>;
 }
-
-class UsageError extends Error {}
 
 function parseWholeNumber(text: string, option: string, max: number): number {
   const value = Number(text);
@@ -131,14 +130,7 @@ export async function main(
     if (command === 'make-tests') return makeTests(args, log);
     throw new UsageError(`Unknown command ${JSON.stringify(command)}; the commands are serve and make-tests`);
   } catch (failure) {
-    const fromParseArgs = (failure as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS') === true;
-    const isUsage = failure instanceof UsageError || fromParseArgs;
-    const message = failure instanceof Error ? failure.message : String(failure);
-    // parseArgs may go on with advice about `--` that does not fit an npm script; its first sentence says it all.
-    const line = fromParseArgs ? message.split('. ')[0] : message;
-    error(isUsage ? `Usage error: ${line} (see --help)` : `Error: ${line}`);
-    if (process.env.DEBUG && failure instanceof Error) error(failure.stack ?? '');
-    return isUsage ? 2 : 1;
+    return reportFailure(failure, { error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
   }
 }
 

@@ -8,6 +8,7 @@ import { loadGraderConfig } from '../grader/config.ts';
 import { LibraryError, MessageFromServer, UserError } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession } from '../grader/session.ts';
+import { reportFailure, UsageError } from '../grader/usage.ts';
 import type { Question } from './types.ts';
 
 export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
@@ -34,8 +35,6 @@ export interface SubmitDeps {
   questions?: readonly Question[];
   selectBackend?: (requested?: string) => Promise<{ name: string; description: string }>;
 }
-
-class UsageError extends Error {}
 
 /** Server refusals that no question can get past: grading stops at the first. */
 const SESSION_WIDE_CODES = new Set(['token_missing', 'token_wrong', 'no_homework']);
@@ -123,13 +122,7 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
     log(`${passed} of ${session.results.length} tests passed${allRan ? '' : '; some questions stopped early'}`);
     return allRan && passed === session.results.length ? 0 : 1;
   } catch (failure) {
-    const fromParseArgs = (failure as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS') === true;
-    const isUsage = failure instanceof UsageError || fromParseArgs;
-    const message = failure instanceof Error ? failure.message : String(failure);
-    // parseArgs goes on with advice about `--` that does not fit an npm script; its first sentence says it all.
-    error(`${isUsage ? 'Usage error' : 'Error'}: ${fromParseArgs ? message.split('. ')[0] : message}`);
-    if (env.DEBUG && failure instanceof Error) error(failure.stack ?? '');
-    return isUsage ? 2 : 1;
+    return reportFailure(failure, { error, debug: Boolean(env.DEBUG) });
   } finally {
     await client?.close();
     await grader?.close();
