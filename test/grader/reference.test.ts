@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SEED, makeTestFile, mulberry32 } from '../../grader/reference.ts';
+import { DEFAULT_SEED, makeTestFile } from '../../grader/reference.ts';
 import { DEFAULT_TEST_FILE, formatTestFile, validateTestFile, type TestFile } from '../../grader/test-file.ts';
 
 type Matrix = number[][];
@@ -104,16 +104,5 @@ describe('makeTestFile', () => {
 
   it('made the committed grader/hw3-tests.json, byte for byte', () => {
     expect(readFileSync(DEFAULT_TEST_FILE, 'utf8')).toBe(formatTestFile(file));
-  });
-});
-
-describe('mulberry32', () => {
-  it('repeats for a seed and stays in [0, 1)', () => {
-    const a = mulberry32(42);
-    const b = mulberry32(42);
-    const draws = Array.from({ length: 1000 }, () => a());
-    expect(Array.from({ length: 1000 }, () => b())).toEqual(draws);
-    expect(draws.every((x) => x >= 0 && x < 1)).toBe(true);
-    expect(new Set(draws).size).toBe(1000);
   });
 });
