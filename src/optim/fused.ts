@@ -12,31 +12,19 @@ import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
  * operation-by-operation path that other backends take. On webgpu each is a dispatch with a fixed cost: see
  * src/kernels/webgpu.ts. The cpu and tensorflow backends take the operation-by-operation path.
  */
-export type FusedKernel = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
+export type FusedKernel = keyof typeof WGSL_UPDATES;
 
-interface KernelExports {
-  sgd(p: number, g: number, pOut: number, n: number, keep: number, lr: number): void;
-  momentum(p: number, g: number, v: number, pOut: number, vOut: number, n: number, keep: number, lr: number, m: number): void;
-  rmsprop(p: number, g: number, s: number, pOut: number, sOut: number, n: number, beta: number, rest: number, lr: number, eps: number): void;
-  adam(
-    p: number, g: number, m: number, s: number, pOut: number, mOut: number, sOut: number, n: number,
-    b1: number, rest1: number, b2: number, rest2: number, c1: number, c2: number, lr: number, eps: number,
-  ): void;
-}
+/**
+ * kernels.wat's exports: each takes the addresses of its inputs then its outputs, the element count, then its
+ * float32 constants, in the order WGSL_UPDATES lists them.
+ */
+type KernelExports = Record<FusedKernel, (...args: number[]) => void>;
 
 interface WasmBackendLike {
   wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   getMemoryOffset(dataId: tf.DataId): number;
 }
-
-/** What each kernel reads (in order) and writes; the attributes are its float32 constants, in order. */
-const SIGNATURES: Record<FusedKernel, { inputs: string[]; outputs: number; attrs: string[] }> = {
-  sgd: { inputs: ['p', 'g'], outputs: 1, attrs: ['keep', 'lr'] },
-  momentum: { inputs: ['p', 'g', 'v'], outputs: 2, attrs: ['keep', 'lr', 'm'] },
-  rmsprop: { inputs: ['p', 'g', 's'], outputs: 2, attrs: ['beta', 'rest', 'lr', 'eps'] },
-  adam: { inputs: ['p', 'g', 'm', 's'], outputs: 3, attrs: ['b1', 'rest1', 'b2', 'rest2', 'c1', 'c2', 'lr', 'eps'] },
-};
 
 const instances = new WeakMap<WebAssembly.Memory, KernelExports>();
 
@@ -57,25 +45,25 @@ function kernelsFor(backend: WasmBackendLike): KernelExports {
 
 const kernelName = (kernel: FusedKernel) => `CC6204Fused_${kernel}`;
 
-for (const [kernel, signature] of Object.entries(SIGNATURES) as [FusedKernel, (typeof SIGNATURES)[FusedKernel]][]) {
+// WGSL_UPDATES is each update's signature on both backends: what it reads (in order), writes, and its constants.
+for (const [kernel, update] of Object.entries(WGSL_UPDATES) as [FusedKernel, (typeof WGSL_UPDATES)[FusedKernel]][]) {
   tf.registerKernel({
     kernelName: kernelName(kernel),
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const wasm = backend as unknown as WasmBackendLike;
-      const tensors = signature.inputs.map((name) => inputs[name] as tf.TensorInfo);
+      const tensors = update.inputs.map((name) => inputs[name] as tf.TensorInfo);
       const shape = (tensors[0] as tf.TensorInfo).shape;
-      const outputs = Array.from({ length: signature.outputs }, () => wasm.makeOutput(shape, 'float32'));
+      const outputs = update.outputs.map(() => wasm.makeOutput(shape, 'float32'));
       const pointers = [...tensors, ...outputs].map((t) => wasm.getMemoryOffset(t.dataId));
-      const constants = signature.attrs.map((name) => (attrs as Record<string, number>)[name] as number);
+      const constants = update.constants.map((name) => (attrs as Record<string, number>)[name] as number);
       const size = tf.util.sizeFromShape(shape);
-      (kernelsFor(wasm)[kernel] as (...args: number[]) => void)(...pointers, size, ...constants);
+      kernelsFor(wasm)[kernel](...pointers, size, ...constants);
       return outputs;
     },
   });
+  registerWgslKernel(kernelName(kernel), update);
 }
-
-for (const [kernel, update] of Object.entries(WGSL_UPDATES)) registerWgslKernel(kernelName(kernel as FusedKernel), update);
 
 /**
  * Runs a fused update when the current backend has it (and the fused kernels are on, see useFusedKernels): returns
