@@ -38,7 +38,7 @@ const WORKGROUP_SIZE = 256;
 const MAX_GROUPS_PER_DIMENSION = 65535;
 
 /** The shader of one kernel: invocation i = x + y·width, of `c.n`. */
-export function wgslSource(kernel: WgslKernel): string {
+function wgslSource(kernel: WgslKernel): string {
   const bindings = [
     ...kernel.inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`),
     ...kernel.outputs.map((name, i) => `@group(0) @binding(${kernel.inputs.length + i}) var<storage, read_write> ${name}: array<f32>;`),
@@ -125,7 +125,7 @@ function compiledFor(device: GpuDevice, kernel: WgslKernel): Compiled {
 }
 
 /** One invocation per element of the first input, and every output of its shape. */
-export function elementwiseLaunch(kernel: WgslKernel, inputs: tf.TensorInfo[]): WgslLaunch {
+function elementwiseLaunch(kernel: WgslKernel, inputs: tf.TensorInfo[]): WgslLaunch {
   const shape = (inputs[0] as tf.TensorInfo).shape;
   return { outputs: kernel.outputs.map(() => shape), invocations: tf.util.sizeFromShape(shape) };
 }

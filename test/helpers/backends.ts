@@ -5,7 +5,7 @@ import { type BackendName, selectBackend, usableBackends } from '../../src/backe
  * The backends the numeric tests run on: every one that loads here (wasm and cpu at least), or the list in
  * CC6204_TEST_BACKENDS (comma-separated), e.g. to run them on a GPU machine.
  */
-export async function testBackends(): Promise<BackendName[]> {
+async function testBackends(): Promise<BackendName[]> {
   const listed = process.env.CC6204_TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
   if (listed?.length) return listed as BackendName[];
   return usableBackends();
