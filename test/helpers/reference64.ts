@@ -4,10 +4,6 @@
  */
 export type Matrix = number[][];
 
-export const map = (m: Matrix, f: (v: number) => number): Matrix => m.map((row) => row.map(f));
-export const zip = (a: Matrix, b: Matrix, f: (x: number, y: number) => number): Matrix =>
-  a.map((row, i) => row.map((v, j) => f(v, (b[i] as number[])[j] as number)));
-
 export function matmul(a: Matrix, b: Matrix): Matrix {
   const cols = (b[0] as number[]).length;
   return a.map((row) => {
@@ -22,7 +18,6 @@ export function matmul(a: Matrix, b: Matrix): Matrix {
 
 export const transpose = (m: Matrix): Matrix => (m[0] as number[]).map((_, j) => m.map((row) => row[j] as number));
 export const sumRows = (m: Matrix): number[] => transpose(m).map((col) => col.reduce((s, v) => s + v, 0));
-export const sumAll = (m: Matrix): number => m.flat().reduce((s, v) => s + v, 0);
 
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
 
