@@ -18,7 +18,7 @@ export interface BackendInfo {
 interface Candidate {
   /**
    * Imports whatever registers the backend with tfjs-core; throws if it cannot, or if `automatic` (nobody asked for
-   * it by name) and it would be a poor choice. Returns what loaded it.
+   * it by name) and it would be a poor choice. Returns the line that describes it: what runs it, and how.
    */
   register(automatic: boolean): Promise<string>;
   /** Runs once the backend has initialised (and before any other code sees it). */
@@ -66,7 +66,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       if (tf.findBackendFactory('tensorflow') === null) {
         throw new Error(`${loaded} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);
       }
-      return loaded;
+      return `tensorflow (native TensorFlow through ${loaded})`;
     },
   },
   webgpu: {
@@ -76,7 +76,8 @@ const CANDIDATES: Record<BackendName, Candidate> = {
         throw new Error(`its only adapter is a software renderer (${adapter.description}), slower than wasm; --backend webgpu takes it anyway`);
       }
       await import('@tensorflow/tfjs-backend-webgpu');
-      return adapter.software && !/software/i.test(adapter.description) ? `${adapter.description}, software` : adapter.description;
+      const on = adapter.software && !/software/i.test(adapter.description) ? `${adapter.description}, software` : adapter.description;
+      return `webgpu (WebGPU through Dawn on ${on})`;
     },
   },
   wasm: {
@@ -86,14 +87,15 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       const { registerThreadedWasm, wasmThreadCount } = await import('./wasm-threads.ts');
       const threads = wasmThreadCount();
       if (threads > 1) registerThreadedWasm(threads);
-      return '@tensorflow/tfjs-backend-wasm';
+      const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
+      return `wasm (WebAssembly, ${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
     },
     settle: dropEmscriptenExceptionHandlers,
   },
   cpu: {
     async register() {
       await import('@tensorflow/tfjs-backend-cpu');
-      return '@tensorflow/tfjs-backend-cpu';
+      return 'cpu (plain JavaScript, slowest)';
     },
   },
 };
@@ -110,11 +112,11 @@ function isBackendName(name: string): name is BackendName {
 async function tryBackend(
   name: BackendName,
   { automatic }: { automatic: boolean },
-): Promise<{ ok: true; loadedFrom: string } | { ok: false; reason: string }> {
+): Promise<{ ok: true; description: string } | { ok: false; reason: string }> {
   const before = processHandlers();
-  let loadedFrom: string;
+  let description: string;
   try {
-    loadedFrom = await CANDIDATES[name].register(automatic);
+    description = await CANDIDATES[name].register(automatic);
   } catch (error) {
     return { ok: false, reason: firstLine(error) };
   }
@@ -124,25 +126,9 @@ async function tryBackend(
     CANDIDATES[name].settle?.(before);
     if (!initialised) return { ok: false, reason: 'it failed to initialise' };
     await tf.ready();
-    return { ok: true, loadedFrom };
+    return { ok: true, description };
   } catch (error) {
     return { ok: false, reason: firstLine(error) };
-  }
-}
-
-async function describe(name: BackendName, loadedFrom: string): Promise<string> {
-  switch (name) {
-    case 'tensorflow':
-      return `tensorflow (native TensorFlow through ${loadedFrom})`;
-    case 'wasm': {
-      const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
-      const threads = (await import('./wasm-threads.ts')).wasmThreadCount();
-      return `wasm (WebAssembly, ${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
-    }
-    case 'webgpu':
-      return `webgpu (WebGPU through Dawn on ${loadedFrom})`;
-    case 'cpu':
-      return 'cpu (plain JavaScript, slowest)';
   }
 }
 
@@ -165,13 +151,13 @@ export async function selectBackend(requested: string | undefined = process.env.
         `Backend "${wanted}" cannot load (${attempt.reason}). Usable here: ${usable.join(', ') || 'none'}.`,
       );
     }
-    return { name: wanted, description: await describe(wanted, attempt.loadedFrom) };
+    return { name: wanted, description: attempt.description };
   }
   const reasons: string[] = [];
   for (const name of BACKENDS) {
     const attempt = await tryBackend(name, { automatic: true });
     if (attempt.ok) {
-      return { name, description: await describe(name, attempt.loadedFrom) };
+      return { name, description: attempt.description };
     }
     reasons.push(`${name}: ${attempt.reason}`);
   }
