@@ -49,7 +49,7 @@ function table(results: Result[]): string {
     `${r.tensorsBefore} → ${r.tensorsAfter}`,
   ]);
   const header = ['backend', 'kernels/step', 'ms/step (median)', 'of it JS (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
-  return markdownTable(header, rows, header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right'))).trimEnd();
+  return markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd();
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -48,7 +48,7 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
       const ratio = torch ? [`${(r.msPerStepMedian / torch.msPerStep).toFixed(2)}×`] : [];
       return [r.variant, String(r.kernelsPerStep), ms(r.msPerStepMedian), ms(r.jsMsPerStepMedian), ms(r.msPerStepMean), r.secondsPerEpoch.toFixed(1), ...ratio];
     });
-    lines.push('', markdownTable(header, rows, header.map((_, i) => (i === 0 ? 'left' : 'right'))));
+    lines.push('', markdownTable({ header, rows, align: header.map((_, i) => (i === 0 ? 'left' : 'right')) }));
   }
   const p = results.profile;
   if (p) {

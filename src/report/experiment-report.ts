@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { RunResult } from '../experiments/results.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
-import { configTable, displayLabel, formatSetting, summaryTable } from './markdown.ts';
+import { configTableData, displayLabel, formatSetting, markdownTable, summaryTableData } from './markdown.ts';
 import { svgToPng } from './png.ts';
 
 /** The grouping key that puts every run in one chart (1c's four runs side by side). */
@@ -53,8 +53,8 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
   const metaLine = Object.entries(options.meta)
     .map(([key, value]) => `${key}: ${formatSetting(value)}`)
     .join(' · ');
-  const summary = summaryTable(options.runs);
-  const configs = configTable(options.runs);
+  const summary = summaryTableData(options.runs);
+  const configs = configTableData(options.runs);
   const unfinished = options.runs.filter((run) => !run.finished).length;
   const progress =
     unfinished === 0
@@ -72,12 +72,12 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
       '',
       progress,
       '',
-      summary,
+      markdownTable(summary),
       gapNote,
       '',
       '## Hyper-parameters',
       '',
-      configs,
+      markdownTable(configs),
       '## Charts',
       '',
       ...groups.flatMap((group) =>
@@ -90,12 +90,12 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
   );
 
   const sections: HtmlSection[] = [
-    { heading: 'Summary', text: `${progress}\n\n${gapNote}`, svgs: [], tableMarkdown: summary },
+    { heading: 'Summary', text: `${progress}\n\n${gapNote}`, svgs: [], table: summary },
     ...groups.map((group) => ({
       heading: group.caption === undefined ? 'Training curves' : `By ${group.caption}`,
       svgs: [group.lossSvg, group.accSvg],
     })),
-    { heading: 'Hyper-parameters', svgs: [], tableMarkdown: configs },
+    { heading: 'Hyper-parameters', svgs: [], table: configs },
   ];
   write('report.html', htmlReport({ title: options.title, subtitle: metaLine, sections }));
   return written;

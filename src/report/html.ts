@@ -3,14 +3,14 @@
  * opens offline and can be mailed or archived alone.
  */
 import { escapeXml } from './chart.ts';
+import type { Table } from './markdown.ts';
 
 export interface HtmlSection {
   heading: string;
   /** Plain text; blank lines separate paragraphs. */
   text?: string;
   svgs: readonly string[];
-  /** A pipe table as `summaryTable` writes it. */
-  tableMarkdown?: string;
+  table?: Table;
 }
 
 export interface HtmlReportOptions {
@@ -41,9 +41,7 @@ export function htmlReport(options: HtmlReportOptions): string {
     for (const paragraph of (section.text ?? '').split(/\n\s*\n/)) {
       if (paragraph.trim() !== '') parts.push(`<p>${escapeXml(paragraph.trim())}</p>`);
     }
-    if (section.tableMarkdown !== undefined) {
-      parts.push(`<div class="table-wrap">${markdownTableToHtml(section.tableMarkdown)}</div>`);
-    }
+    if (section.table !== undefined) parts.push(`<div class="table-wrap">${tableHtml(section.table)}</div>`);
     if (section.svgs.length > 0) {
       parts.push(`<div class="charts">`, ...section.svgs.map(inlineSvg), `</div>`);
     }
@@ -74,36 +72,9 @@ function inlineSvg(svg: string): string {
   return svg.replace(' xmlns="http://www.w3.org/2000/svg"', '');
 }
 
-function markdownTableToHtml(markdown: string): string {
-  const lines = markdown.split('\n').filter((line) => line.trim().startsWith('|'));
-  const [headerLine, ruleLine, ...rowLines] = lines;
-  if (headerLine === undefined || ruleLine === undefined) {
-    throw new Error(`not a markdown table: ${JSON.stringify(markdown.slice(0, 80))}`);
-  }
-  const align = splitRow(ruleLine).map((rule) => (rule.endsWith(':') && !rule.startsWith(':') ? 'right' : 'left'));
+function tableHtml({ header, rows, align }: Table): string {
   const cell = (tag: 'th' | 'td', value: string, i: number) =>
-    `<${tag}${align[i] === 'right' ? ' style="text-align:right"' : ' style="text-align:left"'}>${escapeXml(value)}</${tag}>`;
-  const header = splitRow(headerLine).map((value, i) => cell('th', value, i));
-  const rows = rowLines.map((line) => `<tr>${splitRow(line).map((value, i) => cell('td', value, i)).join('')}</tr>`);
-  return `<table>\n<thead><tr>${header.join('')}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
-}
-
-/** The cells of `| a | b \| c |`, unescaped: `["a", "b | c"]`. */
-function splitRow(line: string): string[] {
-  const cells: string[] = [];
-  let current = '';
-  const body = line.trim().replace(/^\|/, '');
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i];
-    if (char === '\\' && i + 1 < body.length) {
-      current += body[++i];
-    } else if (char === '|') {
-      cells.push(current.trim());
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  if (current.trim() !== '') cells.push(current.trim());
-  return cells;
+    `<${tag} style="text-align:${align[i] === 'right' ? 'right' : 'left'}">${escapeXml(value)}</${tag}>`;
+  const body = rows.map((row) => `<tr>${row.map((value, i) => cell('td', value, i)).join('')}</tr>`);
+  return `<table>\n<thead><tr>${header.map((value, i) => cell('th', value, i)).join('')}</tr></thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
 }

@@ -3,8 +3,15 @@ import { gaps, type RunResult } from '../experiments/results.ts';
 
 const MISSING = '—';
 
+/** A table as cells, for markdown (markdownTable) or HTML (html.ts). */
+export interface Table {
+  header: string[];
+  rows: string[][];
+  align: ('left' | 'right')[];
+}
+
 /** One row per run: its last epoch, its test, the train/test gaps and the mean time of an epoch. */
-export function summaryTable(runs: readonly RunResult[]): string {
+export function summaryTableData(runs: readonly RunResult[]): Table {
   const header = ['Run', 'Epochs', 'Train loss', 'Train acc', 'Test loss', 'Test acc', 'Loss gap', 'Acc gap', 's/epoch'];
   const rows = runs.map((run) => {
     const last = run.epochs.at(-1);
@@ -22,15 +29,17 @@ export function summaryTable(runs: readonly RunResult[]): string {
       seconds.length > 0 ? (seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2) : MISSING,
     ];
   });
-  return markdownTable(header, rows, header.map((_, i) => (i === 0 ? 'left' : 'right')));
+  return { header, rows, align: header.map((_, i) => (i === 0 ? 'left' : 'right')) };
 }
 
 /** One row per run, one column per hyper-parameter that any run sets. */
-export function configTable(runs: readonly RunResult[]): string {
+export function configTableData(runs: readonly RunResult[]): Table {
   const keys = [...new Set(runs.flatMap((run) => Object.keys(run.spec.config)))];
   const rows = runs.map((run) => [run.spec.label, ...keys.map((key) => formatSetting(run.spec.config[key]))]);
-  return markdownTable(['Run', ...keys], rows, ['left', ...keys.map(() => 'left' as const)]);
+  return { header: ['Run', ...keys], rows, align: ['left', ...keys.map(() => 'left' as const)] };
 }
+
+export const summaryTable = (runs: readonly RunResult[]): string => markdownTable(summaryTableData(runs));
 
 /** The run's label, marked when the run has no test yet so a partial report cannot be mistaken for a final one. */
 export function displayLabel(run: RunResult): string {
@@ -38,7 +47,7 @@ export function displayLabel(run: RunResult): string {
 }
 
 /** A markdown table, cells escaped; columns aligned left or right; ends with a newline. */
-export function markdownTable(header: string[], rows: string[][], align: ('left' | 'right')[]): string {
+export function markdownTable({ header, rows, align }: Table): string {
   const line = (cells: string[]) => `| ${cells.map(escapeCell).join(' | ')} |`;
   const rule = `| ${align.map((a) => (a === 'right' ? '---:' : ':---')).join(' | ')} |`;
   return [line(header), rule, ...rows.map(line)].join('\n') + '\n';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lineChartSvg } from '../../src/report/chart.ts';
 import { htmlReport } from '../../src/report/html.ts';
-import { summaryTable } from '../../src/report/markdown.ts';
+import { summaryTableData } from '../../src/report/markdown.ts';
 import { fakeRun } from './fixtures.ts';
 import { assertWellFormed } from './svg-parse.ts';
 
@@ -14,7 +14,7 @@ describe('htmlReport', () => {
     title: 'Question 2e <draft>',
     subtitle: 'backend: cpu · seed: 7',
     sections: [
-      { heading: 'Summary', text: 'First paragraph & more.\n\nSecond <paragraph>.', svgs: [], tableMarkdown: summaryTable([fakeRun('a', {}, { label: 'Adam | he' }), fakeRun('b', {}, { finished: false })]) },
+      { heading: 'Summary', text: 'First paragraph & more.\n\nSecond <paragraph>.', svgs: [], table: summaryTableData([fakeRun('a', {}, { label: 'Adam | he' }), fakeRun('b', {}, { finished: false })]) },
       { heading: 'By init: he', svgs: charts.slice(0, 2) },
       { heading: 'By init: randn', svgs: charts.slice(2) },
     ],
@@ -36,7 +36,7 @@ describe('htmlReport', () => {
     expect(html).not.toMatch(/<script|<link|\ssrc=|\shref=|@import|url\(/i);
   });
 
-  it('renders the markdown table as an HTML table', () => {
+  it('renders the table as an HTML table', () => {
     expect(html).toContain('<table>');
     expect(html.match(/<tr>/g)).toHaveLength(3);
     expect(html).toContain('<td style="text-align:left">Adam | he</td>');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configTable, displayLabel, formatSetting, summaryTable } from '../../src/report/markdown.ts';
+import { configTableData, displayLabel, formatSetting, markdownTable, summaryTable } from '../../src/report/markdown.ts';
 import { fakeRun } from './fixtures.ts';
 
 /** The cells of each row, unescaped, header and rule included. */
@@ -59,12 +59,12 @@ describe('summaryTable', () => {
   });
 });
 
-describe('configTable', () => {
+describe('configTableData', () => {
   it('has a column for every hyper-parameter any run sets', () => {
-    const table = configTable([
+    const table = markdownTable(configTableData([
       fakeRun('a', {}, { config: { lr: 0.001, keepProb: [1, 0.8] } }),
       fakeRun('b', {}, { config: { lr: 1e-5, weightDecay: 0.01 } }),
-    ]);
+    ]));
     expect(cells(table)).toEqual([
       ['Run', 'lr', 'keepProb', 'weightDecay'],
       [':---', ':---', ':---', ':---'],
