@@ -111,7 +111,7 @@ function chartGroups(runs: readonly RunResult[], groupBy: readonly string[]): Ch
   };
   return groupBy.flatMap((key) => {
     if (key === ALL_RUNS) {
-      return [chartGroup(runs, uniqueStem(ALL_RUNS), undefined, displayLabel)];
+      return [chartGroup(runs, uniqueStem(ALL_RUNS), undefined, (run) => displayLabel(run))];
     }
     const values = [...new Set(runs.flatMap((run) => run.spec.groups[key] ?? []))];
     return values.map((value) =>
@@ -161,8 +161,7 @@ function seriesName(run: RunResult, groupKey: string): string {
   const others = Object.entries(run.spec.groups)
     .filter(([key]) => key !== groupKey)
     .map(([, value]) => value);
-  const name = others.length > 0 ? others.join(', ') : run.spec.label;
-  return run.finished ? name : `${name} (unfinished)`;
+  return displayLabel(run, others.length > 0 ? others.join(', ') : run.spec.label);
 }
 
 /** `"SGD + momentum"` → `"sgd-momentum"`: portable on every file system and in a URL. */

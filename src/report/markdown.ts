@@ -41,9 +41,12 @@ export function configTableData(runs: readonly RunResult[]): Table {
 
 export const summaryTable = (runs: readonly RunResult[]): string => markdownTable(summaryTableData(runs));
 
-/** The run's label, marked when the run has no test yet so a partial report cannot be mistaken for a final one. */
-export function displayLabel(run: RunResult): string {
-  return run.finished ? run.spec.label : `${run.spec.label} (unfinished)`;
+/**
+ * The run's label (or `name` given for it), marked when the run has no test yet so a partial report cannot be
+ * mistaken for a final one.
+ */
+export function displayLabel(run: RunResult, name = run.spec.label): string {
+  return run.finished ? name : `${name} (unfinished)`;
 }
 
 /** A markdown table, cells escaped; columns aligned left or right; ends with a newline. */
