@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { installWebGpu } from './webgpu.ts';
+import { installWebGpu, trapDeviceErrors } from './webgpu.ts';
 
 /**
  * The tensor backends the kit can run on, in the order tried when none is asked for: native TensorFlow first
@@ -21,7 +21,7 @@ interface Candidate {
    * it by name) and it would be a poor choice. Returns the line that describes it: what runs it, and how.
    */
   register(automatic: boolean): Promise<string>;
-  /** Runs once the backend has initialised (and before any other code sees it). */
+  /** Runs once the backend has initialised or failed to (and before any other code sees it). */
   settle?(before: ProcessHandlers): void;
 }
 
@@ -78,6 +78,10 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       await import('@tensorflow/tfjs-backend-webgpu');
       const on = adapter.software && !/software/i.test(adapter.description) ? `${adapter.description}, software` : adapter.description;
       return `webgpu (WebGPU through Dawn on ${on})`;
+    },
+    settle() {
+      const backend = tf.findBackend('webgpu');
+      if (backend) trapDeviceErrors(backend);
     },
   },
   wasm: {

@@ -128,3 +128,43 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
     software: isFallbackAdapter === true || architecture === 'software',
   };
 }
+
+/** The parts of tfjs's webgpu backend (4.22) and of its GPUDevice that trapDeviceErrors uses. */
+interface TrappableBackend {
+  device: {
+    addEventListener(type: 'uncapturederror', listener: (event: { error: { message: string; constructor: { name: string } } }) => void): void;
+    lost: Promise<{ reason: string; message: string }>;
+  };
+  read(dataId: object): Promise<unknown>;
+}
+
+const trapped = new WeakSet<object>();
+
+/**
+ * Turns what the GPU rejects into errors. WebGPU reports an invalid command (a bind group that does not fit its
+ * shader, a buffer too large) or a lost device as an event, not an exception, and drops the work: a read would then
+ * return whatever its buffer held before, and a test comparing two such reads could pass. Here the first such report
+ * makes the next read of a tensor reject with it.
+ */
+export function trapDeviceErrors(backend: object): void {
+  if (trapped.has(backend)) return;
+  trapped.add(backend);
+  const gpu = backend as TrappableBackend;
+  let pending: string | null = null;
+  gpu.device.addEventListener('uncapturederror', ({ error }) => {
+    pending ??= `${error.constructor.name}: ${error.message.split('\n')[0]}`;
+  });
+  void gpu.device.lost.then(({ reason, message }) => {
+    if (reason !== 'destroyed') pending ??= `the GPU device was lost: ${message}`;
+  });
+  const read = gpu.read.bind(gpu);
+  gpu.read = async (dataId) => {
+    const values = await read(dataId);
+    if (pending !== null) {
+      const report = pending;
+      pending = null;
+      throw new Error(`The GPU rejected work queued before this read, so its results are not valid (${report}).`);
+    }
+    return values;
+  };
+}

@@ -89,13 +89,13 @@ interface WebGpuBackendLike {
 interface GpuDevice {
   createQuerySet(descriptor: { type: 'timestamp'; count: number }): unknown;
   createShaderModule(descriptor: { code: string }): unknown;
+  createBindGroupLayout(descriptor: object): unknown;
+  createPipelineLayout(descriptor: { bindGroupLayouts: unknown[] }): unknown;
   createComputePipeline(descriptor: object): GpuPipeline;
   createBindGroup(descriptor: object): unknown;
 }
 
-interface GpuPipeline {
-  getBindGroupLayout(index: number): unknown;
-}
+type GpuPipeline = object;
 
 interface GpuComputePass {
   setPipeline(pipeline: GpuPipeline): void;
@@ -111,14 +111,38 @@ interface Compiled {
 
 const compiled = new WeakMap<GpuDevice, Map<WgslKernel, Compiled>>();
 
+/**
+ * The bindings as wgslSource declares them, every one of them. (A layout derived from the shader, `layout: 'auto'`,
+ * would leave out a buffer that the body does not read, and binding it would then be an error.)
+ */
+function bindGroupLayout(device: GpuDevice, kernel: WgslKernel): unknown {
+  const buffer = (type: string, binding: number) => ({ binding, visibility: GPU_SHADER_STAGE_COMPUTE, buffer: { type } });
+  const inputs = kernel.inputs.length;
+  const outputs = kernel.outputs.length;
+  return device.createBindGroupLayout({
+    entries: [
+      ...kernel.inputs.map((_, i) => buffer('read-only-storage', i)),
+      ...kernel.outputs.map((_, i) => buffer('storage', inputs + i)),
+      buffer('uniform', inputs + outputs),
+    ],
+  });
+}
+
+/** GPUShaderStage.COMPUTE. */
+const GPU_SHADER_STAGE_COMPUTE = 4;
+
 function compiledFor(device: GpuDevice, kernel: WgslKernel): Compiled {
   let byKernel = compiled.get(device);
   if (!byKernel) compiled.set(device, (byKernel = new Map()));
   let entry = byKernel.get(kernel);
   if (!entry) {
     const module = device.createShaderModule({ code: wgslSource(kernel) });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    entry = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    const layout = bindGroupLayout(device, kernel);
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
+    entry = { pipeline, layout };
     byKernel.set(kernel, entry);
   }
   return entry;

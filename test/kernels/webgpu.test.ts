@@ -58,3 +58,19 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('the kit’s WGSL kernels
     tf.dispose([p, g, q]);
   });
 });
+
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('work the GPU rejects', () => {
+  beforeAll(() => useBackend('webgpu'));
+
+  it('makes the next read reject with the GPU’s report, once; reads after it work again', async () => {
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const a = tf.fill([4], 3);
+    // A binding that its layout does not have: WebGPU reports it as an event and drops the work.
+    const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    device.createBindGroup({ layout: device.createBindGroupLayout({ entries: [] }), entries: [{ binding: 0, resource: { buffer } }] });
+    await expect(a.data()).rejects.toThrow(/^The GPU rejected work queued before this read, so its results are not valid \(GPUValidationError: /);
+    expect(await values(a)).toEqual([3, 3, 3, 3]);
+    buffer.destroy();
+    a.dispose();
+  });
+});
