@@ -212,17 +212,24 @@ export class FFNN {
         if (k === 0) break;
         // dL/dh^(k−1): back through W^k, then through the dropout mask on layer k's input.
         let dH = matMulTransposedRight(dU, layer.weights.value as tf.Tensor2D);
-        const mask = cache.masks[k];
-        if (mask) dH = tf.mul(dH, mask) as tf.Tensor2D;
+        const mask = cache.masks[k] as tf.Tensor2D | null;
         // dL/du^(k−1): through the activation of the layer below.
         const below = this.layers[k - 1] as Layer;
         const u = cache.preActivations[k - 1] as tf.Tensor2D;
         const param = below.param?.value as tf.Scalar | undefined;
-        if (below.param && below.activation.dfdparam && param) {
-          // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
-          gradient(below.param, tf.sum(tf.mul(dH, below.activation.dfdparam(u, param))));
+        const trainsParam = below.param !== null && below.activation.dfdparam !== undefined && param !== undefined;
+        // One kernel for dL/du and its batch sum where the backend has it (webgpu), which also applies the mask when
+        // nothing else needs dL/dh on its own.
+        const folded = mask && !trainsParam ? fusedActivationGrad(below.activation, dH, u, param, mask) : null;
+        if (folded) {
+          [dU, dB] = folded;
+          continue;
         }
-        // One kernel for both where the backend has it (webgpu).
+        if (mask) dH = tf.mul(dH, mask) as tf.Tensor2D;
+        if (trainsParam) {
+          // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
+          gradient(below.param!, tf.sum(tf.mul(dH, below.activation.dfdparam!(u, param!))));
+        }
         [dU, dB] = fusedActivationGrad(below.activation, dH, u, param) ?? withBatchSum(tf.mul(dH, below.activation.dfdx(u, param)) as tf.Tensor2D);
       }
       return found;

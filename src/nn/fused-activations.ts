@@ -13,20 +13,23 @@ import type { Activation, ActivationName, ParamValue } from './activations.ts';
  * the tfjs operations elsewhere.
  */
 
-/** WGSL for element i: f(u) and dh·f'(u), with `a` the activation's parameter (celu's alpha, swish's beta). */
+/**
+ * WGSL for element i: f(u) and d·f'(u), with `d` the upstream gradient dL/dh of element i and `a` the activation's
+ * parameter (celu's alpha, swish's beta).
+ */
 const FORMULAS: Partial<Record<ActivationName, { f?: string; grad: string }>> = {
   // tf.step(u, 0): the derivative at 0 is taken as 0.
-  relu: { grad: 'du[i] = select(0.0, dh[i], u[i] > 0.0);' },
+  relu: { grad: 'du[i] = select(0.0, d, u[i] > 0.0);' },
   celu: {
     f: 'h[i] = max(u[i], 0.0) + a * (exp(min(u[i], 0.0) / a) - 1.0);',
-    grad: 'du[i] = dh[i] * exp(min(u[i], 0.0) / a);',
+    grad: 'du[i] = d * exp(min(u[i], 0.0) / a);',
   },
   swish: {
     f: 'h[i] = u[i] * (1.0 / (1.0 + exp(-(a * u[i]))));',
     // sigmoid(bu) + bu·sigmoid(bu)·sigmoid(−bu), as activations.ts has it.
     grad: `let bu = a * u[i];
     let s = 1.0 / (1.0 + exp(-bu));
-    du[i] = dh[i] * (s + bu * (s * (1.0 / (1.0 + exp(bu)))));`,
+    du[i] = d * (s + bu * (s * (1.0 / (1.0 + exp(bu)))));`,
   },
 };
 
@@ -57,13 +60,17 @@ function columnSumBody(formula: string, out: string, sum: string): string {
     ${sum}[column] = total;`;
 }
 
-/** du = dh·f'(u) and db = du summed over the rows. */
-function gradKernel(formula: string, param: ParamRead): WgslKernel {
+/**
+ * du = d·f'(u) and db = du summed over the rows, where d is dh, or with `masked` dh·m: the dropout mask m of the
+ * layer above multiplies dL/dh in the same kernel.
+ */
+function gradKernel(formula: string, param: ParamRead, masked: boolean): WgslKernel {
+  const upstream = masked ? 'let d = dh[i] * m[i];' : 'let d = dh[i];';
   return {
-    inputs: ['dh', 'u', ...paramInput(param)],
+    inputs: ['dh', 'u', ...paramInput(param), ...(masked ? ['m'] : [])],
     outputs: ['du', 'db'],
     constants: ['rows', ...paramConstant(param)],
-    body: readParam(param) + columnSumBody(formula, 'du', 'db'),
+    body: readParam(param) + columnSumBody(`${upstream}\n      ${formula}`, 'du', 'db'),
   };
 }
 
@@ -117,8 +124,8 @@ for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?
     const forward = variants((param) => forwardKernel(formulas.f as string, param));
     registerWgslKernel(forwardName(name), (given) => forward[variant(given)]);
   }
-  const grad = variants((param) => gradKernel(formulas.grad, param));
-  registerWgslKernel(gradName(name), (given) => grad[variant(given)], withColumnSums('dh'));
+  const grad = { plain: variants((param) => gradKernel(formulas.grad, param, false)), masked: variants((param) => gradKernel(formulas.grad, param, true)) };
+  registerWgslKernel(gradName(name), (given) => grad[given.m ? 'masked' : 'plain'][variant(given)], withColumnSums('dh'));
 }
 
 registerWgslKernel(forwardName('softmax'), SOFTMAX);
@@ -147,11 +154,20 @@ function pair(result: tf.Tensor[] | null): GradAndBiasGrad | null {
   return result ? [result[0] as tf.Tensor2D, result[1] as tf.Tensor1D] : null;
 }
 
-/** du = dh·activation.dfdx(u, param) for a batch, and du summed over the batch, in one kernel where the backend has it, else null. */
-export function fusedActivationGrad(activation: Activation, dh: tf.Tensor2D, u: tf.Tensor2D, param?: ParamValue): GradAndBiasGrad | null {
+/**
+ * du = dh·activation.dfdx(u, param) for a batch, and du summed over the batch, in one kernel where the backend has it,
+ * else null. With `mask` (a dropout mask of dh's shape) dh·mask takes dh's place, in the same kernel.
+ */
+export function fusedActivationGrad(
+  activation: Activation,
+  dh: tf.Tensor2D,
+  u: tf.Tensor2D,
+  param?: ParamValue,
+  mask?: tf.Tensor2D,
+): GradAndBiasGrad | null {
   if (!FORMULAS[activation.name] || dh.rank !== 2) return null;
   const { inputs, attrs } = paramInputs(activation, param);
-  return pair(runFused(gradName(activation.name), { dh, u, ...inputs }, { rows: dh.shape[0], ...attrs }));
+  return pair(runFused(gradName(activation.name), { dh, u, ...inputs, ...(mask ? { m: mask } : {}) }, { rows: dh.shape[0], ...attrs }));
 }
 
 /** softmaxCrossEntropyGrad(probs, targets) of loss.ts, (ŷ − y)/batch, and its sum over the batch, in one kernel where the backend has it. */
