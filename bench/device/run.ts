@@ -57,6 +57,16 @@ await section('automatic choice', async () => {
   const info = await selectBackend('');
   console.log(`Backend chosen with none asked for: ${info.description}`);
   report.automatic = info;
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter) {
+    // What would bound kernels with more buffers (an optimizer updating a layer's weights and bias at once): tfjs
+    // asks its device for the default 8 storage buffers a shader.
+    const names = ['maxStorageBuffersPerShaderStage', 'maxBindingsPerBindGroup', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'] as const;
+    const limits = Object.fromEntries(names.map((name) => [name, adapter.limits[name]]));
+    console.log(`Adapter limits: ${names.map((name) => `${name} ${limits[name]}`).join(', ')}`);
+    report.adapterLimits = limits;
+  }
 });
 
 if (parts.includes('tests')) {
