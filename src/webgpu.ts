@@ -64,6 +64,36 @@ interface GpuLike {
   requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
 }
 
+interface DeviceDescriptor {
+  requiredLimits?: Record<string, number>;
+}
+
+interface RequestingAdapter {
+  limits: { maxStorageBuffersPerShaderStage: number };
+  requestDevice(descriptor?: DeviceDescriptor): Promise<unknown>;
+}
+
+/**
+ * Makes every device requested through `gpu` ask for as many storage buffers a shader as its adapter allows. tfjs
+ * asks for WebGPU's default of 8 (it raises only sizes), and the kit's fused optimizer updates bind up to 14 to update
+ * two parameters in one dispatch (src/optim/fused.ts; with 8 they update one at a time).
+ */
+function askForStorageBuffers(gpu: GpuLike): void {
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  gpu.requestAdapter = async (options) => {
+    const adapter = (await requestAdapter(options)) as (GpuAdapterLike & RequestingAdapter) | null;
+    if (adapter) {
+      const requestDevice = adapter.requestDevice.bind(adapter);
+      adapter.requestDevice = (descriptor = {}) =>
+        requestDevice({
+          ...descriptor,
+          requiredLimits: { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage },
+        });
+    }
+    return adapter;
+  };
+}
+
 /**
  * Whether this Linux machine has a GPU's device node: Mesa's render nodes (/dev/dri/renderD*), NVIDIA's
  * (/dev/nvidia0, /dev/nvidiactl) or WSL's (/dev/dxg). Without one, only a software Vulkan driver could answer, and
@@ -118,6 +148,7 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
     if (hideSoftware) delete process.env.VK_LOADER_DRIVERS_DISABLE;
   }
   if (!adapter) throw new Error('no GPU adapter found');
+  askForStorageBuffers(gpu);
   Object.assign(globalThis, globals);
   const scope = globalThis as { navigator?: object };
   if (scope.navigator === undefined) scope.navigator = {};

@@ -218,6 +218,12 @@ export function runWgsl(
   return outputs;
 }
 
+/** How many storage buffers one shader may bind on the current backend's GPU device (WebGPU's default, 8, elsewhere). */
+export function storageBuffersPerShader(): number {
+  const { device } = tf.backend() as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
+  return device?.limits?.maxStorageBuffersPerShaderStage ?? 8;
+}
+
 /**
  * Registers `kernelName` with tfjs for the webgpu backend as `kernel`, run by runWgsl: its inputs are the tensors
  * given under the kernel's input names, its constants the attributes of the same names. `kernel` may instead pick

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { fusedUpdate } from './fused.ts';
-import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
+import { type FusedStep, Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface AdamOptions {
   lr?: number;
@@ -48,36 +47,32 @@ export class Adam extends Optimizer {
     return this.t;
   }
 
-  step(): void {
+  override step(): void {
     this.t += 1;
-    const correction1 = 1 - this.beta1 ** this.t;
-    const correction2 = 1 - this.beta2 ** this.t;
-    tf.tidy(() => {
-      this.params.forEach((p, i) => {
-        const grad = p.grad;
-        if (!grad) return;
-        const m = this.means[i] as tf.Variable;
-        const s = this.squares[i] as tf.Variable;
-        const { beta1: b1, beta2: b2, lr, epsilon: eps } = this;
-        const fused = fusedUpdate(
-          'adam',
-          { p: p.value, g: grad, m, s },
-          { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1: correction1, c2: correction2, lr, eps },
-        );
-        if (fused) {
-          m.assign(fused[1] as tf.Tensor);
-          s.assign(fused[2] as tf.Tensor);
-          p.value.assign(fused[0] as tf.Tensor);
-          return;
-        }
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
-        s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.mul(grad, grad), 1 - this.beta2)));
-        const mHat = tf.div(m, correction1);
-        const sHat = tf.div(s, correction2);
-        const rate = tf.div(this.lr, tf.add(tf.sqrt(sHat), this.epsilon));
-        p.value.assign(tf.sub(p.value, tf.mul(rate, mHat)));
-      });
-    });
+    super.step();
+  }
+
+  /** The bias corrections 1 − beta1^t and 1 − beta2^t of the current step. */
+  private corrections(): [number, number] {
+    return [1 - this.beta1 ** this.t, 1 - this.beta2 ** this.t];
+  }
+
+  protected update(p: Parameter, grad: tf.Tensor, i: number): void {
+    const m = this.means[i] as tf.Variable;
+    const s = this.squares[i] as tf.Variable;
+    const [correction1, correction2] = this.corrections();
+    m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
+    s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.mul(grad, grad), 1 - this.beta2)));
+    const mHat = tf.div(m, correction1);
+    const sHat = tf.div(s, correction2);
+    const rate = tf.div(this.lr, tf.add(tf.sqrt(sHat), this.epsilon));
+    p.value.assign(tf.sub(p.value, tf.mul(rate, mHat)));
+  }
+
+  protected override fusedStep(): FusedStep {
+    const { beta1: b1, beta2: b2, lr, epsilon: eps } = this;
+    const [c1, c2] = this.corrections();
+    return { kernel: 'adam', state: [this.means, this.squares], constants: { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1, c2, lr, eps } };
   }
 
   dispose(): void {

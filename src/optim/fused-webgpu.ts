@@ -2,7 +2,8 @@ import type { WgslKernel } from '../kernels/webgpu.ts';
 
 /**
  * The optimizer updates as WGSL kernels for the webgpu backend (run by src/kernels/webgpu.ts): one dispatch per
- * parameter and step instead of one per operation (Adam: 1 instead of 14). The arithmetic is that of the
+ * parameter and step instead of one per operation (Adam: 1 instead of 14), or per two parameters (pairedUpdate
+ * below). The arithmetic is that of the
  * operation-by-operation path, in the same order. The inputs, outputs and constants listed here are also the
  * signature of kernels.wat's wasm kernels (fused.ts registers both from this table).
  */
@@ -40,3 +41,26 @@ export const WGSL_UPDATES = {
     pOut[i] = p[i] - (c.lr / (sqrt(s2 / c.c2) + c.eps)) * (m2 / c.c1);`,
   },
 } as const satisfies Record<string, WgslKernel>;
+
+/**
+ * An update of two parameters in one dispatch: invocations below `c.split` (the first parameter's size) update the
+ * first with `update`'s body, the others the second, whose tensors are named with a `B` suffix (`pB`, `gB`, … and
+ * `pOutB`, …). It binds twice the storage buffers, within what the device allows only where it allows more than
+ * WebGPU's default of 8 for Adam, momentum and RMSProp.
+ */
+export function pairedUpdate(update: WgslKernel): WgslKernel {
+  const tensors = [...update.inputs, ...update.outputs];
+  const second = update.body.replace(new RegExp(`\\b(${tensors.join('|')})\\[i\\]`, 'g'), '$1B[j]');
+  return {
+    inputs: [...update.inputs, ...update.inputs.map((name) => `${name}B`)],
+    outputs: [...update.outputs, ...update.outputs.map((name) => `${name}B`)],
+    constants: [...update.constants, 'split'],
+    body: `let split = u32(c.split);
+  if (i < split) {
+    ${update.body}
+  } else {
+    let j = i - split;
+    ${second}
+  }`,
+  };
+}

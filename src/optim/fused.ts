@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasFused, runFused } from '../kernels/fused.ts';
-import { registerWgslKernel } from '../kernels/webgpu.ts';
-import { WGSL_UPDATES } from './fused-webgpu.ts';
+import { registerWgslKernel, storageBuffersPerShader } from '../kernels/webgpu.ts';
+import { pairedUpdate, WGSL_UPDATES } from './fused-webgpu.ts';
 import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
 
 /**
@@ -44,6 +44,7 @@ function kernelsFor(backend: WasmBackendLike): KernelExports {
 }
 
 const kernelName = (kernel: FusedKernel) => `CC6204Fused_${kernel}`;
+const pairName = (kernel: FusedKernel) => `CC6204Fused_${kernel}_pair`;
 
 // WGSL_UPDATES is each update's signature on both backends: what it reads (in order), writes, and its constants.
 for (const [kernel, update] of Object.entries(WGSL_UPDATES) as [FusedKernel, (typeof WGSL_UPDATES)[FusedKernel]][]) {
@@ -63,7 +64,18 @@ for (const [kernel, update] of Object.entries(WGSL_UPDATES) as [FusedKernel, (ty
     },
   });
   registerWgslKernel(kernelName(kernel), update);
+  // Each half's outputs shaped like its parameter; one invocation per element of both.
+  registerWgslKernel(pairName(kernel), pairedUpdate(update), ({ p, pB }) => {
+    const [first, second] = [p as tf.TensorInfo, pB as tf.TensorInfo];
+    return {
+      outputs: [...update.outputs.map(() => first.shape), ...update.outputs.map(() => second.shape)],
+      invocations: tf.util.sizeFromShape(first.shape) + tf.util.sizeFromShape(second.shape),
+    };
+  });
 }
+
+/** The split point reaches the shader as a float32 constant, exact for integers up to 2^24. */
+const MAX_PAIRED_FIRST = 2 ** 24;
 
 /**
  * Runs a fused update when the current backend has it (and the fused kernels are on, see useFusedKernels): returns
@@ -76,3 +88,31 @@ export function fusedUpdate(kernel: FusedKernel, inputs: Record<string, tf.Tenso
 
 /** Whether fusedUpdate(kernel, …) would run the fused kernel on the current backend. */
 export const hasFusedUpdate = (kernel: FusedKernel): boolean => hasFused(kernelName(kernel));
+
+/**
+ * The fused update of several parameters with the same constants: `parameters` holds per parameter its tensors in
+ * the kernel's input order (the parameter, its gradient, then its state). Returns per parameter its new tensors in
+ * the kernel's output order, or null (for all of them) so that the caller takes the tfjs path. On webgpu two
+ * parameters share a dispatch where the device allows a shader the buffers (pairedUpdate): a layer's weights and
+ * bias in one. The results are those of one kernel per parameter, bit for bit.
+ */
+export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], constants: Record<string, number>): tf.Tensor[][] | null {
+  if (!hasFusedUpdate(kernel) || parameters.some((tensors) => tensors.some((t) => t.dtype !== 'float32' || t.size === 0))) return null;
+  const { inputs, outputs } = WGSL_UPDATES[kernel];
+  const named = (tensors: tf.Tensor[], suffix = '') => Object.fromEntries(inputs.map((name, j) => [`${name}${suffix}`, tensors[j] as tf.Tensor]));
+  const pairs = hasFused(pairName(kernel)) && storageBuffersPerShader() >= 2 * (inputs.length + outputs.length);
+  const results: tf.Tensor[][] = [];
+  for (let k = 0; k < parameters.length; ) {
+    const first = parameters[k] as tf.Tensor[];
+    const second = parameters[k + 1];
+    if (pairs && second && (first[0] as tf.Tensor).size < MAX_PAIRED_FIRST) {
+      const both = runFused(pairName(kernel), { ...named(first), ...named(second, 'B') }, { ...constants, split: (first[0] as tf.Tensor).size });
+      results.push((both as tf.Tensor[]).slice(0, outputs.length), (both as tf.Tensor[]).slice(outputs.length));
+      k += 2;
+    } else {
+      results.push(runFused(kernelName(kernel), named(first), constants) as tf.Tensor[]);
+      k += 1;
+    }
+  }
+  return results;
+}

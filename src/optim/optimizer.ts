@@ -1,9 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
+import { type FusedKernel, fusedUpdates } from './fused.ts';
+
+/** The fused kernel that does an optimizer's `update` (src/optim/fused.ts), and what it reads besides p and grad. */
+export interface FusedStep {
+  kernel: FusedKernel;
+  /** The optimizer's state, in the kernel's input order after the parameter and its gradient: one tensor per parameter each. */
+  state: tf.Variable[][];
+  constants: Record<string, number>;
+}
 
 /**
  * An optimizer updates its parameters in place from their gradients. State (velocities, moving averages) is made
  * once, one tensor per parameter, and freed by `dispose()`; a parameter without a gradient is left alone.
+ *
+ * A subclass writes its formula with tfjs operations in `update`, and may name in `fusedStep` a kernel that computes
+ * the same in one pass (wasm, webgpu), which `step` then takes where the backend has it.
  */
 export abstract class Optimizer {
   protected readonly params: readonly Parameter[];
@@ -13,7 +25,35 @@ export abstract class Optimizer {
     if (this.params.length === 0) throw new Error(`${this.constructor.name}: no parameters to optimize.`);
   }
 
-  abstract step(): void;
+  /** Updates every parameter that has a gradient. */
+  step(): void {
+    tf.tidy(() => {
+      const active = this.params.flatMap((p, i) => (p.grad ? [{ p, grad: p.grad, i }] : []));
+      const fusedStep = this.fusedStep();
+      if (fusedStep) {
+        const { kernel, state, constants } = fusedStep;
+        const tensors = active.map(({ p, grad, i }) => [p.value, grad, ...state.map((perParameter) => perParameter[i] as tf.Variable)]);
+        const fused = fusedUpdates(kernel, tensors, constants);
+        if (fused) {
+          active.forEach(({ p, i }, k) => {
+            const [value, ...newState] = fused[k] as tf.Tensor[];
+            newState.forEach((t, j) => (state[j]?.[i] as tf.Variable).assign(t));
+            p.value.assign(value as tf.Tensor);
+          });
+          return;
+        }
+      }
+      for (const { p, grad, i } of active) this.update(p, grad, i);
+    });
+  }
+
+  /** Updates parameter `i` from its gradient with tfjs operations (inside step's tidy). */
+  protected abstract update(p: Parameter, grad: tf.Tensor, i: number): void;
+
+  /** The fused kernel of this step and its inputs; none by default (an optimizer of your own needs none). */
+  protected fusedStep(): FusedStep | null {
+    return null;
+  }
 
   /** Frees the optimizer's state, not the parameters. */
   abstract dispose(): void;

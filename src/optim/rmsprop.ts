@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { fusedUpdate } from './fused.ts';
-import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
+import { type FusedStep, Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface RMSPropOptions {
   lr?: number;
@@ -29,24 +28,16 @@ export class RMSProp extends Optimizer {
     this.squares = zerosLike(this.params);
   }
 
-  step(): void {
-    tf.tidy(() => {
-      this.params.forEach((p, i) => {
-        const grad = p.grad;
-        if (!grad) return;
-        const s = this.squares[i] as tf.Variable;
-        const { beta, lr, epsilon: eps } = this;
-        const fused = fusedUpdate('rmsprop', { p: p.value, g: grad, s }, { beta, rest: 1 - beta, lr, eps });
-        if (fused) {
-          s.assign(fused[1] as tf.Tensor);
-          p.value.assign(fused[0] as tf.Tensor);
-          return;
-        }
-        s.assign(tf.add(tf.mul(s, this.beta), tf.mul(tf.mul(grad, grad), 1 - this.beta)));
-        const rate = tf.div(this.lr, tf.add(tf.sqrt(s), this.epsilon));
-        p.value.assign(tf.sub(p.value, tf.mul(rate, grad)));
-      });
-    });
+  protected update(p: Parameter, grad: tf.Tensor, i: number): void {
+    const s = this.squares[i] as tf.Variable;
+    s.assign(tf.add(tf.mul(s, this.beta), tf.mul(tf.mul(grad, grad), 1 - this.beta)));
+    const rate = tf.div(this.lr, tf.add(tf.sqrt(s), this.epsilon));
+    p.value.assign(tf.sub(p.value, tf.mul(rate, grad)));
+  }
+
+  protected override fusedStep(): FusedStep {
+    const { beta, lr, epsilon: eps } = this;
+    return { kernel: 'rmsprop', state: [this.squares], constants: { beta, rest: 1 - beta, lr, eps } };
   }
 
   dispose(): void {

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { fusedUpdate } from './fused.ts';
-import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
+import { type FusedStep, Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface SGDOptions {
   /** Learning rate. */
@@ -34,28 +33,20 @@ export class SGD extends Optimizer {
     this.velocity = momentum > 0 ? zerosLike(this.params) : [];
   }
 
-  step(): void {
-    tf.tidy(() => {
-      this.params.forEach((p, i) => {
-        const grad = p.grad;
-        if (!grad) return;
-        const keep = 1 - this.beta;
-        if (this.momentum === 0) {
-          const [fused] = fusedUpdate('sgd', { p: p.value, g: grad }, { keep, lr: this.lr }) ?? [];
-          p.value.assign(fused ?? tf.sub(this.decayed(p), tf.mul(grad, this.lr)));
-          return;
-        }
-        const v = this.velocity[i] as tf.Variable;
-        const fused = fusedUpdate('momentum', { p: p.value, g: grad, v }, { keep, lr: this.lr, m: this.momentum });
-        if (fused) {
-          v.assign(fused[1] as tf.Tensor);
-          p.value.assign(fused[0] as tf.Tensor);
-          return;
-        }
-        v.assign(tf.sub(tf.mul(v, this.momentum), tf.mul(grad, this.lr)));
-        p.value.assign(tf.add(this.decayed(p), v));
-      });
-    });
+  protected update(p: Parameter, grad: tf.Tensor, i: number): void {
+    if (this.momentum === 0) {
+      p.value.assign(tf.sub(this.decayed(p), tf.mul(grad, this.lr)));
+      return;
+    }
+    const v = this.velocity[i] as tf.Variable;
+    v.assign(tf.sub(tf.mul(v, this.momentum), tf.mul(grad, this.lr)));
+    p.value.assign(tf.add(this.decayed(p), v));
+  }
+
+  protected override fusedStep(): FusedStep {
+    const keep = 1 - this.beta;
+    if (this.momentum === 0) return { kernel: 'sgd', state: [], constants: { keep, lr: this.lr } };
+    return { kernel: 'momentum', state: [this.velocity], constants: { keep, lr: this.lr, m: this.momentum } };
   }
 
   /** (1 − beta)·p; with no decay, p itself (1·p is p exactly, as the fused kernel computes it). */

@@ -35,13 +35,10 @@ async function submit(argv: string[], questions?: Question[]) {
 class AdamWithoutBiasCorrection extends Optimizer {
   private readonly m = zerosLike(this.params);
   private readonly s = zerosLike(this.params);
-  step(): void {
-    tf.tidy(() => this.params.forEach((p, i) => {
-      const g = p.grad!;
-      this.m[i]!.assign(tf.add(tf.mul(this.m[i]!, 0.9), tf.mul(g, 0.1)));
-      this.s[i]!.assign(tf.add(tf.mul(this.s[i]!, 0.999), tf.mul(tf.mul(g, g), 0.001)));
-      p.value.assign(tf.sub(p.value, tf.mul(tf.div(0.001, tf.add(tf.sqrt(this.s[i]!), 1e-8)), this.m[i]!)));
-    }));
+  protected update(p: Parameter, g: tf.Tensor, i: number): void {
+    this.m[i]!.assign(tf.add(tf.mul(this.m[i]!, 0.9), tf.mul(g, 0.1)));
+    this.s[i]!.assign(tf.add(tf.mul(this.s[i]!, 0.999), tf.mul(tf.mul(g, g), 0.001)));
+    p.value.assign(tf.sub(p.value, tf.mul(tf.div(0.001, tf.add(tf.sqrt(this.s[i]!), 1e-8)), this.m[i]!)));
   }
   dispose(): void {
     tf.dispose([...this.m, ...this.s]);
