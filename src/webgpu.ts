@@ -82,7 +82,7 @@ function askForStorageBuffers(gpu: GpuLike): void {
   const requestAdapter = gpu.requestAdapter.bind(gpu);
   gpu.requestAdapter = async (options) => {
     const adapter = (await requestAdapter(options)) as (GpuAdapterLike & RequestingAdapter) | null;
-    if (adapter) {
+    if (adapter && typeof adapter.limits?.maxStorageBuffersPerShaderStage === 'number') {
       const requestDevice = adapter.requestDevice.bind(adapter);
       adapter.requestDevice = (descriptor = {}) =>
         requestDevice({
