@@ -105,9 +105,10 @@ export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], con
   for (let k = 0; k < parameters.length; ) {
     const first = parameters[k] as tf.Tensor[];
     const second = parameters[k + 1];
-    if (pairs && second && (first[0] as tf.Tensor).size < MAX_PAIRED_FIRST) {
-      const both = runFused(pairName(kernel), { ...named(first), ...named(second, 'B') }, { ...constants, split: (first[0] as tf.Tensor).size });
-      results.push((both as tf.Tensor[]).slice(0, outputs.length), (both as tf.Tensor[]).slice(outputs.length));
+    const split = (first[0] as tf.Tensor).size;
+    if (pairs && second && split < MAX_PAIRED_FIRST) {
+      const both = runFused(pairName(kernel), { ...named(first), ...named(second, 'B') }, { ...constants, split }) as tf.Tensor[];
+      results.push(both.slice(0, outputs.length), both.slice(outputs.length));
       k += 2;
     } else {
       results.push(runFused(kernelName(kernel), named(first), constants) as tf.Tensor[]);
