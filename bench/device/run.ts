@@ -4,7 +4,7 @@
 //   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
 //           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
 //   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger
-//           batches of dispatches per submit, and with batches of 1000 rows instead of 100;
+//           batches of dispatches per submit, with smaller matMul tiles, and with batches of 1000 rows instead of 100;
 //   profile where a step's time goes (bench/profile.ts): GPU time of each kernel, cost of one small kernel, the
 //           step's JavaScript by package and function;
 //   epoch   one epoch of 2e adam:heuristic on Fashion-MNIST, then the test pass, as `npm run experiment` runs it.
@@ -100,6 +100,9 @@ if (parts.includes('bench')) {
       { fused: false, flags: [] },
       { fused: true, flags: ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64'] },
       { fused: true, flags: ['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=1000'] },
+      // tfjs tiles a product's output 32×32 a workgroup unless that makes 8 or fewer workgroups; a batch of 100 makes
+      // 4 to 128 here, few for a large GPU. This threshold gives every product of the network smaller tiles.
+      { fused: true, flags: ['WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL=1000'] },
       // Ten times the rows: how much of the step grows with the work.
       { fused: true, flags: [], batch: 1000 },
     ];

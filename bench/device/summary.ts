@@ -11,6 +11,7 @@ import type { RunSummary } from './vitest-shim.ts';
 
 export interface DeviceResults {
   automatic?: { name: string; description: string };
+  adapterLimits?: Record<string, number>;
   tests?: RunSummary;
   bench?: Result[];
   profile?: StepProfile;
@@ -32,6 +33,9 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
   const gpu = results.bench?.[0]?.description ?? results.profile?.description ?? results.epoch?.backend;
   lines.push(`GPU: ${gpu ?? 'unknown (no bench, profile or epoch result)'}`);
   if (results.automatic) lines.push(`Chosen with no --backend: ${results.automatic.description}`);
+  if (results.adapterLimits) {
+    lines.push(`Adapter limits: ${Object.entries(results.adapterLimits).map(([name, value]) => `${name} ${value}`).join(', ')}`);
+  }
   if (results.tests) {
     const { passed, failed, skipped, failures } = results.tests;
     lines.push(`Numeric tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);

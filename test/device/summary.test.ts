@@ -39,6 +39,7 @@ describe('the device results summary', () => {
   it('gives each bench variant its ratio to PyTorch, the tests, the profile and the epoch', () => {
     const results: DeviceResults = {
       automatic: { name: 'webgpu', description: 'webgpu (NVIDIA H100 80GB HBM3, nvidia, hopper)' },
+      adapterLimits: { maxStorageBuffersPerShaderStage: 16, maxComputeWorkgroupSizeX: 1024 },
       tests: { passed: 95, failed: 1, skipped: 0, failures: [{ name: 'ffnn > backward', error: 'expected 1 to be 2\nstack' }] },
       bench: [bench('default', 3), bench('no fused kernels', 12)],
       profile,
@@ -47,6 +48,7 @@ describe('the device results summary', () => {
     };
     const text = summarize(results, { torch: '2.4.0', device: 'NVIDIA H100 80GB HBM3', msPerStep: 2.9 });
     expect(text).toContain('GPU: webgpu (NVIDIA H100 80GB HBM3, nvidia, hopper)');
+    expect(text).toContain('Adapter limits: maxStorageBuffersPerShaderStage 16, maxComputeWorkgroupSizeX 1024');
     expect(text).toContain('Numeric tests: 95 passed, 1 failed, 0 skipped');
     expect(text).toContain('  failed: ffnn > backward: expected 1 to be 2');
     expect(text).toContain('epoch failed: out of memory');
