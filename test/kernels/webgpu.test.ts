@@ -67,7 +67,9 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('work the GPU rejects', (
     const a = tf.fill([4], 3);
     // A binding that its layout does not have: WebGPU reports it as an event and drops the work.
     const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
-    device.createBindGroup({ layout: device.createBindGroupLayout({ entries: [] }), entries: [{ binding: 0, resource: { buffer } }] });
+    // Dawn prints its report of this on stderr, under this label.
+    const label = 'invalid on purpose by test/kernels/webgpu.test.ts';
+    device.createBindGroup({ label, layout: device.createBindGroupLayout({ entries: [] }), entries: [{ binding: 0, resource: { buffer } }] });
     await expect(a.data()).rejects.toThrow(/^The GPU rejected work queued before this read, so its results are not valid \(GPUValidationError: /);
     expect(await values(a)).toEqual([3, 3, 3, 3]);
     buffer.destroy();
