@@ -10,7 +10,7 @@ import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
 import { formatProfile, profileSteps, type StepProfile } from './profile.ts';
 
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--batch N] [--json] [--no-epoch] [--no-fused]
-                      [--tfjs-flag F=V] [--profile]
+                      [--tfjs-flag F=V] [--profile] [--null-gpu]
 
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch ${BATCH}) on
 synthetic data, after a warm-up, on each backend asked for (default: every one that loads), each in its own
@@ -31,6 +31,9 @@ Options:
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function
                    (sampled); no real epoch
+  --null-gpu       webgpu on Dawn's null device, which records and validates every command and runs none: the
+                   step's CPU side alone (JavaScript, Dawn), the least a step can take on any GPU; no GPU
+                   needed, nothing computed, no real epoch (CC6204_DAWN_BACKEND=null; default backend webgpu)
   --json           print the results as JSON
   --help           this text
 
@@ -66,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
         'tfjs-flag': { type: 'string', multiple: true, default: [] },
         batch: { type: 'string', default: String(BATCH) },
         profile: { type: 'boolean', default: false },
+        'null-gpu': { type: 'boolean', default: false },
         worker: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -96,8 +100,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error((error as Error).message);
     return 2;
   }
+  const nullGpu = values['null-gpu'];
+  const noEpoch = values['no-epoch'] || values.profile || nullGpu;
   if (values.worker) {
-    const options = { steps, realEpoch: !values['no-epoch'] && !values.profile, fused: !values['no-fused'], flags, batch };
+    const options = { steps, realEpoch: !noEpoch, fused: !values['no-fused'], flags, batch };
     console.log(JSON.stringify(values.profile ? await profileSteps(values.worker, options) : await measure(values.worker, options)));
     return 0;
   }
@@ -107,19 +113,20 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
     return 2;
   }
-  const backends = asked ?? (await usableBackends(undefined, { automatic: true }));
+  const backends = asked ?? (nullGpu ? ['webgpu'] : await usableBackends(undefined, { automatic: true }));
   const results: (Result | StepProfile)[] = [];
   for (const backend of backends) {
-    const epoch = values['no-epoch'] || values.profile ? '' : ' and a real epoch if the data is here';
+    const epoch = noEpoch ? '' : ' and a real epoch if the data is here';
     if (!values.json) console.error(`${values.profile ? 'Profiling' : 'Timing'} ${backend} (${steps} steps${epoch})...`);
     const args = [
       fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps), '--batch', String(batch),
-      ...(values['no-epoch'] ? ['--no-epoch'] : []),
+      ...(noEpoch ? ['--no-epoch'] : []),
       ...(values['no-fused'] ? ['--no-fused'] : []),
       ...(values.profile ? ['--profile'] : []),
       ...flags.flatMap((flag) => ['--tfjs-flag', flag]),
     ];
-    const child = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = nullGpu ? { ...process.env, CC6204_DAWN_BACKEND: 'null' } : process.env;
+    const child = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] });
     if (child.status !== 0) {
       console.error(`${backend}: the benchmark failed (exit ${child.status}).`);
       return 1;

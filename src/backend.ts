@@ -73,11 +73,10 @@ const CANDIDATES: Record<BackendName, Candidate> = {
     async register(automatic) {
       const adapter = await installWebGpu({ software: !automatic });
       if (adapter.software && automatic) {
-        throw new Error(`its only adapter is a software renderer (${adapter.description}), slower than wasm; --backend webgpu takes it anyway`);
+        throw new Error(`its only adapter is no GPU (${adapter.description}), slower than wasm; --backend webgpu takes it anyway`);
       }
       await import('@tensorflow/tfjs-backend-webgpu');
-      const on = adapter.software && !/software/i.test(adapter.description) ? `${adapter.description}, software` : adapter.description;
-      return `webgpu (WebGPU through Dawn on ${on})`;
+      return `webgpu (WebGPU through Dawn on ${adapter.description})`;
     },
     settle() {
       const backend = tf.findBackend('webgpu');

@@ -51,7 +51,7 @@ interface GpuAdapterLike {
 }
 
 export interface WebGpuAdapter {
-  /** One line for people: the adapter's description, vendor and architecture. */
+  /** One line for people: the adapter's description, vendor and architecture, and whether it is software. */
   description: string;
   /**
    * A software renderer that runs on the CPU (Mesa's llvmpipe, SwiftShader, Microsoft's WARP): it works, but the
@@ -122,7 +122,19 @@ export function installWebGpu({ software = true }: { software?: boolean } = {}):
 
 const installations: { any?: Promise<WebGpuAdapter>; hardware?: Promise<WebGpuAdapter> } = {};
 
+/**
+ * Dawn's backend from CC6204_DAWN_BACKEND (for instance `vulkan`, `opengles`, or `null`), else Dawn's choice. `null`
+ * is Dawn's null device: it validates and records every command and runs none, so that the time a step takes there
+ * is its CPU side alone (JavaScript, Dawn's validation and encoding), the least it can take on any GPU. Nothing it
+ * returns is computed: `npm run bench -- --null-gpu` uses it for that measurement.
+ */
+export function dawnBackend(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.CC6204_DAWN_BACKEND?.trim() || undefined;
+}
+
 async function install(software: boolean): Promise<WebGpuAdapter> {
+  const backend = dawnBackend();
+  if (backend === 'null') return installNull();
   const linux = process.platform === 'linux';
   if (linux && !hasVulkanLoader()) {
     throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
@@ -142,22 +154,35 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   try {
     // Dawn rounds timestamps to 65.536 µs by default (a browser's defence against timing attacks), which would read
     // most of this network's kernels as 0 µs in tf.profile; nothing here needs the defence.
-    gpu = create(['disable-dawn-features=timestamp_quantization']);
+    gpu = create(['disable-dawn-features=timestamp_quantization', ...(backend ? [`backend=${backend}`] : [])]);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } finally {
     if (hideSoftware) delete process.env.VK_LOADER_DRIVERS_DISABLE;
   }
-  if (!adapter) throw new Error('no GPU adapter found');
+  if (!adapter) throw new Error(backend ? `no GPU adapter found for Dawn's ${backend} backend (CC6204_DAWN_BACKEND)` : 'no GPU adapter found');
+  publish(gpu, globals);
+  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info ?? {};
+  const named = [description || device, vendor, architecture].filter(Boolean).join(', ') || 'unnamed adapter';
+  const isSoftware = isFallbackAdapter === true || architecture === 'software';
+  return { description: isSoftware && !/software/i.test(named) ? `${named}, software` : named, software: isSoftware };
+}
+
+/** Installs `gpu` as navigator.gpu, with the WebGPU constants, where tfjs looks for them. */
+function publish(gpu: GpuLike, globals: object): void {
   askForStorageBuffers(gpu);
   Object.assign(globalThis, globals);
   const scope = globalThis as { navigator?: object };
   if (scope.navigator === undefined) scope.navigator = {};
   Object.defineProperty(scope.navigator, 'gpu', { value: gpu, configurable: true });
-  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info ?? {};
-  return {
-    description: [description || device, vendor, architecture].filter(Boolean).join(', ') || 'unnamed adapter',
-    software: isFallbackAdapter === true || architecture === 'software',
-  };
+}
+
+/** Dawn's null device (see dawnBackend): no driver needed; counted as software, so that only a request by name takes it. */
+async function installNull(): Promise<WebGpuAdapter> {
+  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
+  const gpu = create(['backend=null']);
+  if (!(await gpu.requestAdapter())) throw new Error("this build of Dawn has no null backend (CC6204_DAWN_BACKEND=null)");
+  publish(gpu, globals);
+  return { description: "Dawn's null device: records and validates every command, runs none (CC6204_DAWN_BACKEND=null)", software: true };
 }
 
 /** The parts of tfjs's webgpu backend (4.22) and of its GPUDevice that trapDeviceErrors uses. */

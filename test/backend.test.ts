@@ -13,6 +13,12 @@ const webgpuLoads = usableHere.includes('webgpu');
 // Where the only WebGPU adapter is a software renderer (CI installs Mesa's llvmpipe to test the webgpu backend).
 const webgpuIsSoftware = webgpuLoads && (await installWebGpu()).software;
 
+// Dawn's binding (npm package webgpu, an optional dependency), whether or not this machine has a GPU for it.
+const dawnInstalled = await import('webgpu').then(
+  () => true,
+  () => false,
+);
+
 const BACKEND_MODULE = new URL('../src/backend.ts', import.meta.url).href;
 
 /** Runs `body` in a Node.js process of its own, after `const { selectBackend } = await import('src/backend.ts')`. */
@@ -98,6 +104,17 @@ describe('backend choice', () => {
     expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \(no Vulkan (loader|driver)[^)]*\)\. Usable here: (.+, )?wasm, cpu\./);
     // Dawn is not even started, so neither it nor the Vulkan loader prints its warnings.
     expect(child.stderr).not.toMatch(/Warning|vkCreateInstance/);
+  });
+
+  it.runIf(dawnInstalled)("CC6204_DAWN_BACKEND=null: webgpu by name runs on Dawn's null device, needing no driver; the automatic choice passes it by", () => {
+    const nowhere = join(tmpdir(), 'cc6204-no-such-vulkan-driver.json');
+    const env = { ...process.env, CC6204_DAWN_BACKEND: 'null', CC6204_BACKEND: '', VK_DRIVER_FILES: nowhere, VK_ICD_FILENAMES: nowhere };
+    const named = runWithBackend(`console.log((await selectBackend('webgpu')).description);`, env);
+    expect(named.stderr).toBe('');
+    expect(named.stdout.trim()).toBe("webgpu (WebGPU through Dawn on Dawn's null device: records and validates every command, runs none (CC6204_DAWN_BACKEND=null))");
+    const automatic = runWithBackend(`console.log((await selectBackend('')).name);`, env);
+    expect(automatic.status).toBe(0);
+    expect(automatic.stdout.trim()).not.toBe('webgpu');
   });
 
   it('the automatic choice starts no software Vulkan driver: without a GPU device node it prints nothing of Dawn', () => {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the GPU checks on a machine laid out by `npm run device:build` (see bench/device/build.ts), from the project
 # root: unpacks Node.js, the Vulkan loader and Dawn, then runs .device/run.mjs (tests, bench, profile, epoch) and
-# PyTorch's step time for the same network (torch), each part only if named (default: all). Everything printed is also kept
+# PyTorch's step time for the same network (torch), each part only if named (default: all); with bench, the same steps
+# on Dawn's null device too (the CPU side alone, in $OUT/null/). Everything printed is also kept
 # in $OUT/device.log, with .device/run.mjs's device-results.json and PyTorch's torch-step.json beside it; back here,
 # `npx tsx bench/device/summary.ts DIR` turns them into the README's lines.
 set -uo pipefail
@@ -46,6 +47,14 @@ if [ ${#js_parts[@]} -gt 0 ]; then
   OUT=$out timeout 420 "$node" .device/run.mjs "${js_parts[@]}" --steps "${STEPS:-200}" || status=$?
   echo "run.mjs exit status: $status (124: it did not end within the time limit), process ended" \
     "$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $node_started }") s after it started"
+fi
+
+if [[ " ${parts[*]} " == *" bench "* ]]; then
+  # The same steps on Dawn's null device, which runs nothing: this machine's CPU side of a step alone.
+  echo "== bench on Dawn's null device"
+  mkdir -p "$out/null"
+  CC6204_DAWN_BACKEND=null OUT=$out/null timeout 120 "$node" .device/run.mjs bench --steps "${STEPS:-200}" \
+    || echo "the null-device bench failed (exit $?)"
 fi
 
 if [[ " ${parts[*]} " == *" torch "* ]]; then

@@ -1,5 +1,5 @@
 // Back from the GPU machine: `npx tsx bench/device/summary.ts DIR` reads what device.sh left in DIR (the device
-// tool's files_at) — device-results.json and torch-step.json — and prints the lines the README and the issue's
+// tool's files_at) — device-results.json, torch-step.json and null/device-results.json — and prints the lines the README and the issue's
 // closing note take: the GPU, the tests, each bench variant against PyTorch's step, the profile and the epoch.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ export interface TorchStep {
 const ms = (x: number) => x.toFixed(2);
 
 /** The summary as markdown lines. */
-export function summarize(results: DeviceResults, torch: TorchStep | null): string {
+export function summarize(results: DeviceResults, torch: TorchStep | null, onNullDevice: DeviceResults | null = null): string {
   const lines: string[] = [];
   const gpu = results.bench?.[0]?.description ?? results.profile?.description ?? results.epoch?.backend;
   lines.push(`GPU: ${gpu ?? 'unknown (no bench, profile or epoch result)'}`);
@@ -53,6 +53,13 @@ export function summarize(results: DeviceResults, torch: TorchStep | null): stri
       return [r.variant, String(r.kernelsPerStep), ms(r.msPerStepMedian), ms(r.jsMsPerStepMedian), ms(r.msPerStepMean), r.secondsPerEpoch.toFixed(1), ...ratio];
     });
     lines.push('', markdownTable({ header, rows, align: header.map((_, i) => (i === 0 ? 'left' : 'right')) }));
+  }
+  const cpuSide = onNullDevice?.bench?.find((r) => r.variant === 'default');
+  if (cpuSide) {
+    lines.push(
+      `CPU side alone (the same steps on Dawn's null device, which runs nothing; ${cpuSide.kernelsPerStep} kernels/step): ` +
+        `${ms(cpuSide.msPerStepMedian)} ms/step, of it JavaScript ${ms(cpuSide.jsMsPerStepMedian)} ms`,
+    );
   }
   const p = results.profile;
   if (p) {
@@ -105,6 +112,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('Usage: npx tsx bench/device/summary.ts DIR, with DIR holding device-results.json (from bench/device/device.sh).');
     process.exitCode = 2;
   } else {
-    console.log(summarize(results, readJson<TorchStep>(join(dir, 'torch-step.json'))));
+    console.log(summarize(results, readJson<TorchStep>(join(dir, 'torch-step.json')), readJson<DeviceResults>(join(dir, 'null', 'device-results.json'))));
   }
 }

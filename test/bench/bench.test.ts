@@ -1,9 +1,18 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../bench/bench.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { onBackend, parseFlag, workingKernels } from '../../bench/measure.ts';
+import { onBackend, parseFlag, type Result, workingKernels } from '../../bench/measure.ts';
 import { hasFusedUpdate } from '../../src/optim/fused.ts';
 import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
+
+const BENCH = fileURLToPath(new URL('../../bench/bench.ts', import.meta.url));
+// Dawn's binding (npm package webgpu, an optional dependency): its null device needs no GPU.
+const dawnInstalled = await import('webgpu').then(
+  () => true,
+  () => false,
+);
 
 describe('bench helpers', () => {
   it('parseFlag types a tfjs flag as tfjs does, and rejects text without NAME=', () => {
@@ -86,6 +95,20 @@ describe('npm run bench', () => {
     }
   });
 
+  it.runIf(dawnInstalled)("--null-gpu times webgpu on Dawn's null device: the CPU side of a step alone, with no GPU", () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--null-gpu', '--steps', '10', '--json'], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    const [result] = JSON.parse(child.stdout) as Result[];
+    expect(result!.backend).toBe('webgpu');
+    expect(result!.description).toContain("Dawn's null device");
+    expect(result!.kernelsPerStep).toBeGreaterThan(20);
+    expect(result!.msPerStepMedian).toBeGreaterThan(0);
+    // Nothing runs on the device: the step is its JavaScript, with the read that ends each block.
+    expect(result!.jsMsPerStepMedian).toBeLessThanOrEqual(result!.msPerStepMedian);
+    expect(result!.realEpoch).toBeUndefined();
+    expect(result!.tensorsAfter).toBe(result!.tensorsBefore);
+  });
+
   it('--profile on wasm: the kernels of a step each timed, one small kernel’s cost, and the JavaScript by part', async () => {
     const profile = await profileSteps('wasm', { steps: 10, fused: true, flags: [], batch: 20 });
     expect(profile.batch).toBe(20);
@@ -98,6 +121,6 @@ describe('npm run bench', () => {
     expect(profile.jsByPart.map((p) => p.part)).toContain('@tensorflow/tfjs-core');
     expect(profile.perKernel.kit).not.toBeNull();
     expect(formatProfile(profile)).toMatch(/kernels: \d+ a step, each timed alone [\d.]+ ms in all \(wall clock\)/);
-    expect(formatProfile({ ...profile, kernelClock: 'none' })).toMatch(/kernels: \d+ a step \(not timed: this GPU has no timestamp queries\)/);
+    expect(formatProfile({ ...profile, kernelClock: 'none' })).toMatch(/kernels: \d+ a step \(not timed: no usable GPU timestamps here\)/);
   });
 });

@@ -46,7 +46,8 @@ describe('the device results summary', () => {
       epoch: { backend: 'webgpu', epoch: { epoch: 1, loss: 0.5, acc: 0.8284, seconds: 2.5 }, test: { loss: 0.45, acc: 0.846, seconds: 0.3 } },
       epochError: 'out of memory',
     };
-    const text = summarize(results, { torch: '2.4.0', device: 'NVIDIA H100 80GB HBM3', msPerStep: 2.9 });
+    const text = summarize(results, { torch: '2.4.0', device: 'NVIDIA H100 80GB HBM3', msPerStep: 2.9 }, { bench: [bench('no fused kernels', 9), bench('default', 1.2)] });
+    expect(text).toContain("CPU side alone (the same steps on Dawn's null device, which runs nothing; 27 kernels/step): 1.20 ms/step, of it JavaScript 1.50 ms");
     expect(text).toContain('GPU: webgpu (NVIDIA H100 80GB HBM3, nvidia, hopper)');
     expect(text).toContain('Adapter limits: maxStorageBuffersPerShaderStage 16, maxComputeWorkgroupSizeX 1024');
     expect(text).toContain('Numeric tests: 95 passed, 1 failed, 0 skipped');
