@@ -73,23 +73,95 @@ interface RequestingAdapter {
   requestDevice(descriptor?: DeviceDescriptor): Promise<unknown>;
 }
 
+/** The parts of a GPUDevice that reuseBindGroups wraps. */
+interface BindingDevice {
+  createBindGroup(descriptor: BindGroupDescriptor): unknown;
+  createComputePipeline(descriptor: object): LayoutSource;
+  createComputePipelineAsync(descriptor: object): Promise<LayoutSource>;
+}
+
+interface BindGroupDescriptor {
+  label?: string;
+  layout: object;
+  entries: { binding: number; resource: { buffer?: object; offset?: number; size?: number } }[];
+}
+
+interface LayoutSource {
+  getBindGroupLayout(index: number): object;
+}
+
+/** How many remembered bind groups a device keeps before it forgets them all (a step of the 2e network makes 23). */
+const MAX_BIND_GROUPS = 4096;
+
 /**
- * Makes every device requested through `gpu` ask for as many storage buffers a shader as its adapter allows. tfjs
- * asks for WebGPU's default of 8 (it raises only sizes), and the kit's fused optimizer updates bind up to 14 to update
- * two parameters in one dispatch (src/optim/fused.ts; with 8 they update one at a time).
+ * Makes `device.createBindGroup` give back the bind group it made before for the same layout and the same buffers at
+ * the same offsets and sizes. tfjs makes a bind group for every kernel it records, and so do the kit's shaders
+ * (src/kernels/webgpu.ts); a training step binds the same pooled buffers step after step, and making a bind group is
+ * the dearest call of a dispatch through Dawn's Node.js binding (11 µs on this repository's machine, against 3 to set
+ * the pipeline and bind group and dispatch). A bind group never changes, and tfjs destroys its pooled buffers only
+ * with the device, so a remembered one stays valid. Pipelines remember their layouts too: tfjs asks for a pipeline's
+ * layout on every kernel, and Dawn answers with a new object each time. Bind groups of textures, samplers or a
+ * label are made each time, as before.
  */
-function askForStorageBuffers(gpu: GpuLike): void {
+function reuseBindGroups(device: BindingDevice): void {
+  const ids = new WeakMap<object, number>();
+  let next = 0;
+  const id = (object: object): number => {
+    let found = ids.get(object);
+    if (found === undefined) ids.set(object, (found = next++));
+    return found;
+  };
+  const rememberLayouts = (pipeline: LayoutSource): LayoutSource => {
+    const layouts = new Map<number, object>();
+    const getBindGroupLayout = pipeline.getBindGroupLayout.bind(pipeline);
+    pipeline.getBindGroupLayout = (index) => {
+      let layout = layouts.get(index);
+      if (!layout) layouts.set(index, (layout = getBindGroupLayout(index)));
+      return layout;
+    };
+    return pipeline;
+  };
+  const createComputePipeline = device.createComputePipeline.bind(device);
+  const createComputePipelineAsync = device.createComputePipelineAsync.bind(device);
+  device.createComputePipeline = (descriptor) => rememberLayouts(createComputePipeline(descriptor));
+  device.createComputePipelineAsync = async (descriptor) => rememberLayouts(await createComputePipelineAsync(descriptor));
+
+  const made = new Map<string, unknown>();
+  const createBindGroup = device.createBindGroup.bind(device);
+  device.createBindGroup = (descriptor) => {
+    const { label, layout, entries } = descriptor;
+    if (label || !entries.every(({ resource }) => resource.buffer)) return createBindGroup(descriptor);
+    let key = String(id(layout));
+    for (const { binding, resource } of entries) key += `|${binding}:${id(resource.buffer as object)}:${resource.offset ?? 0}:${resource.size ?? ''}`;
+    let group = made.get(key);
+    if (group === undefined) {
+      if (made.size >= MAX_BIND_GROUPS) made.clear();
+      made.set(key, (group = createBindGroup(descriptor)));
+    }
+    return group;
+  };
+}
+
+/**
+ * Adapts every device requested through `gpu` (by tfjs, when its backend starts) to the kit:
+ * - it asks for as many storage buffers a shader as its adapter allows: tfjs asks for WebGPU's default of 8 (it raises
+ *   only sizes), and the kit's fused optimizer updates bind up to 14 to update two parameters in one dispatch
+ *   (src/optim/fused.ts; with 8 they update one at a time);
+ * - it reuses bind groups (reuseBindGroups).
+ */
+function adaptDevices(gpu: GpuLike): void {
   const requestAdapter = gpu.requestAdapter.bind(gpu);
   gpu.requestAdapter = async (options) => {
     const adapter = (await requestAdapter(options)) as (GpuAdapterLike & RequestingAdapter) | null;
-    if (adapter && typeof adapter.limits?.maxStorageBuffersPerShaderStage === 'number') {
-      const requestDevice = adapter.requestDevice.bind(adapter);
-      adapter.requestDevice = (descriptor = {}) =>
-        requestDevice({
-          ...descriptor,
-          requiredLimits: { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage },
-        });
-    }
+    if (!adapter) return adapter;
+    const buffers = adapter.limits?.maxStorageBuffersPerShaderStage;
+    const requestDevice = adapter.requestDevice.bind(adapter);
+    adapter.requestDevice = async (descriptor = {}) => {
+      const limits: Record<string, number> = typeof buffers === 'number' ? { maxStorageBuffersPerShaderStage: buffers } : {};
+      const device = await requestDevice({ ...descriptor, requiredLimits: { ...descriptor.requiredLimits, ...limits } });
+      reuseBindGroups(device as BindingDevice);
+      return device;
+    };
     return adapter;
   };
 }
@@ -167,9 +239,9 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   return { description: isSoftware && !/software/i.test(named) ? `${named}, software` : named, software: isSoftware };
 }
 
-/** Installs `gpu` as navigator.gpu, with the WebGPU constants, where tfjs looks for them. */
+/** Installs `gpu` (its devices adapted) as navigator.gpu, with the WebGPU constants, where tfjs looks for them. */
 function publish(gpu: GpuLike, globals: object): void {
-  askForStorageBuffers(gpu);
+  adaptDevices(gpu);
   Object.assign(globalThis, globals);
   const scope = globalThis as { navigator?: object };
   if (scope.navigator === undefined) scope.navigator = {};

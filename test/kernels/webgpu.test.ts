@@ -76,3 +76,32 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('work the GPU rejects', (
     a.dispose();
   });
 });
+
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('bind groups on the kit’s devices', () => {
+  beforeAll(() => useBackend('webgpu'));
+
+  it('the same layout and buffers at the same offsets and sizes give the same bind group; anything else a new one', () => {
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const layout = device.createBindGroupLayout({
+      entries: [0, 1].map((binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' as const } })),
+    });
+    const [a, b, c] = [0, 1, 2].map(() => device.createBuffer({ size: 1024, usage: GPUBufferUsage.STORAGE }));
+    const group = (first: GPUBuffer, second: GPUBufferBinding, label?: string) =>
+      device.createBindGroup({ label, layout, entries: [{ binding: 0, resource: { buffer: first } }, { binding: 1, resource: second }] });
+    const made = group(a!, { buffer: b! });
+    expect(group(a!, { buffer: b! })).toBe(made);
+    expect(group(b!, { buffer: a! })).not.toBe(made);
+    expect(group(a!, { buffer: c! })).not.toBe(made);
+    expect(group(a!, { buffer: b!, offset: 256 })).not.toBe(made);
+    expect(group(a!, { buffer: b!, size: 256 })).not.toBe(made);
+    expect(group(a!, { buffer: b! }, 'labelled')).not.toBe(group(a!, { buffer: b! }, 'labelled'));
+    [a, b, c].forEach((buffer) => buffer!.destroy());
+  });
+
+  it('a pipeline gives the same bind group layout each time it is asked (tfjs asks on every kernel)', () => {
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const code = '@group(0) @binding(0) var<storage, read_write> o: array<f32>; @compute @workgroup_size(1) fn main() { o[0] = 1.0; }';
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    expect(pipeline.getBindGroupLayout(0)).toBe(pipeline.getBindGroupLayout(0));
+  });
+});
