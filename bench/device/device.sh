@@ -53,7 +53,8 @@ if [[ " ${parts[*]} " == *" bench "* ]]; then
   # The same steps on Dawn's null device, which runs nothing: this machine's CPU side of a step alone.
   echo "== bench on Dawn's null device"
   mkdir -p "$out/null"
-  CC6204_DAWN_BACKEND=null OUT=$out/null timeout 120 "$node" .device/run.mjs bench --steps "${STEPS:-200}" \
+  # More steps than on the GPU: they take a millisecond or so each, and V8 needs a few thousand to settle.
+  CC6204_DAWN_BACKEND=null OUT=$out/null timeout 120 "$node" .device/run.mjs bench --steps "${NULL_STEPS:-2000}" \
     || echo "the null-device bench failed (exit $?)"
 fi
 
