@@ -1,5 +1,18 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../random.ts';
 import type { Dataset } from './mnist.ts';
+
+/** What gatherBatch reads of a dataset. */
+export type BatchData = Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>;
+
+/**
+ * Mini-batches of one dataset as tensors, made from gatherBatch or on the GPU (fused-batches.ts), the same values
+ * either way; `dispose()` frees what the source keeps.
+ */
+export interface BatchSource {
+  batch(indices: ArrayLike<number>): { x: tf.Tensor2D; y: tf.Tensor2D };
+  dispose(): void;
+}
 
 export interface Batch {
   /** size × features pixels, scaled to [0, 1]. */
@@ -51,22 +64,24 @@ export function batchIndices(count: number, batchSize: number, seed: number, epo
 }
 
 /** byte/255 for every byte value, as float32. */
-const SCALED = Float32Array.from({ length: 256 }, (_, value) => value / 255);
+export const SCALED = Float32Array.from({ length: 256 }, (_, value) => value / 255);
+
+/** `index` if it names a sample of a dataset of `count`, else a RangeError. */
+export function checkIndex(index: number, count: number): number {
+  if (!(Number.isInteger(index) && index >= 0 && index < count)) {
+    throw new RangeError(`sample index ${index} is outside the dataset's 0..${count - 1}`);
+  }
+  return index;
+}
 
 /** Copies the samples at `indices` into one batch of inputs scaled to [0, 1] and one-hot targets. */
-export function gatherBatch(
-  dataset: Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>,
-  indices: ArrayLike<number>,
-): Batch {
+export function gatherBatch(dataset: BatchData, indices: ArrayLike<number>): Batch {
   const { count, features, classes, pixels, labels } = dataset;
   const size = indices.length;
   const x = new Float32Array(size * features);
   const batchLabels = new Uint8Array(size);
   for (let row = 0; row < size; row++) {
-    const index = indices[row] ?? -1;
-    if (!(Number.isInteger(index) && index >= 0 && index < count)) {
-      throw new RangeError(`sample index ${index} is outside the dataset's 0..${count - 1}`);
-    }
+    const index = checkIndex(indices[row] ?? -1, count);
     const start = index * features;
     for (let j = 0; j < features; j++) x[row * features + j] = SCALED[pixels[start + j] as number] as number;
     batchLabels[row] = labels[index] ?? 0;

@@ -14,8 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 
 /**
- * What a kernel reads and writes (float32 arrays), and the WGSL that invocation i runs: by default it computes
- * element i of every output, all of the first input's shape (a `WgslLaunch` may say otherwise).
+ * What a kernel reads and writes (float32 arrays, unless `wordInputs` says otherwise), and the WGSL that invocation i
+ * runs: by default it computes element i of every output, all of the first input's shape (a `WgslLaunch` may say
+ * otherwise).
  */
 export interface WgslKernel {
   inputs: readonly string[];
@@ -25,6 +26,11 @@ export interface WgslKernel {
   body: string;
   /** WGSL functions the body calls. */
   helpers?: string;
+  /**
+   * Inputs read as `array<u32>` rather than `array<f32>`: int32 tensors, or bytes packed four to a word (the first
+   * byte in the low bits).
+   */
+  wordInputs?: readonly string[];
 }
 
 /** The outputs' shapes, and how many invocations run the kernel's body (`c.n` in it). */
@@ -40,7 +46,7 @@ const MAX_GROUPS_PER_DIMENSION = 65535;
 /** The shader of one kernel: invocation i = x + y·width, of `c.n`. */
 function wgslSource(kernel: WgslKernel): string {
   const bindings = [
-    ...kernel.inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`),
+    ...kernel.inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<${kernel.wordInputs?.includes(name) ? 'u32' : 'f32'}>;`),
     ...kernel.outputs.map((name, i) => `@group(0) @binding(${kernel.inputs.length + i}) var<storage, read_write> ${name}: array<f32>;`),
     `@group(0) @binding(${kernel.inputs.length + kernel.outputs.length}) var<uniform> c: Constants;`,
   ];
@@ -227,13 +233,13 @@ export function storageBuffersPerShader(): number {
 /**
  * Registers `kernelName` with tfjs for the webgpu backend as `kernel`, run by runWgsl: its inputs are the tensors
  * given under the kernel's input names, its constants the attributes of the same names. `kernel` may instead pick
- * one of several variants by the inputs given; `launch` may size the outputs and the invocations from the inputs
- * (by default, elementwiseLaunch).
+ * one of several variants by the inputs given; `launch` may size the outputs and the invocations from the inputs and
+ * the constants (by default, elementwiseLaunch).
  */
 export function registerWgslKernel(
   kernelName: string,
   kernel: WgslKernel | ((inputs: tf.NamedTensorInfoMap) => WgslKernel),
-  launch?: (inputs: tf.NamedTensorInfoMap) => WgslLaunch,
+  launch?: (inputs: tf.NamedTensorInfoMap, attrs: Record<string, number>) => WgslLaunch,
 ): void {
   tf.registerKernel({
     kernelName,
@@ -242,7 +248,7 @@ export function registerWgslKernel(
       const chosen = typeof kernel === 'function' ? kernel(inputs) : kernel;
       const tensors = chosen.inputs.map((name) => inputs[name] as tf.TensorInfo);
       const constants = chosen.constants.map((name) => (attrs as Record<string, number>)[name] as number);
-      return runWgsl(backend, chosen, tensors, constants, { launch: launch?.(inputs), name: kernelName });
+      return runWgsl(backend, chosen, tensors, constants, { launch: launch?.(inputs, attrs as Record<string, number>), name: kernelName });
     },
   });
 }

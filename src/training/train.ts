@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset } from '../data/mnist.ts';
-import { batchIndices, gatherBatch } from '../data/batches.ts';
+import { type BatchData, type BatchSource, batchIndices, gatherBatch } from '../data/batches.ts';
+import { deviceBatches } from '../data/fused-batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
 import { crossEntropy } from '../nn/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { hasFusedMetrics, fusedMetrics } from './fused-metrics.ts';
 import { progressBar } from './progress.ts';
 
-export type TrainingData = Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>;
+export type TrainingData = BatchData;
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -48,12 +48,17 @@ export function formatTest({ acc, loss }: EvaluationMetrics): string {
   return `Test Results: Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`;
 }
 
-function batchTensors(data: TrainingData, indices: ArrayLike<number>): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const batch = gatherBatch(data, indices);
-  return {
-    x: tf.tensor2d(batch.x, [batch.size, data.features]),
-    y: tf.tensor2d(batch.y, [batch.size, data.classes]),
-  };
+/** Batches of `data`: made on the GPU where the backend can (fused-batches.ts), else by gatherBatch. */
+export function batchSource(data: TrainingData): BatchSource {
+  return (
+    deviceBatches(data) ?? {
+      batch(indices) {
+        const batch = gatherBatch(data, indices);
+        return { x: tf.tensor2d(batch.x, [batch.size, data.features]), y: tf.tensor2d(batch.y, [batch.size, data.classes]) };
+      },
+      dispose() {},
+    }
+  );
 }
 
 /**
@@ -138,43 +143,60 @@ const QUEUE_BATCHES = 16;
  * Asynchronous because the webgpu backend cannot read a tensor synchronously in Node.js (`dataSync()` throws there).
  */
 export async function train(network: FFNN, data: TrainingData, optimizer: Optimizer, options: TrainOptions): Promise<EpochMetrics[]> {
-  const { epochs, batchSize, seed, onEpoch, log = console.log, progressStream } = options;
+  const { epochs, onEpoch, log = console.log } = options;
   if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`epochs must be a positive integer, got ${epochs}.`);
   const history: EpochMetrics[] = [];
-  for (let e = 0; e < epochs; e++) {
-    const started = performance.now();
-    const batches = batchIndices(data.count, batchSize, seed, e);
-    const bar = progressBar({ label: `Epoch ${e + 1}/${epochs}`, total: batches.length, unit: 'batches', stream: progressStream });
-    const totals = new RunningTotals(batchSize, 'batchMean');
-    let inFlight: Promise<void> | undefined;
-    for (const [b, indices] of batches.entries()) {
-      const { x, y } = batchTensors(data, indices);
-      const yPred = network.forward(x);
-      totals.add(yPred, y);
-      network.backward(x, y, yPred);
-      optimizer.step();
-      tf.dispose([x, y, yPred]);
-      if ((b + 1) % QUEUE_BATCHES === 0) {
-        const previous = inFlight;
-        inFlight = totals.checkpoint();
-        await previous;
-      }
-      bar.update(b + 1);
+  const source = batchSource(data);
+  try {
+    for (let e = 0; e < epochs; e++) {
+      const metrics = await trainEpoch(network, data, source, optimizer, e, options);
+      log(formatEpoch(metrics));
+      onEpoch?.(metrics);
+      history.push(metrics);
     }
-    await inFlight;
-    const total = await totals.read();
-    bar.end();
-    const metrics: EpochMetrics = {
-      epoch: e + 1,
-      loss: total.loss / batches.length,
-      acc: total.right / data.count,
-      seconds: (performance.now() - started) / 1000,
-    };
-    log(formatEpoch(metrics));
-    onEpoch?.(metrics);
-    history.push(metrics);
+  } finally {
+    source.dispose();
   }
   return history;
+}
+
+/** Epoch `e` (0-based) of train(). */
+async function trainEpoch(
+  network: FFNN,
+  data: TrainingData,
+  source: BatchSource,
+  optimizer: Optimizer,
+  e: number,
+  { epochs, batchSize, seed, progressStream }: TrainOptions,
+): Promise<EpochMetrics> {
+  const started = performance.now();
+  const batches = batchIndices(data.count, batchSize, seed, e);
+  const bar = progressBar({ label: `Epoch ${e + 1}/${epochs}`, total: batches.length, unit: 'batches', stream: progressStream });
+  const totals = new RunningTotals(batchSize, 'batchMean');
+  let inFlight: Promise<void> | undefined;
+  for (const [b, indices] of batches.entries()) {
+    const { x, y } = source.batch(indices);
+    const yPred = network.forward(x);
+    totals.add(yPred, y);
+    network.backward(x, y, yPred);
+    optimizer.step();
+    tf.dispose([x, y, yPred]);
+    if ((b + 1) % QUEUE_BATCHES === 0) {
+      const previous = inFlight;
+      inFlight = totals.checkpoint();
+      await previous;
+    }
+    bar.update(b + 1);
+  }
+  await inFlight;
+  const total = await totals.read();
+  bar.end();
+  return {
+    epoch: e + 1,
+    loss: total.loss / batches.length,
+    acc: total.right / data.count,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** Loss and accuracy of `network` on `data` without dropout, in batches of `batchSize`. */
@@ -186,12 +208,17 @@ export async function evaluate(
   const started = performance.now();
   // Losses summed per sample, so that a short last batch counts for what it holds.
   const totals = new RunningTotals(Math.min(batchSize, data.count), 'sampleSum');
-  for (let start = 0; start < data.count; start += batchSize) {
-    const indices = Uint32Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
-    const { x, y } = batchTensors(data, indices);
-    const yPred = network.forward(x, { predict: true });
-    totals.add(yPred, y);
-    tf.dispose([x, y, yPred]);
+  const source = batchSource(data);
+  try {
+    for (let start = 0; start < data.count; start += batchSize) {
+      const indices = Uint32Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
+      const { x, y } = source.batch(indices);
+      const yPred = network.forward(x, { predict: true });
+      totals.add(yPred, y);
+      tf.dispose([x, y, yPred]);
+    }
+  } finally {
+    source.dispose();
   }
   const total = await totals.read();
   return {

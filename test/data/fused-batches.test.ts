@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { gatherBatch } from '../../src/data/batches.ts';
+import { deviceBatches } from '../../src/data/fused-batches.ts';
+import { useFusedKernels } from '../../src/kernels/fused.ts';
+import { batchSource } from '../../src/training/train.ts';
+import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+
+/** A dataset of `count` samples of `features` bytes, every byte value present, labels in 0..classes-1. */
+function dataset(count: number, features: number, classes: number) {
+  const pixels = Uint8Array.from({ length: count * features }, (_, i) => (i * 97 + (i >> 8)) & 255);
+  const labels = Uint8Array.from({ length: count }, (_, i) => (i * 7) % classes);
+  return { count, features, classes, pixels, labels };
+}
+
+// CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('batches made on the GPU', () => {
+  beforeAll(() => useBackend('webgpu'));
+  afterEach(() => useFusedKernels(true));
+
+  // Counts and feature sizes that are not multiples of 4, so samples straddle the packed words.
+  for (const [count, features, classes] of [[101, 7, 3], [60, 784, 10], [13, 10, 10]] as const) {
+    it(`${count} samples of ${features} features: one kernel, the values of gatherBatch bit for bit`, async () => {
+      const data = dataset(count, features, classes);
+      const source = deviceBatches(data)!;
+      expect(source).not.toBeNull();
+      const indices = Uint32Array.from({ length: Math.min(count, 37) }, (_, i) => (i * 31 + 5) % count);
+      indices[0] = count - 1;
+      let batch: { x: tf.Tensor2D; y: tf.Tensor2D } | undefined;
+      const profile = await tf.profile(() => {
+        batch = source.batch(indices);
+        return [batch.x, batch.y];
+      });
+      expect(profile.kernels.map((k) => k.name)).toEqual(['CC6204GatherBatch']);
+      const expected = gatherBatch(data, indices);
+      expect(batch!.x.shape).toEqual([indices.length, features]);
+      expect(batch!.y.shape).toEqual([indices.length, classes]);
+      expect(new Uint32Array(Float32Array.from(await values(batch!.x)).buffer)).toEqual(new Uint32Array(expected.x.buffer));
+      expect(await values(batch!.y)).toEqual(Array.from(expected.y));
+      tf.dispose([batch!.x, batch!.y]);
+      source.dispose();
+    });
+  }
+
+  it('refuses an index outside the dataset as gatherBatch does, and frees what it holds', () => {
+    const before = tf.memory().numTensors;
+    const source = deviceBatches(dataset(10, 7, 3))!;
+    expect(() => source.batch([0, 10])).toThrow(RangeError);
+    expect(() => source.batch([0, 10])).toThrow("sample index 10 is outside the dataset's 0..9");
+    expect(() => source.batch([1.5])).toThrow(RangeError);
+    source.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the training loop takes them, and gatherBatch when the fused kernels are off', async () => {
+    const data = dataset(20, 7, 3);
+    useFusedKernels(false);
+    expect(deviceBatches(data)).toBeNull();
+    const host = batchSource(data);
+    const fromHost = host.batch([3, 4]);
+    useFusedKernels(true);
+    const device = batchSource(data);
+    const fromDevice = device.batch([3, 4]);
+    expect(await values(fromDevice.x)).toEqual(await values(fromHost.x));
+    tf.dispose([fromHost.x, fromHost.y, fromDevice.x, fromDevice.y]);
+    host.dispose();
+    device.dispose();
+  });
+});
+
+describe.each(BACKENDS_UNDER_TEST.filter((name) => name !== 'webgpu'))('batches on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('are made by gatherBatch: no GPU kernel here', () => {
+    expect(deviceBatches(dataset(10, 7, 3))).toBeNull();
+  });
+});
