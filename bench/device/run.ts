@@ -74,6 +74,7 @@ if (parts.includes('tests')) {
     process.env.CC6204_TEST_BACKENDS ??= backend;
     // Each file registers its tests when imported, as under vitest.
     await import('../../test/kernels/webgpu.test.ts');
+    await import('../../test/data/fused-batches.test.ts');
     await import('../../test/nn/activations.test.ts');
     await import('../../test/nn/dropout.test.ts');
     await import('../../test/nn/fused-activations.test.ts');
