@@ -208,10 +208,12 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   const backend = dawnBackend();
   if (backend === 'null') return installNull();
   const linux = process.platform === 'linux';
-  if (linux && !hasVulkanLoader()) {
+  // Dawn's default on Linux is Vulkan; another backend named in CC6204_DAWN_BACKEND brings its own needs.
+  const vulkan = linux && (backend === undefined || backend === 'vulkan');
+  if (vulkan && !hasVulkanLoader()) {
     throw new Error('no Vulkan loader (libvulkan.so.1) on this machine');
   }
-  if (linux && !hasVulkanDriver()) {
+  if (vulkan && !hasVulkanDriver()) {
     throw new Error('no Vulkan driver: no ICD file in /usr/share/vulkan/icd.d, /etc/vulkan/icd.d or VK_DRIVER_FILES');
   }
   if (linux && !software && !hasGpuDeviceNode()) {
