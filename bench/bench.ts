@@ -26,14 +26,16 @@ Options:
   --steps N        timed steps (default 50), after 5 warm-up steps
   --batch N        rows per synthetic batch (default ${BATCH}; the real epoch keeps ${BATCH})
   --no-epoch       skip the real Fashion-MNIST epoch
-  --no-fused       take the operation-by-operation optimizer path instead of the fused kernels (wasm, webgpu)
+  --no-fused       take tfjs operations instead of the kit's fused kernels (optimizer updates on wasm and
+                   webgpu; activations, gradients, dropout and batches on webgpu)
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function
                    (sampled); no real epoch
   --null-gpu       webgpu on Dawn's null device, which records and validates every command and runs none: the
                    step's CPU side alone (JavaScript, Dawn), the least a step can take on any GPU; no GPU
-                   needed, nothing computed, no real epoch (CC6204_DAWN_BACKEND=null; default backend webgpu)
+                   needed, nothing computed, no real epoch (CC6204_DAWN_BACKEND=null; default backend webgpu).
+                   Its steps take about a millisecond: give it thousands (--steps 3000)
   --json           print the results as JSON
   --help           this text
 
