@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hasFused } from '../kernels/fused.ts';
+import { hasFused, runKernelOutputs } from '../kernels/fused.ts';
 import { registerWgslKernel, type WgslKernel } from '../kernels/webgpu.ts';
 import { type BatchData, type BatchSource, checkIndex, SCALED } from './batches.ts';
+
+/** WGSL function `name(index)`: byte `index` of the packed `words`, four to a word, the first in the low bits. */
+const byteReader = (name: string, words: string): string => `fn ${name}(index: u32) -> u32 {
+  return (${words}[index / 4u] >> ((index % 4u) * 8u)) & 255u;
+}`;
 
 /**
  * Mini-batches made on the GPU (webgpu): the dataset's bytes go to the GPU once, and each batch is one kernel that
@@ -15,13 +20,7 @@ const GATHER: WgslKernel = {
   wordInputs: ['pixels', 'labels', 'rows'],
   outputs: ['x', 'y'],
   constants: ['features', 'classes', 'targets'],
-  // Bytes are packed four to a word, the first in the low bits.
-  helpers: `fn pixel(index: u32) -> u32 {
-  return (pixels[index / 4u] >> ((index % 4u) * 8u)) & 255u;
-}
-fn label(index: u32) -> u32 {
-  return (labels[index / 4u] >> ((index % 4u) * 8u)) & 255u;
-}`,
+  helpers: [byteReader('pixel', 'pixels'), byteReader('label', 'labels')].join('\n'),
   // Invocation i writes x[i], and y[i] while i is within the targets (fewer: classes < features).
   body: `let features = u32(c.features);
     let classes = u32(c.classes);
@@ -64,7 +63,7 @@ export function deviceBatches(data: BatchData): BatchSource | null {
       const rows = Int32Array.from(indices, (index) => checkIndex(index, count));
       const rowTensor = tf.tensor1d(rows, 'int32');
       const attrs = { features, classes, targets: rows.length * classes };
-      const [x, y] = tf.engine().runKernel(KERNEL, { pixels, labels, rows: rowTensor, scaled }, attrs) as tf.Tensor2D[];
+      const [x, y] = runKernelOutputs(KERNEL, { pixels, labels, rows: rowTensor, scaled }, attrs) as tf.Tensor2D[];
       rowTensor.dispose();
       return { x: x as tf.Tensor2D, y: y as tf.Tensor2D };
     },

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hasFused, runFused } from '../kernels/fused.ts';
+import { fusable, hasFused, runFused, runKernelOutputs } from '../kernels/fused.ts';
 import { registerWgslKernel, storageBuffersPerShader } from '../kernels/webgpu.ts';
 import { pairedUpdate, WGSL_UPDATES } from './fused-webgpu.ts';
 import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
@@ -97,7 +97,8 @@ export const hasFusedUpdate = (kernel: FusedKernel): boolean => hasFused(kernelN
  * bias in one. The results are those of one kernel per parameter, bit for bit.
  */
 export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], constants: Record<string, number>): tf.Tensor[][] | null {
-  if (!hasFusedUpdate(kernel) || parameters.some((tensors) => tensors.some((t) => t.dtype !== 'float32' || t.size === 0))) return null;
+  // Checked once for all: each parameter then runs unchecked, so that none is updated unless all are.
+  if (!hasFusedUpdate(kernel) || !fusable(parameters.flat())) return null;
   const { inputs, outputs } = WGSL_UPDATES[kernel];
   const named = (tensors: tf.Tensor[], suffix = '') => Object.fromEntries(inputs.map((name, j) => [`${name}${suffix}`, tensors[j] as tf.Tensor]));
   const pairs = hasFused(pairName(kernel)) && storageBuffersPerShader() >= 2 * (inputs.length + outputs.length);
@@ -107,11 +108,11 @@ export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], con
     const second = parameters[k + 1];
     const split = (first[0] as tf.Tensor).size;
     if (pairs && second && split < MAX_PAIRED_FIRST) {
-      const both = runFused(pairName(kernel), { ...named(first), ...named(second, 'B') }, { ...constants, split }) as tf.Tensor[];
+      const both = runKernelOutputs(pairName(kernel), { ...named(first), ...named(second, 'B') }, { ...constants, split });
       results.push(both.slice(0, outputs.length), both.slice(outputs.length));
       k += 2;
     } else {
-      results.push(runFused(kernelName(kernel), named(first), constants) as tf.Tensor[]);
+      results.push(runKernelOutputs(kernelName(kernel), named(first), constants));
       k += 1;
     }
   }
