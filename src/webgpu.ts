@@ -204,6 +204,11 @@ export function dawnBackend(env: NodeJS.ProcessEnv = process.env): string | unde
   return env.CC6204_DAWN_BACKEND?.trim() || undefined;
 }
 
+/** Dawn's Node.js binding (npm package `webgpu`): `create(flags)` makes a GPU object, `globals` the WebGPU constants. */
+async function loadDawn(): Promise<{ create(flags: string[]): GpuLike; globals: object }> {
+  return (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
+}
+
 async function install(software: boolean): Promise<WebGpuAdapter> {
   const backend = dawnBackend();
   if (backend === 'null') return installNull();
@@ -219,7 +224,7 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   if (linux && !software && !hasGpuDeviceNode()) {
     throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia0 or /dev/dxg); --backend webgpu tries a software one');
   }
-  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
+  const { create, globals } = await loadDawn();
   // The Vulkan loader reads this when Dawn creates its instance, at the first request for an adapter.
   const hideSoftware = linux && !software && !process.env.VK_LOADER_DRIVERS_SELECT && !process.env.VK_LOADER_DRIVERS_DISABLE;
   if (hideSoftware) process.env.VK_LOADER_DRIVERS_DISABLE = '*lvp_icd*';
@@ -252,7 +257,7 @@ function publish(gpu: GpuLike, globals: object): void {
 
 /** Dawn's null device (see dawnBackend): no driver needed; counted as software, so that only a request by name takes it. */
 async function installNull(): Promise<WebGpuAdapter> {
-  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
+  const { create, globals } = await loadDawn();
   const gpu = create(['backend=null']);
   if (!(await gpu.requestAdapter())) throw new Error("this build of Dawn has no null backend (CC6204_DAWN_BACKEND=null)");
   publish(gpu, globals);

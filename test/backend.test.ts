@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
+import { DAWN_INSTALLED } from './helpers/backends.ts';
 import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
 
 const usableHere = await usableBackends();
@@ -12,12 +13,6 @@ const nativeLoads = usableHere.includes('tensorflow');
 const webgpuLoads = usableHere.includes('webgpu');
 // Where the only WebGPU adapter is a software renderer (CI installs Mesa's llvmpipe to test the webgpu backend).
 const webgpuIsSoftware = webgpuLoads && (await installWebGpu()).software;
-
-// Dawn's binding (npm package webgpu, an optional dependency), whether or not this machine has a GPU for it.
-const dawnInstalled = await import('webgpu').then(
-  () => true,
-  () => false,
-);
 
 const BACKEND_MODULE = new URL('../src/backend.ts', import.meta.url).href;
 
@@ -106,7 +101,7 @@ describe('backend choice', () => {
     expect(child.stderr).not.toMatch(/Warning|vkCreateInstance/);
   });
 
-  it.runIf(dawnInstalled)("CC6204_DAWN_BACKEND=null: webgpu by name runs on Dawn's null device, needing no driver; the automatic choice passes it by", () => {
+  it.runIf(DAWN_INSTALLED)("CC6204_DAWN_BACKEND=null: webgpu by name runs on Dawn's null device, needing no driver; the automatic choice passes it by", () => {
     const nowhere = join(tmpdir(), 'cc6204-no-such-vulkan-driver.json');
     const env = { ...process.env, CC6204_DAWN_BACKEND: 'null', CC6204_BACKEND: '', VK_DRIVER_FILES: nowhere, VK_ICD_FILENAMES: nowhere };
     const named = runWithBackend(`console.log((await selectBackend('webgpu')).description);`, env);

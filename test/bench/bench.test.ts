@@ -6,14 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { onBackend, parseFlag, type Result, workingKernels } from '../../bench/measure.ts';
 import { hasFusedUpdate } from '../../src/optim/fused.ts';
 import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
+import { DAWN_INSTALLED } from '../helpers/backends.ts';
 
 const BENCH = fileURLToPath(new URL('../../bench/bench.ts', import.meta.url));
-// Dawn's binding (npm package webgpu, an optional dependency): its null device needs no GPU.
-const dawnInstalled = await import('webgpu').then(
-  () => true,
-  () => false,
-);
-
 describe('bench helpers', () => {
   it('parseFlag types a tfjs flag as tfjs does, and rejects text without NAME=', () => {
     expect(parseFlag('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64')).toEqual(['WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64]);
@@ -95,7 +90,7 @@ describe('npm run bench', () => {
     }
   });
 
-  it.runIf(dawnInstalled)("--null-gpu times webgpu on Dawn's null device: the CPU side of a step alone, with no GPU", () => {
+  it.runIf(DAWN_INSTALLED)("--null-gpu times webgpu on Dawn's null device: the CPU side of a step alone, with no GPU", () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--null-gpu', '--steps', '10', '--json'], { encoding: 'utf8' });
     expect(child.status, child.stderr).toBe(0);
     const [result] = JSON.parse(child.stdout) as Result[];

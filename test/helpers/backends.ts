@@ -13,6 +13,12 @@ async function testBackends(): Promise<BackendName[]> {
 
 export const BACKENDS_UNDER_TEST = await testBackends();
 
+/** Whether Dawn's binding (npm package webgpu, an optional dependency) is installed, GPU or not. */
+export const DAWN_INSTALLED = await import('webgpu').then(
+  () => true,
+  () => false,
+);
+
 export async function useBackend(name: BackendName): Promise<void> {
   await selectBackend(name);
   if (tf.getBackend() !== name) throw new Error(`backend ${name} did not become current`);
