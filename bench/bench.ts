@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, usableBackends } from '../src/backend.ts';
+import { isMain, reportFailure, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
 import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
@@ -39,7 +40,8 @@ Options:
   --json           print the results as JSON
   --help           this text
 
-Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.`;
+Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.
+Exit status: 0 when every backend was timed, 1 if one failed, 2 for bad options.`;
 
 function table(results: Result[]): string {
   const rows = results.map((r) => [
@@ -57,51 +59,57 @@ function table(results: Result[]): string {
   return markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd();
 }
 
+/** Validated options, or a UsageError. */
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backend: { type: 'string' },
+      steps: { type: 'string', default: '50' },
+      json: { type: 'boolean', default: false },
+      'no-epoch': { type: 'boolean', default: false },
+      'no-fused': { type: 'boolean', default: false },
+      'tfjs-flag': { type: 'string', multiple: true, default: [] },
+      batch: { type: 'string', default: String(BATCH) },
+      profile: { type: 'boolean', default: false },
+      'null-gpu': { type: 'boolean', default: false },
+      worker: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const flags = values['tfjs-flag'];
+  // Checked here, before any child process starts, by the parser the measurement uses.
+  for (const flag of flags) {
+    try {
+      parseFlag(flag);
+    } catch (failure) {
+      throw new UsageError((failure as Error).message);
+    }
+  }
+  const backends = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = backends?.find((name) => !(BACKENDS as readonly string[]).includes(name));
+  if (unknown) throw new UsageError(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
+  return {
+    ...values,
+    flags,
+    backends,
+    steps: wholeNumberOption('steps', values.steps),
+    batch: wholeNumberOption('batch', values.batch),
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        backend: { type: 'string' },
-        steps: { type: 'string', default: '50' },
-        json: { type: 'boolean', default: false },
-        'no-epoch': { type: 'boolean', default: false },
-        'no-fused': { type: 'boolean', default: false },
-        'tfjs-flag': { type: 'string', multiple: true, default: [] },
-        batch: { type: 'string', default: String(BATCH) },
-        profile: { type: 'boolean', default: false },
-        'null-gpu': { type: 'boolean', default: false },
-        worker: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    console.error(`${(error as Error).message.split('\n')[0]} (see --help)`);
-    return 2;
+    values = parseOptions(argv);
+  } catch (failure) {
+    return reportFailure(failure, { error: console.error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
   }
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const steps = Number(values.steps);
-  if (!Number.isInteger(steps) || steps < 1) {
-    console.error(`--steps takes a positive whole number, got "${values.steps}".`);
-    return 2;
-  }
-  const batch = Number(values.batch);
-  if (!Number.isInteger(batch) || batch < 1) {
-    console.error(`--batch takes a positive whole number, got "${values.batch}".`);
-    return 2;
-  }
-  const flags = values['tfjs-flag'];
-  try {
-    // Checked here, before any child process starts, by the parser the measurement uses.
-    flags.forEach(parseFlag);
-  } catch (error) {
-    console.error((error as Error).message);
-    return 2;
-  }
+  const { steps, batch, flags } = values;
   const nullGpu = values['null-gpu'];
   const noEpoch = values['no-epoch'] || values.profile || nullGpu;
   if (values.worker) {
@@ -109,13 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify(values.profile ? await profileSteps(values.worker, options) : await measure(values.worker, options)));
     return 0;
   }
-  const asked = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = asked?.find((name) => !(BACKENDS as readonly string[]).includes(name));
-  if (unknown) {
-    console.error(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
-    return 2;
-  }
-  const backends = asked ?? (nullGpu ? ['webgpu'] : await usableBackends(undefined, { automatic: true }));
+  const backends = values.backends ?? (nullGpu ? ['webgpu'] : await usableBackends(undefined, { automatic: true }));
   const results: (Result | StepProfile)[] = [];
   for (const backend of backends) {
     const epoch = noEpoch ? '' : ' and a real epoch if the data is here';
@@ -141,4 +143,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2));
+if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

@@ -2,12 +2,11 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SEED, makeTestFile } from './reference.ts';
 import { generateToken, startLocalGrader } from './server.ts';
 import { DEFAULT_TEST_FILE, formatTestFile, readTestFile } from './test-file.ts';
-import { reportFailure, UsageError } from './usage.ts';
+import { isMain, reportFailure, UsageError, wholeNumberOption } from '../src/cli.ts';
 
 const DEFAULT_PORT = 6204;
 
@@ -38,14 +37,6 @@ export interface CliIo {
   untilStopped?: () => Promise<void>;
 }
 
-function parseWholeNumber(text: string, option: string, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value > max) {
-    throw new UsageError(`${option} must be a whole number from 0 to ${max}, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
-
 function waitForSignal(): Promise<void> {
   return new Promise((resolveStop) => {
     const stop = (): void => {
@@ -68,7 +59,7 @@ async function serve(args: string[], log: (line: string) => void, untilStopped: 
       token: { type: 'string' },
     },
   });
-  const port = parseWholeNumber(values.port, '--port', 65535);
+  const port = wholeNumberOption('port', values.port, { min: 0, max: 65535 });
   if (values.token === '') throw new UsageError('--token must not be empty');
   const testsPath = values.tests === undefined ? DEFAULT_TEST_FILE : resolve(values.tests);
   const tests = readTestFile(testsPath);
@@ -104,7 +95,7 @@ function makeTests(args: string[], log: (line: string) => void): number {
     args,
     options: { seed: { type: 'string', default: String(DEFAULT_SEED) }, out: { type: 'string' } },
   });
-  const seed = parseWholeNumber(values.seed, '--seed', 2 ** 32 - 1);
+  const seed = wholeNumberOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1 });
   if (values.out === undefined || values.out === '') throw new UsageError('make-tests needs --out FILE');
   try {
     writeFileSync(values.out, formatTestFile(makeTestFile(seed)));
@@ -134,6 +125,6 @@ export async function main(
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

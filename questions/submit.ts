@@ -2,13 +2,12 @@
 // none configured, against the kit's local one.
 
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { AutograderClient } from '../grader/client.ts';
 import { loadGraderConfig } from '../grader/config.ts';
 import { LibraryError, MessageFromServer, UserError } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession } from '../grader/session.ts';
-import { reportFailure, UsageError } from '../grader/usage.ts';
+import { isMain, reportFailure, UsageError } from '../src/cli.ts';
 import type { Question } from './types.ts';
 
 export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
@@ -129,6 +128,6 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from './cli.ts';
 import { installWebGpu, trapDeviceErrors } from './webgpu.ts';
 
 /**
@@ -137,7 +138,8 @@ async function tryBackend(
 
 /**
  * Picks the tensor backend: the one `requested` names (from `--backend`, else `CC6204_BACKEND`), else the first of
- * {@link BACKENDS} that loads. A named backend that cannot load is an error naming the ones that can.
+ * {@link BACKENDS} that loads. A named backend that cannot load is an error naming the ones that can; a name that is no
+ * backend's is a {@link UsageError}.
  */
 export async function selectBackend(requested: string | undefined = process.env.CC6204_BACKEND): Promise<BackendInfo> {
   // The cpu backend warns on first use in Node.js that a faster backend exists; the kit says which backend runs instead.
@@ -145,7 +147,7 @@ export async function selectBackend(requested: string | undefined = process.env.
   const wanted = requested?.trim() || undefined;
   if (wanted !== undefined) {
     if (!isBackendName(wanted)) {
-      throw new Error(`Unknown backend "${wanted}": choose one of ${BACKENDS.join(', ')}.`);
+      throw new UsageError(`Unknown backend "${wanted}": choose one of ${BACKENDS.join(', ')}.`);
     }
     const attempt = await tryBackend(wanted, { automatic: false });
     if (!attempt.ok) {

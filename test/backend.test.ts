@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
+import { UsageError } from '../src/cli.ts';
 import { DAWN_INSTALLED } from './helpers/backends.ts';
 import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
 
@@ -81,8 +82,9 @@ describe('backend choice', () => {
     }
   });
 
-  it('refuses an unknown name, listing the valid ones', async () => {
+  it('refuses an unknown name, listing the valid ones, as a usage error', async () => {
     await expect(selectBackend('gpu')).rejects.toThrow('Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu.');
+    await expect(selectBackend('gpu')).rejects.toBeInstanceOf(UsageError);
   });
 
   // Where tfjs-node is installed and loads there is nothing to refuse.

@@ -9,9 +9,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { DATASET_SOURCES } from '../../src/data/sources.ts';
+import { isMain } from '../../src/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, '.device');
@@ -97,4 +98,4 @@ async function main(): Promise<void> {
   console.log('On the GPU machine, from the project root: bash bench/device/device.sh [tests] [bench] [profile] [epoch] [torch]');
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (isMain(import.meta.url)) await main();

@@ -8,6 +8,7 @@ import type { Result } from '../measure.ts';
 import { markdownTable } from '../../src/report/markdown.ts';
 import { formatKernelCost, type StepProfile } from '../profile.ts';
 import type { RunSummary } from './vitest-shim.ts';
+import { isMain } from '../../src/cli.ts';
 
 export interface DeviceResults {
   automatic?: { name: string; description: string };
@@ -105,7 +106,7 @@ function readJson<T>(path: string): T | null {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : null;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const dir = process.argv[2];
   const results = dir ? readJson<DeviceResults>(join(dir, 'device-results.json')) : null;
   if (!dir || !results) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../backend.ts';
-import { DATASET_NAMES } from '../data/sources.ts';
+import { isMain, reportFailure, UsageError, wholeNumberOption } from '../cli.ts';
+import { DATASET_NAMES, parseDatasetName } from '../data/sources.ts';
 import { experimentById, EXPERIMENTS, selectRuns } from './definitions.ts';
 import { runExperiment } from './runner.ts';
 
@@ -24,21 +25,14 @@ Options:
   --batch-size N     batch size for every run (default: the notebook's)
   --limit N          train on the first N training images only
   --only IDS         comma-separated run ids, e.g. adam:heuristic,sgd:randn
-  --seed N           seed for weights, dropout and batch order (default 0)
+  --seed N           seed for weights, dropout and batch order, 0 to 4294967295 (default 0)
   --backend NAME     tensorflow, webgpu, wasm or cpu (default: CC6204_BACKEND, else the first that loads)
   --out DIR          results folder (default results)
   --fresh            run everything again (the old results.jsonl is kept as a .bak)
   --help             this text
+
+Exit status: 0 when every run asked for has finished, 1 if one failed, 2 for bad options.
 `;
-
-function positiveInteger(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} takes a positive whole number, got "${value}".`);
-  return n;
-}
-
-class UsageError extends Error {}
 
 export interface CliIo {
   log: (line: string) => void;
@@ -48,9 +42,13 @@ export interface CliIo {
 
 /** Runs the CLI; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function main(argv: string[], io: CliIo = { log: console.log, error: console.error }): Promise<number> {
-  let parsed;
+  const report = (failure: unknown) => reportFailure(failure, { error: io.error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
+  let values;
+  let experiment;
+  let runs;
   try {
-    parsed = parseArgs({
+    let positionals;
+    ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -66,51 +64,44 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
         fresh: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
-    });
-  } catch (error) {
-    io.error(`${(error as Error).message.split('\n')[0]} (see --help)`);
-    return 2;
+    }));
+    if (values.help) {
+      io.log(HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('Name one experiment: 1c or 2e');
+    // The library's own errors for an unknown experiment, run or dataset are, here, mistakes in the command.
+    try {
+      experiment = experimentById(positionals[0] as string);
+      runs = selectRuns(experiment, values.only);
+      parseDatasetName(values.dataset);
+    } catch (failure) {
+      throw new UsageError((failure as Error).message);
+    }
+  } catch (failure) {
+    return report(failure);
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.log(HELP);
-    return 0;
-  }
-  let experiment;
-  let runs;
-  let options;
   try {
-    if (positionals.length !== 1) throw new UsageError('Name one experiment: 1c or 2e (see --help).');
-    experiment = experimentById(positionals[0] as string);
-    runs = selectRuns(experiment, values.only);
-    const seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed takes a whole number ≥ 0, got "${values.seed}".`);
-    options = {
-      dataset: values.dataset as string,
+    const number = (flag: 'epochs' | 'batch-size' | 'limit') => (values[flag] === undefined ? undefined : wholeNumberOption(flag, values[flag]));
+    const options = {
+      dataset: values.dataset,
       dataDir: values['data-dir'],
-      epochs: positiveInteger('epochs', values.epochs),
-      batchSize: positiveInteger('batch-size', values['batch-size']),
-      limit: positiveInteger('limit', values.limit),
-      seed,
-      outDir: values.out as string,
-      fresh: values.fresh as boolean,
+      epochs: number('epochs'),
+      batchSize: number('batch-size'),
+      limit: number('limit'),
+      seed: wholeNumberOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1 }),
+      outDir: values.out,
+      fresh: values.fresh,
     };
-  } catch (error) {
-    io.error((error as Error).message);
-    return 2;
-  }
-  try {
     const backend = await selectBackend(values.backend);
     io.log(`Backend: ${backend.description}`);
     await runExperiment(experiment, runs, { ...options, backend: backend.name, log: io.log, progressStream: io.progressStream });
     return 0;
-  } catch (error) {
-    if (process.env.DEBUG) io.error(String((error as Error).stack));
-    io.error(`Error: ${(error as Error).message}`);
-    return 1;
+  } catch (failure) {
+    return report(failure);
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2), { log: console.log, error: console.error, progressStream: process.stderr });
 }

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
+import { isMain } from '../cli.ts';
 
 const SOURCE = fileURLToPath(new URL('./kernels.wat', import.meta.url));
 const OUTPUT = fileURLToPath(new URL('./kernels-wasm.ts', import.meta.url));
@@ -35,7 +36,7 @@ export const KERNELS_SHARED_MEMORY = '${binaries.shared}';
 `;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   writeFileSync(OUTPUT, kernelsModuleText(await compileKernels()));
   console.log(`Wrote ${OUTPUT}`);
 }

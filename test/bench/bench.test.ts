@@ -76,14 +76,18 @@ describe('onBackend', () => {
 });
 
 describe('npm run bench', () => {
-  it('rejects a bad --batch or --steps with one line and exit code 2', async () => {
+  it('rejects a bad --batch, --steps, --backend or --tfjs-flag with one line and exit code 2', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       expect(await main(['--batch', '0'])).toBe(2);
       expect(await main(['--steps', 'x'])).toBe(2);
+      expect(await main(['--backend', 'wasm,gpu'])).toBe(2);
+      expect(await main(['--tfjs-flag', 'WEBGPU'])).toBe(2);
       expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
-        '--batch takes a positive whole number, got "0".',
-        '--steps takes a positive whole number, got "x".',
+        'Usage error: --batch must be a positive whole number, got "0" (see --help)',
+        'Usage error: --steps must be a positive whole number, got "x" (see --help)',
+        'Usage error: Unknown backend "gpu": choose from tensorflow, webgpu, wasm, cpu (see --help)',
+        expect.stringMatching(/^Usage error: .*WEBGPU.* \(see --help\)$/),
       ]);
     } finally {
       errors.mockRestore();

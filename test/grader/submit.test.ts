@@ -142,13 +142,21 @@ describe('submit CLI', () => {
   });
 
   it('stops with one line when the backend cannot load', async () => {
+    const reason = 'Backend "tensorflow" cannot load (Cannot find package \'@tensorflow/tfjs-node-gpu\'). Usable here: wasm, cpu.';
     const { code, err } = await run(['all'], {
       selectBackend: async () => {
-        throw new Error('Unknown backend "gpu": choose one of tensorflow, wasm, cpu.');
+        throw new Error(reason);
       },
     });
     expect(code).toBe(1);
-    expect(err.lines).toEqual(['Error: Unknown backend "gpu": choose one of tensorflow, wasm, cpu.']);
+    expect(err.lines).toEqual([`Error: ${reason}`]);
+  });
+
+  it('a backend name that is no backend is a usage error, exit code 2', async () => {
+    const { selectBackend } = await import('../../src/backend.ts');
+    const { code, err } = await run(['all', '--backend', 'gpu'], { selectBackend });
+    expect(code).toBe(2);
+    expect(err.lines).toEqual(['Usage error: Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu.']);
   });
 
   it.each([

@@ -1,0 +1,54 @@
+// What the kit's command lines (`npm run submit`, `grader`, `experiment`, `bench`) share: how a failure becomes one
+// line and an exit code, how a number option is read, and whether a module is the script Node.js was started with.
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** A mistake in how a command was called: `Usage error: …`, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * Prints `failure` as one line and returns the exit code: 2 and `Usage error: …` (followed by `usageHint`) for a
+ * UsageError or an option node:util's parseArgs rejected (a closing period gives way to the hint), else 1 and `Error: …`;
+ * with `debug`, the stack too.
+ */
+export function reportFailure(
+  failure: unknown,
+  { error, debug, usageHint = '' }: { error: (line: string) => void; debug: boolean; usageHint?: string },
+): number {
+  const fromParseArgs = (failure as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS') === true;
+  const isUsage = failure instanceof UsageError || fromParseArgs;
+  const message = failure instanceof Error ? failure.message : String(failure);
+  // parseArgs goes on with advice about `--` that does not fit an npm script; its first sentence says it all.
+  const line = fromParseArgs ? (message.split('. ')[0] as string) : message;
+  error(isUsage ? `Usage error: ${usageHint ? line.replace(/\.$/, '') : line}${usageHint}` : `Error: ${line}`);
+  if (debug && failure instanceof Error) error(failure.stack ?? '');
+  return isUsage ? 2 : 1;
+}
+
+/**
+ * `text`, the value given to `--flag`, as a whole number from `min` (1 unless said) to `max` (if said); anything
+ * else, signs, decimals and exponents included, is a UsageError.
+ */
+export function wholeNumberOption(flag: string, text: string, { min = 1, max }: { min?: number; max?: number } = {}): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max !== undefined ? `a whole number from ${min} to ${max}` : min === 1 ? 'a positive whole number' : `a whole number of at least ${min}`;
+    throw new UsageError(`--${flag} must be ${range}, got "${text}"`);
+  }
+  return n;
+}
+
+/**
+ * Whether the module at `moduleUrl` (its `import.meta.url`) is the script Node.js was started with. Compared as real
+ * paths: a URL escapes spaces and other characters that `process.argv[1]` keeps, and either may pass through a link.
+ */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}
