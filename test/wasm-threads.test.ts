@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { wasmThreadCount } from '../src/wasm-threads.ts';
 
 // Inside the project, so that the child's imports resolve to the project's node_modules.
-const cache = new URL('../node_modules/.cache/', import.meta.url).pathname;
+const cache = fileURLToPath(new URL('../node_modules/.cache/', import.meta.url));
 mkdirSync(cache, { recursive: true });
 const dir = mkdtempSync(join(cache, 'cc6204-threads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +39,7 @@ console.log(hash.digest('hex'));
     encoding: 'utf8',
     timeout: 120_000,
     env: { ...process.env, CC6204_WASM_THREADS: String(threads) },
-    cwd: new URL('..', import.meta.url).pathname,
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
   });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }

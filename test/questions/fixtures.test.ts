@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toAnswerJson } from '../../grader/answer.ts';
 import { checkSome } from '../../grader/client.ts';
@@ -12,7 +13,7 @@ import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
  * Recorded test data and expected answers for every question and test (made with `npm run grader -- make-tests
  * --seed 2025`, apart from the kit's default test file), judged in process with the protocol's rule: no network.
  */
-const fixture: TestFile = readTestFile(new URL('../fixtures/hw3-tests.json', import.meta.url).pathname);
+const fixture: TestFile = readTestFile(fileURLToPath(new URL('../fixtures/hw3-tests.json', import.meta.url)));
 
 /** Serves the fixture's inputs and judges answers against its expectations, as the course server would. */
 class FixtureClient implements GradingClient {
