@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BACKENDS, usableBackends } from '../src/backend.ts';
-import { isMain, reportFailure, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
 import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
@@ -143,4 +143,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+if (isMain(import.meta.url)) await runCommand(() => main(process.argv.slice(2)));

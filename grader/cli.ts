@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SEED, makeTestFile } from './reference.ts';
 import { generateToken, startLocalGrader } from './server.ts';
 import { DEFAULT_TEST_FILE, formatTestFile, readTestFile } from './test-file.ts';
-import { isMain, reportFailure, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 
 const DEFAULT_PORT = 6204;
 
@@ -125,6 +125,4 @@ export async function main(
   }
 }
 
-if (isMain(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
-}
+if (isMain(import.meta.url)) await runCommand(() => main(process.argv.slice(2)));

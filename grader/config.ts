@@ -1,8 +1,7 @@
 // Where the autograder is and which token to use, from the process environment and a `.env` file.
 // The process environment wins, so a one-off `CC6204_URL=... npm run submit` overrides the file.
 
-import { readFileSync } from 'node:fs';
-import { parse } from 'dotenv';
+import { readEnvFile } from '../src/cli.ts';
 
 export interface GraderConfig {
   /** Base URL without a trailing slash; absent when no server is configured. */
@@ -15,17 +14,6 @@ export interface GraderConfig {
 export interface LoadGraderConfigOptions {
   env?: NodeJS.ProcessEnv;
   envFile?: string;
-}
-
-function readEnvFile(envFile: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(envFile, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`Could not read ${envFile}: ${(error as Error).message}`);
-  }
-  return parse(text);
 }
 
 function parseBaseUrl(text: string): string {

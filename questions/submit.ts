@@ -7,7 +7,7 @@ import { loadGraderConfig } from '../grader/config.ts';
 import { LibraryError, MessageFromServer, UserError } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession } from '../grader/session.ts';
-import { isMain, reportFailure, UsageError } from '../src/cli.ts';
+import { isMain, reportFailure, runCommand, UsageError } from '../src/cli.ts';
 import type { Question } from './types.ts';
 
 export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
@@ -128,6 +128,4 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
   }
 }
 
-if (isMain(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
-}
+if (isMain(import.meta.url)) await runCommand(() => main(process.argv.slice(2)));

@@ -1,8 +1,10 @@
-// What the kit's command lines (`npm run submit`, `grader`, `experiment`, `bench`) share: how a failure becomes one
-// line and an exit code, how a number option is read, and whether a module is the script Node.js was started with.
+// What the kit's command lines (`npm run submit`, `grader`, `experiment`, `bench`) share: settings from `.env`, how
+// a failure becomes one line and an exit code, how a number option is read, and whether a module is the script
+// Node.js was started with.
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'dotenv';
 
 /** A mistake in how a command was called: `Usage error: …`, exit code 2. */
 export class UsageError extends Error {}
@@ -51,4 +53,34 @@ export function isMain(moduleUrl: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The variables a `.env` file sets ({} when there is none); an unreadable or unparsable file is an Error. */
+export function readEnvFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`Could not read ${path}: ${(error as Error).message}`);
+  }
+  return parse(text);
+}
+
+/**
+ * Runs a command's `main` as this process: first the variables of `.env` in the working folder (npm runs scripts
+ * in the kit's folder) that the environment does not set already and `.env` does not leave empty, so that every setting of `.env.example` applies
+ * to every command and a variable given on the command line wins; then `main`, whose result is the exit status.
+ */
+export async function runCommand(main: () => Promise<number>, envFile = '.env'): Promise<void> {
+  try {
+    for (const [name, value] of Object.entries(readEnvFile(envFile))) {
+      // An empty value, as a copied .env.example has, leaves the variable unset.
+      if (value.trim() !== '' && process.env[name] === undefined) process.env[name] = value;
+    }
+  } catch (failure) {
+    process.exitCode = reportFailure(failure, { error: console.error, debug: Boolean(process.env.DEBUG) });
+    return;
+  }
+  process.exitCode = await main();
 }

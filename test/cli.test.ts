@@ -3,8 +3,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportFailure, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readEnvFile, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { makeTempDir } from './data/helpers.ts';
 
 function report(failure: unknown, options: { debug?: boolean; usageHint?: string } = {}) {
@@ -60,6 +60,67 @@ describe('wholeNumberOption', () => {
   ])('refuses --%s %j with a UsageError', (flag, text, bounds, message) => {
     expect(() => wholeNumberOption(flag, text, bounds)).toThrow(new UsageError(message));
     expect(() => wholeNumberOption(flag, text, bounds)).toThrow(UsageError);
+  });
+});
+
+describe('runCommand: every command takes the settings of .env, the environment winning', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await makeTempDir());
+  });
+  afterAll(() => cleanup());
+
+  /** Runs runCommand with `main` and the .env file `envFile` (a path, or its text to write to a fresh file). */
+  async function runWith(envFile: { path: string } | { text?: string }, main: () => Promise<number>) {
+    let path: string;
+    if ('path' in envFile) path = envFile.path;
+    else {
+      path = join(dir, `${Math.random()}.env`);
+      if (envFile.text !== undefined) writeFileSync(path, envFile.text);
+    }
+    const saved = process.exitCode;
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await runCommand(main, path);
+      return { exitCode: process.exitCode, errors: errors.mock.calls.map((call) => String(call[0])) };
+    } finally {
+      errors.mockRestore();
+      process.exitCode = saved;
+      delete process.env.CC6204_TEST_ONLY_A;
+      delete process.env.CC6204_TEST_ONLY_B;
+      delete process.env.CC6204_TEST_ONLY_C;
+    }
+  }
+
+  it("sets what .env sets (not empty) and the environment does not, before main runs; main's result is the exit status", async () => {
+    process.env.CC6204_TEST_ONLY_B = 'from the environment';
+    let seen: (string | undefined)[] = [];
+    const text = 'CC6204_TEST_ONLY_A=from .env\nCC6204_TEST_ONLY_B=from .env too\nCC6204_TEST_ONLY_C=\n';
+    const { exitCode } = await runWith({ text }, async () => {
+      seen = [process.env.CC6204_TEST_ONLY_A, process.env.CC6204_TEST_ONLY_B, process.env.CC6204_TEST_ONLY_C];
+      return 3;
+    });
+    expect(seen).toEqual(['from .env', 'from the environment', undefined]);
+    expect(exitCode).toBe(3);
+  });
+
+  it('runs main as it is without a .env', async () => {
+    expect(await runWith({}, async () => 0)).toEqual({ exitCode: 0, errors: [] });
+    expect(readEnvFile(join(dir, 'none.env'))).toEqual({});
+  });
+
+  it('a .env that cannot be read is one line and exit status 1, and main does not run', async () => {
+    const folder = join(dir, 'a-folder.env');
+    mkdirSync(folder);
+    let ran = false;
+    const { exitCode, errors } = await runWith({ path: folder }, async () => {
+      ran = true;
+      return 0;
+    });
+    expect(ran).toBe(false);
+    expect(exitCode).toBe(1);
+    expect(errors).toEqual([expect.stringMatching(/^Error: Could not read .*a-folder\.env: EISDIR/)]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../backend.ts';
-import { isMain, reportFailure, UsageError, wholeNumberOption } from '../cli.ts';
+import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../cli.ts';
 import { DATASET_NAMES, parseDatasetName } from '../data/sources.ts';
 import { experimentById, EXPERIMENTS, selectRuns } from './definitions.ts';
 import { runExperiment } from './runner.ts';
@@ -103,5 +103,5 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
 }
 
 if (isMain(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2), { log: console.log, error: console.error, progressStream: process.stderr });
+  await runCommand(() => main(process.argv.slice(2), { log: console.log, error: console.error, progressStream: process.stderr }));
 }
