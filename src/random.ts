@@ -19,6 +19,16 @@ export class Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /** Where the generator is in its sequence, for a checkpoint; `restore` takes it back there. */
+  save(): number {
+    return this.state;
+  }
+
+  restore(state: number): void {
+    if (!(Number.isInteger(state) && state >= 0 && state < 2 ** 32)) throw new Error(`A generator state is a 32-bit whole number, got ${state}.`);
+    this.state = state;
+  }
+
   /** A fresh 32-bit seed for a tfjs random op or a dropout mask, so what they draw follows this generator too. */
   nextSeed(): number {
     return Math.floor(this.next() * 4294967296);

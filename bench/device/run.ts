@@ -85,6 +85,7 @@ if (parts.includes('tests')) {
     await import('../../test/optim/fused-webgpu.test.ts');
     await import('../../test/training/train.test.ts');
     await import('../../test/training/fused-metrics.test.ts');
+    await import('../../test/training/checkpoint.test.ts');
     await import('../../test/questions/fixtures.test.ts');
     const summary = await runRegistered();
     report.tests = summary;

@@ -9,7 +9,8 @@ export const HELP = `Usage: npm run experiment -- <1c|2e> [options]
 
 Runs the MNIST experiments of homework 3 and writes, under <out>/<experiment>/:
 results.jsonl (every epoch, appended as it ends), summary.md, charts/*.svg and *.png, report.html.
-Runs already finished with the same settings are skipped, so an interrupted experiment resumes.
+Stop at any time: the same command skips the runs already finished with the same settings and takes a
+stopped run up after its last finished epoch (its state is kept in checkpoints/ until it ends).
 
 Experiments:
   1c   regularization: baseline, dropout, weight decay, both (SGD lr 1e-5, batch 200, randn init)

@@ -1,6 +1,6 @@
 /**
  * The results log of one experiment: a JSON-lines file that grows by one line per event, written the moment the
- * event happens, so an interrupted experiment loses at most the epoch under way and a rerun can skip finished runs.
+ * event happens, so that a rerun can skip finished runs and, with the run's checkpoint, take up a stopped one.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';

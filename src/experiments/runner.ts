@@ -3,7 +3,8 @@ import { loadDataset } from '../data/mnist.ts';
 import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
-import { evaluate, formatTest, train } from '../training/train.ts';
+import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, writeCheckpoint } from '../training/checkpoint.ts';
+import { evaluate, formatEpoch, formatTest, train } from '../training/train.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { gaps, ResultsLog, type RunResult, type RunSpec } from './results.ts';
 
@@ -44,10 +45,16 @@ function runSpec(run: RunDefinition, options: RunOptions, epochs: number, batchS
 
 const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON.stringify(b.config);
 
+/** Where a run's state after its last finished epoch is kept until the run ends: `checkpoints/adam-heuristic.ckpt`. */
+function checkpointPath(outDir: string, runId: string): string {
+  return join(outDir, 'checkpoints', `${runId.replace(/[^A-Za-z0-9_-]/g, '-')}.ckpt`);
+}
+
 /**
  * Runs the chosen runs of an experiment one after the other, appending every epoch to the experiment's results log
- * as it ends, then writes the report (charts, summary.md, report.html) over every run in the log. Returns the
- * paths written.
+ * as it ends and saving the run's state beside it, then writes the report (charts, summary.md, report.html) over
+ * every run in the log. A run stopped part way goes on from its last finished epoch, with the numbers it would have
+ * had; a finished one is skipped. Returns the paths written.
  */
 export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<string[]> {
   const { log } = options;
@@ -69,7 +76,9 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
       log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
       return [];
     }
-    return [{ run, epochs, batchSize, spec }];
+    // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue.
+    const before = done && !done.finished && sameConfig(done.spec, spec) && done.backend === options.backend ? done.epochs : [];
+    return [{ run, epochs, batchSize, spec, before }];
   });
 
   // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
@@ -78,26 +87,50 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
     const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
     const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
     log(`Dataset: ${dataset} (${trainSet.count} training and ${testSet.count} test images)`);
+    log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
 
-    for (const { run, epochs, batchSize, spec } of pending) {
+    for (const { run, epochs, batchSize, spec, before } of pending) {
       log(`\n${experiment.id} ${run.id}: ${run.label}, ${epochs} epochs, batch ${batchSize}`);
-      results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
       const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
       const optimizer = run.optimizer(network);
+      const checkpoint = checkpointPath(outDir, run.id);
+      const key = JSON.stringify({ config: spec.config, backend: options.backend });
       try {
+        let earlier = before;
+        if (earlier.length > 0) {
+          const loaded = loadCheckpoint(checkpoint, key, earlier.length, { network, optimizer });
+          if ('unusable' in loaded) {
+            log(`Starting ${run.id} over: it stopped after epoch ${earlier.length}, but its checkpoint cannot be used (${loaded.unusable}).`);
+            earlier = [];
+          } else {
+            log(`Going on after epoch ${earlier.length}, where it stopped (${checkpoint}):`);
+            for (const record of earlier) log(formatEpoch(record));
+          }
+        }
+        if (earlier.length === 0) {
+          removeCheckpoint(checkpoint);
+          results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
+        }
         const history = await train(network, trainSet, optimizer, {
           epochs,
+          startEpoch: earlier.length,
           batchSize,
           seed: options.seed,
           log,
           progressStream: options.progressStream,
-          onEpoch: (metrics) => results.appendEpoch(run.id, metrics),
+          onEpoch: async (metrics) => {
+            const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
+            // The epoch's line and its checkpoint together, with no await between for a Ctrl+C to land in.
+            results.appendEpoch(run.id, metrics);
+            writeCheckpoint(checkpoint, state);
+          },
         });
         const test = await evaluate(network, testSet, { batchSize: 1000 });
         log(formatTest(test));
         results.finishRun(run.id, test);
+        removeCheckpoint(checkpoint);
         if (experiment.showGaps) {
-          const gap = gaps({ spec, epochs: history, test, finished: true });
+          const gap = gaps({ spec, epochs: [...earlier, ...history], test, finished: true });
           if (gap) {
             log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
             log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);

@@ -252,6 +252,16 @@ export class FFNN {
     return this.layers.flatMap((layer) => (layer.param ? [layer.weights, layer.bias, layer.param] : [layer.weights, layer.bias]));
   }
 
+  /** Where the network's random source (its dropout masks) stands, for a checkpoint to save. */
+  randomState(): number {
+    return this.random.save();
+  }
+
+  /** Takes the random source back to a state `randomState()` gave, so that the masks go on as they would have. */
+  restoreRandomState(state: number): void {
+    this.random.restore(state);
+  }
+
   /** Sizes, activations and parameter counts, one line per layer. */
   summary(): string {
     const lines = [`FFNN  input ${this.inputSize}`];

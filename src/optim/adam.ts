@@ -23,7 +23,6 @@ export class Adam extends Optimizer {
   readonly epsilon: number;
   private readonly means: tf.Variable[];
   private readonly squares: tf.Variable[];
-  private t = 0;
 
   constructor(
     parameters: Iterable<Parameter>,
@@ -40,16 +39,6 @@ export class Adam extends Optimizer {
     this.epsilon = epsilon;
     this.means = zerosLike(this.params);
     this.squares = zerosLike(this.params);
-  }
-
-  /** Steps taken so far. */
-  get steps(): number {
-    return this.t;
-  }
-
-  override step(): void {
-    this.t += 1;
-    super.step();
   }
 
   /** The bias corrections 1 − beta1^t and 1 − beta2^t of the current step. */
@@ -73,6 +62,10 @@ export class Adam extends Optimizer {
     const { beta1: b1, beta2: b2, lr, epsilon: eps } = this;
     const [c1, c2] = this.corrections();
     return { kernel: 'adam', state: [this.means, this.squares], constants: { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1, c2, lr, eps } };
+  }
+
+  override stateTensors(): tf.Variable[] {
+    return [...this.means, ...this.squares];
   }
 
   dispose(): void {

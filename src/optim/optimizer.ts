@@ -19,14 +19,22 @@ export interface FusedStep {
  */
 export abstract class Optimizer {
   protected readonly params: readonly Parameter[];
+  /** Steps taken so far (Adam's t). */
+  protected t = 0;
 
   constructor(parameters: Iterable<Parameter>) {
     this.params = [...parameters];
     if (this.params.length === 0) throw new Error(`${this.constructor.name}: no parameters to optimize.`);
   }
 
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.t;
+  }
+
   /** Updates every parameter that has a gradient. */
   step(): void {
+    this.t += 1;
     tf.tidy(() => {
       const active = this.params.flatMap((p, i) => (p.grad ? [{ p, grad: p.grad, i }] : []));
       const fusedStep = this.fusedStep();
@@ -53,6 +61,17 @@ export abstract class Optimizer {
   /** The fused kernel of this step and its inputs; none by default (an optimizer of your own needs none). */
   protected fusedStep(): FusedStep | null {
     return null;
+  }
+
+  /** The tensors of its state, which a checkpoint saves and restores in place; none by default. */
+  stateTensors(): tf.Variable[] {
+    return [];
+  }
+
+  /** Takes up the step count saved in a checkpoint, with the state tensors restored. */
+  restoreSteps(steps: number): void {
+    if (!(Number.isInteger(steps) && steps >= 0)) throw new Error(`${this.constructor.name}: a step count must be a whole number, got ${steps}.`);
+    this.t = steps;
   }
 
   /** Frees the optimizer's state, not the parameters. */

@@ -31,8 +31,10 @@ export interface TrainOptions {
   batchSize: number;
   /** Seed of the batch order. */
   seed: number;
-  /** Called the moment an epoch ends, e.g. to save its numbers. */
-  onEpoch?: (metrics: EpochMetrics) => void;
+  /** Epochs already done, to go on from a checkpoint (default 0): training starts at epoch `startEpoch + 1`. */
+  startEpoch?: number;
+  /** Called the moment an epoch ends, e.g. to save its numbers; training waits for what it returns. */
+  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
   /** Prints a line; default console.log. */
   log?: (line: string) => void;
   /** Where the progress bar goes (only drawn on a terminal); default stderr. */
@@ -138,20 +140,24 @@ const QUEUE_BATCHES = 16;
 
 /**
  * Trains `network` with `optimizer` on shuffled mini-batches: forward, loss, backward, step. Reports each epoch's
- * mean batch loss and training accuracy, as the homework's notebook does.
+ * mean batch loss and training accuracy, as the homework's notebook does, and returns those of the epochs it ran.
  *
  * Asynchronous because the webgpu backend cannot read a tensor synchronously in Node.js (`dataSync()` throws there).
  */
 export async function train(network: FFNN, data: TrainingData, optimizer: Optimizer, options: TrainOptions): Promise<EpochMetrics[]> {
-  const { epochs, onEpoch, log = console.log } = options;
+  const { epochs, startEpoch = 0, onEpoch, log = console.log } = options;
   if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`epochs must be a positive integer, got ${epochs}.`);
+  if (!(Number.isInteger(startEpoch) && startEpoch >= 0 && startEpoch <= epochs)) {
+    throw new Error(`startEpoch must be a whole number from 0 to epochs (${epochs}), got ${startEpoch}.`);
+  }
   const history: EpochMetrics[] = [];
+  if (startEpoch === epochs) return history;
   const source = batchSource(data);
   try {
-    for (let e = 0; e < epochs; e++) {
+    for (let e = startEpoch; e < epochs; e++) {
       const metrics = await trainEpoch(network, data, source, optimizer, e, options);
       log(formatEpoch(metrics));
-      onEpoch?.(metrics);
+      await onEpoch?.(metrics);
       history.push(metrics);
     }
   } finally {

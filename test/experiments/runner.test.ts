@@ -8,6 +8,7 @@ import { encodeIdx } from '../../src/data/idx.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';
 import { main } from '../../src/experiments/cli.ts';
 import { EXPERIMENT_1C, EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
+import { ResultsLog } from '../../src/experiments/results.ts';
 import { runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
 import { makeTempDir } from '../data/helpers.ts';
 
@@ -94,6 +95,54 @@ describe('the experiment runner', () => {
     expect(fresh.some((l) => l.startsWith('Starting afresh; the previous results are kept in'))).toBe(true);
     expect(fresh.some((l) => l.startsWith('Epoch: 1'))).toBe(true);
     expect(existsSync(join(dir, 'results', '2e', 'results.jsonl.bak'))).toBe(true);
+  });
+
+  describe('a run stopped part way', () => {
+    const run = () => selectRuns(EXPERIMENT_1C, 'dropout');
+    /** Its epochs and test as the results log reads them (as of the run's last start), without the timings. */
+    const numbers = (outDir: string) => {
+      const result = ResultsLog.open(join(outDir, '1c', 'results.jsonl')).load().get('dropout');
+      const untimed = <T extends { seconds: number }>({ seconds, ...rest }: T) => rest;
+      return { epochs: result?.epochs.map(untimed), test: result?.test && untimed(result.test) };
+    };
+    /** Runs 1c dropout for 3 epochs into `outDir`, stopping it (as Ctrl+C would) when epoch 3 is reported. */
+    async function stopAtEpoch3(outDir: string) {
+      const stopping = options([], { epochs: 3, outDir, log: (line) => {
+        if (line.startsWith('Epoch: 3')) throw new Error('stopped');
+      } });
+      await expect(runExperiment(EXPERIMENT_1C, run(), stopping)).rejects.toThrow('stopped');
+      expect(numbers(outDir)).toEqual({ epochs: [expect.objectContaining({ epoch: 1 }), expect.objectContaining({ epoch: 2 })], test: undefined });
+    }
+
+    it('goes on from its last finished epoch and ends with the numbers of a run never stopped (dropout masks too)', async () => {
+      const straight = join(dir, 'straight');
+      await runExperiment(EXPERIMENT_1C, run(), options([], { epochs: 3, outDir: straight }));
+      const stopped = join(dir, 'stopped');
+      await stopAtEpoch3(stopped);
+      expect(existsSync(join(stopped, '1c', 'checkpoints', 'dropout.ckpt'))).toBe(true);
+
+      const lines: string[] = [];
+      await runExperiment(EXPERIMENT_1C, run(), options(lines, { epochs: 3, outDir: stopped }));
+      expect(lines).toContain(`Going on after epoch 2, where it stopped (${join(stopped, '1c', 'checkpoints', 'dropout.ckpt')}):`);
+      expect(lines.filter((l) => l.startsWith('Epoch: ')).map((l) => l.slice(0, 8))).toEqual(['Epoch: 1', 'Epoch: 2', 'Epoch: 3']);
+      expect(numbers(stopped)).toEqual(numbers(straight));
+      // Epochs 1 and 2 were not trained again: the log goes on where it stopped.
+      const log = readFileSync(join(stopped, '1c', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'epoch', 'test']);
+      expect(existsSync(join(stopped, '1c', 'checkpoints', 'dropout.ckpt'))).toBe(false);
+    });
+
+    it('starts over, saying why, when its checkpoint cannot be used, and still ends with the same numbers', async () => {
+      const stopped = join(dir, 'stopped-lost');
+      await stopAtEpoch3(stopped);
+      writeFileSync(join(stopped, '1c', 'checkpoints', 'dropout.ckpt'), 'damaged');
+      const lines: string[] = [];
+      await runExperiment(EXPERIMENT_1C, run(), options(lines, { epochs: 3, outDir: stopped }));
+      expect(lines).toContain('Starting dropout over: it stopped after epoch 2, but its checkpoint cannot be used (not a checkpoint file).');
+      expect(numbers(stopped)).toEqual(numbers(join(dir, 'straight')));
+      const log = readFileSync(join(stopped, '1c', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'start', 'epoch', 'epoch', 'epoch', 'test']);
+    });
   });
 
   it('1c prints the train/test gaps after each run, as the notebook did', async () => {

@@ -33,7 +33,7 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
       const adam = new Adam(net.parameters(), { lr: 0.01 });
       const seen: number[] = [];
       const lines: string[] = [];
-      const history = await train(net, data, adam, { epochs: 4, batchSize: 32, seed: 5, log: (l) => lines.push(l), onEpoch: (m) => seen.push(m.epoch) });
+      const history = await train(net, data, adam, { epochs: 4, batchSize: 32, seed: 5, log: (l) => lines.push(l), onEpoch: (m) => void seen.push(m.epoch) });
       expect(seen).toEqual([1, 2, 3, 4]);
       expect(lines).toEqual(history.map(formatEpoch));
       const test = await evaluate(net, data, { batchSize: 64 });

@@ -1,0 +1,137 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FFNN } from '../../src/nn/ffnn.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import type { Optimizer } from '../../src/optim/optimizer.ts';
+import { RMSProp } from '../../src/optim/rmsprop.ts';
+import { SGD } from '../../src/optim/sgd.ts';
+import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.ts';
+import { type EpochMetrics, train, type TrainingData } from '../../src/training/train.ts';
+import { makeTempDir } from '../data/helpers.ts';
+import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
+
+/** 300 samples of 8 pixels in 3 classes, from a fixed generator. */
+function toyData(count = 300): TrainingData {
+  let state = 11;
+  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const labels = Uint8Array.from({ length: count }, () => Math.floor(next() * 3));
+  const pixels = Uint8Array.from({ length: count * 8 }, (_, i) => Math.floor(next() * 100) + (i % 8 === (labels[Math.floor(i / 8)] as number) ? 150 : 0));
+  return { count, features: 8, classes: 3, pixels, labels };
+}
+
+/** Dropout on the input and both hidden layers, and swish's beta trained: every kind of state a run carries. */
+function network(seed: number) {
+  return new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 3, { keepProb: [0.9, 0.8, 0.9], activationParams: [null, 1, null], seed });
+}
+
+const OPTIMIZERS: [string, (net: FFNN) => Optimizer][] = [
+  ['SGD with momentum and weight decay', (net) => new SGD(net.parameters(), { lr: 0.05, momentum: 0.9, beta: 1e-3 })],
+  ['RMSProp', (net) => new RMSProp(net.parameters(), { lr: 0.01 })],
+  ['Adam', (net) => new Adam(net.parameters(), { lr: 0.01 })],
+];
+
+const data = toyData();
+const options = { epochs: 4, batchSize: 32, seed: 3, log: () => {} };
+const withoutSeconds = (history: EpochMetrics[]) => history.map(({ seconds, ...rest }) => rest);
+
+async function values(net: FFNN): Promise<number[][]> {
+  return Promise.all(net.parameters().map(async (p) => Array.from(await p.value.data())));
+}
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+});
+afterAll(() => cleanup());
+
+describe.each(BACKENDS_UNDER_TEST)('checkpoints on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it.each(OPTIMIZERS)('%s: stopped after epoch 2 and taken up by a fresh network, a run ends as if never stopped', async (_, makeOptimizer) => {
+    const straightNet = network(1);
+    const straightOptimizer = makeOptimizer(straightNet);
+    const straight = await train(straightNet, data, straightOptimizer, options);
+
+    const path = join(dir, `${backend}-${makeOptimizer.name}-${Math.random()}.ckpt`);
+    const firstNet = network(1);
+    const firstOptimizer = makeOptimizer(firstNet);
+    const first = await train(firstNet, data, firstOptimizer, {
+      ...options,
+      onEpoch: async (metrics) => {
+        if (metrics.epoch === 2) await saveCheckpoint(path, 'settings', 2, { network: firstNet, optimizer: firstOptimizer });
+      },
+    });
+    // A network drawn from another seed, so that nothing but the checkpoint can make it the first one.
+    const resumedNet = network(99);
+    const resumedOptimizer = makeOptimizer(resumedNet);
+    const before = tf.memory().numTensors;
+    expect(loadCheckpoint(path, 'settings', 2, { network: resumedNet, optimizer: resumedOptimizer })).toEqual({ restored: true });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(resumedOptimizer.steps).toBe(2 * Math.ceil(data.count / options.batchSize));
+    const rest = await train(resumedNet, data, resumedOptimizer, { ...options, startEpoch: 2 });
+
+    expect(withoutSeconds(first)).toEqual(withoutSeconds(straight));
+    expect(rest.map((m) => m.epoch)).toEqual([3, 4]);
+    expect(withoutSeconds(rest)).toEqual(withoutSeconds(straight.slice(2)));
+    expect(await values(resumedNet)).toEqual(await values(straightNet));
+    expect(resumedOptimizer.steps).toBe(straightOptimizer.steps);
+    for (const t of resumedOptimizer.stateTensors().keys()) {
+      expect(Array.from(await (resumedOptimizer.stateTensors()[t] as tf.Variable).data())).toEqual(
+        Array.from(await (straightOptimizer.stateTensors()[t] as tf.Variable).data()),
+      );
+    }
+    for (const disposable of [straightNet, straightOptimizer, firstNet, firstOptimizer, resumedNet, resumedOptimizer]) disposable.dispose();
+  });
+
+  it('saving and loading leave the tensor count as it was', async () => {
+    const net = network(1);
+    const adam = new Adam(net.parameters());
+    const path = join(dir, `${backend}-count.ckpt`);
+    const before = tf.memory().numTensors;
+    await saveCheckpoint(path, 'k', 1, { network: net, optimizer: adam });
+    expect(loadCheckpoint(path, 'k', 1, { network: net, optimizer: adam })).toEqual({ restored: true });
+    expect(tf.memory().numTensors).toBe(before);
+    adam.dispose();
+    net.dispose();
+  });
+});
+
+describe('a checkpoint that cannot be used is reported, and changes nothing', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it.each([
+    ['absent', (path: string) => removeCheckpoint(path), 'settings', 'no checkpoint'],
+    ['saved with other settings', () => {}, 'other settings', 'it was saved with other settings'],
+    ['not a checkpoint', (path: string) => writeFileSync(path, 'epoch 2\n'), 'settings', 'not a checkpoint file'],
+    ['cut short', (path: string) => writeFileSync(path, readFileSync(path).subarray(0, -100)), 'settings', 'bytes, not'],
+    ['saved after another epoch', () => {}, 'settings', 'it was saved after epoch 2, not 3', 3],
+  ])('%s', async (_, spoil, key, reason, epoch = 2) => {
+    const path = join(dir, `spoiled-${Math.random()}.ckpt`);
+    const saved = network(1);
+    const adam = new Adam(saved.parameters());
+    await saveCheckpoint(path, 'settings', 2, { network: saved, optimizer: adam });
+    spoil(path);
+    const other = network(2);
+    const otherAdam = new Adam(other.parameters());
+    const valuesBefore = await values(other);
+    const result = loadCheckpoint(path, key, epoch, { network: other, optimizer: otherAdam });
+    expect('unusable' in result && result.unusable).toContain(reason);
+    expect(await values(other)).toEqual(valuesBefore);
+    expect(otherAdam.steps).toBe(0);
+    for (const disposable of [saved, adam, other, otherAdam]) disposable.dispose();
+  });
+
+  it('for another network shape', async () => {
+    const path = join(dir, `shape-${Math.random()}.ckpt`);
+    const saved = network(1);
+    const adam = new Adam(saved.parameters());
+    await saveCheckpoint(path, 'settings', 2, { network: saved, optimizer: adam });
+    const wider = new FFNN(8, [17, 8], ['relu', 'swish', 'softmax'], 3, { activationParams: [null, 1, null], seed: 1 });
+    const widerAdam = new Adam(wider.parameters());
+    expect(loadCheckpoint(path, 'settings', 2, { network: wider, optimizer: widerAdam })).toEqual({ unusable: 'its tensors do not fit this network and optimizer' });
+    for (const disposable of [saved, adam, wider, widerAdam]) disposable.dispose();
+  });
+});
