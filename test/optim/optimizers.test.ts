@@ -88,3 +88,20 @@ describe.each(BACKENDS_UNDER_TEST)('optimizers on %s, %i steps over three parame
     p[0]!.dispose();
   });
 });
+
+describe('what a checkpoint keeps of an optimizer', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('its state tensors, one per parameter and moment, and a step count it takes back', () => {
+    const p = [new Parameter('w', [1, 2]), new Parameter('b', [3])];
+    const optimizers = [new SGD(p), new SGD(p, { momentum: 0.9 }), new RMSProp(p), new Adam(p)];
+    expect(optimizers.map((o) => o.stateTensors().length)).toEqual([0, 2, 2, 4]);
+    const adam = optimizers[3] as Adam;
+    expect(adam.stateTensors().map((t) => t.shape)).toEqual([[2], [1], [2], [1]]);
+    adam.restoreSteps(120);
+    expect(adam.steps).toBe(120);
+    expect(() => adam.restoreSteps(-1)).toThrow('Adam: a step count must be a whole number, got -1.');
+    for (const o of optimizers) o.dispose();
+    for (const parameter of p) parameter.dispose();
+  });
+});

@@ -48,6 +48,20 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     expect(test.acc).toBeGreaterThan(0.9);
   });
 
+  it('startEpoch: trains the epochs after it only, and refuses one outside 0..epochs', async () => {
+    const net = network(3);
+    const adam = new Adam(net.parameters(), { lr: 0.01 });
+    const options = { epochs: 3, batchSize: 32, seed: 5, log: () => {} };
+    expect(await train(net, data, adam, { ...options, startEpoch: 3 })).toEqual([]);
+    expect(adam.steps).toBe(0);
+    expect((await train(net, data, adam, { ...options, startEpoch: 2 })).map((m) => m.epoch)).toEqual([3]);
+    expect(adam.steps).toBe(Math.ceil(data.count / 32));
+    await expect(train(net, data, adam, { ...options, startEpoch: 4 })).rejects.toThrow('startEpoch must be a whole number from 0 to epochs (3), got 4.');
+    await expect(train(net, data, adam, { ...options, startEpoch: -1 })).rejects.toThrow('got -1');
+    adam.dispose();
+    net.dispose();
+  });
+
   it('evaluate counts right answers and averages the loss per sample, short last batch included', async () => {
     const net = network(1);
     const all = gatherBatch(data, Uint32Array.from({ length: data.count }, (_, i) => i));
