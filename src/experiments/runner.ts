@@ -77,7 +77,14 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
       return [];
     }
     // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue.
-    const before = done && !done.finished && sameConfig(done.spec, spec) && done.backend === options.backend ? done.epochs : [];
+    let before = done && !done.finished ? done.epochs : [];
+    if (before.length > 0 && done) {
+      const otherwise = !sameConfig(done.spec, spec) ? 'other settings' : done.backend !== options.backend ? `the ${done.backend} backend` : undefined;
+      if (otherwise) {
+        log(`Starting ${run.id} over: it stopped after epoch ${before.length} with ${otherwise}.`);
+        before = [];
+      }
+    }
     return [{ run, epochs, batchSize, spec, before }];
   });
 

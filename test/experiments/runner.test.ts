@@ -132,6 +132,21 @@ describe('the experiment runner', () => {
       expect(existsSync(join(stopped, '1c', 'checkpoints', 'dropout.ckpt'))).toBe(false);
     });
 
+    it('starts over, saying why, when it stopped with other settings or on another backend', async () => {
+      const stopped = join(dir, 'stopped-other');
+      await stopAtEpoch3(stopped);
+      const lines: string[] = [];
+      await runExperiment(EXPERIMENT_1C, run(), options(lines, { epochs: 3, outDir: stopped, backend: 'cpu' }));
+      expect(lines).toContain('Starting dropout over: it stopped after epoch 2 with the wasm backend.');
+      const again: string[] = [];
+      await runExperiment(EXPERIMENT_1C, run(), options(again, { epochs: 3, outDir: stopped, seed: 2, backend: 'cpu' }));
+      expect(again.filter((l) => l.startsWith('Starting'))).toEqual([]);
+      await stopAtEpoch3(join(dir, 'stopped-settings'));
+      const other: string[] = [];
+      await runExperiment(EXPERIMENT_1C, run(), options(other, { epochs: 4, outDir: join(dir, 'stopped-settings') }));
+      expect(other).toContain('Starting dropout over: it stopped after epoch 2 with other settings.');
+    });
+
     it('starts over, saying why, when its checkpoint cannot be used, and still ends with the same numbers', async () => {
       const stopped = join(dir, 'stopped-lost');
       await stopAtEpoch3(stopped);
