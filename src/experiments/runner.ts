@@ -127,7 +127,8 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
           progressStream: options.progressStream,
           onEpoch: async (metrics) => {
             const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
-            // The epoch's line and its checkpoint together, with no await between for a Ctrl+C to land in.
+            // The epoch's line and its checkpoint one right after the other, synchronously: only a stop within those
+            // milliseconds leaves them apart, and then the run starts over (the checkpoint's epoch must match).
             results.appendEpoch(run.id, metrics);
             writeCheckpoint(checkpoint, state);
           },

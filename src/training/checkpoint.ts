@@ -64,7 +64,7 @@ export async function encodeCheckpoint(key: string, epoch: number, state: Traini
 
 /**
  * Writes a checkpoint's bytes to `path` (its folder made if need be), whole or not at all: to a file beside it
- * first, then renamed over it. Synchronous, so that nothing else runs in between (a Ctrl+C handler included).
+ * first, then renamed over it.
  */
 export function writeCheckpoint(path: string, bytes: Buffer): void {
   const partial = `${path}.partial`;
