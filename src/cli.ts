@@ -68,9 +68,10 @@ export function readEnvFile(path: string): Record<string, string> {
 }
 
 /**
- * Runs a command's `main` as this process: first the variables of `.env` in the working folder (npm runs scripts
- * in the kit's folder) that the environment does not set already and `.env` does not leave empty, so that every setting of `.env.example` applies
- * to every command and a variable given on the command line wins; then `main`, whose result is the exit status.
+ * Runs a command's `main` as this process: first the variables of `.env` in the working folder (npm runs scripts in
+ * the kit's folder) that the environment does not set already and `.env` does not leave empty, so that every setting
+ * of `.env.example` applies to every command and a variable given on the command line wins; then `main`, whose
+ * result is the exit status.
  */
 export async function runCommand(main: () => Promise<number>, envFile = '.env'): Promise<void> {
   try {

@@ -93,6 +93,7 @@ export function loadCheckpoint(path: string, key: string, epoch: number, state: 
   } catch {
     return { unusable: 'its header cannot be read' };
   }
+  if (!isHeader(header)) return { unusable: 'its header cannot be read' };
   if (header.version !== 1) return { unusable: `version ${header.version} is not this kit's` };
   if (header.key !== key) return { unusable: 'it was saved with other settings' };
   if (header.epoch !== epoch) return { unusable: `it was saved after epoch ${header.epoch}, not ${epoch}` };
@@ -119,6 +120,16 @@ export function loadCheckpoint(path: string, key: string, epoch: number, state: 
 export function removeCheckpoint(path: string): void {
   rmSync(path, { force: true });
   rmSync(`${path}.partial`, { force: true });
+}
+
+/** Whether `value` has every field of a header, of the right kind (its values are checked where they are used). */
+function isHeader(value: unknown): value is Header {
+  const h = value as Header | null;
+  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  return (
+    typeof h === 'object' && h !== null && typeof h.key === 'string' && whole(h.epoch) && whole(h.optimizerSteps) &&
+    whole(h.randomState) && h.randomState < 2 ** 32 && Array.isArray(h.shapes) && h.shapes.every((shape) => Array.isArray(shape) && shape.every(whole))
+  );
 }
 
 function align4(n: number): number {

@@ -108,6 +108,12 @@ describe('a checkpoint that cannot be used is reported, and changes nothing', ()
     ['not a checkpoint', (path: string) => writeFileSync(path, 'epoch 2\n'), 'settings', 'not a checkpoint file'],
     ['cut short', (path: string) => writeFileSync(path, readFileSync(path).subarray(0, -100)), 'settings', 'bytes, not'],
     ['saved after another epoch', () => {}, 'settings', 'it was saved after epoch 2, not 3', 3],
+    ['with a header of the wrong kind', (path: string) => {
+      const header = Buffer.from(JSON.stringify({ version: 1, key: 'settings', epoch: 2, optimizerSteps: -5, randomState: 1, shapes: [] }));
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(header.length);
+      writeFileSync(path, Buffer.concat([Buffer.from('CC6204CK'), length, header]));
+    }, 'settings', 'its header cannot be read'],
   ])('%s', async (_, spoil, key, reason, epoch = 2) => {
     const path = join(dir, `spoiled-${Math.random()}.ckpt`);
     const saved = network(1);
