@@ -43,13 +43,8 @@ export interface CliIo {
 
 /** Runs the CLI; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function main(argv: string[], io: CliIo = { log: console.log, error: console.error }): Promise<number> {
-  const report = (failure: unknown) => reportFailure(failure, { error: io.error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
-  let values;
-  let experiment;
-  let runs;
   try {
-    let positionals;
-    ({ values, positionals } = parseArgs({
+    const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -65,12 +60,14 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
         fresh: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
-    }));
+    });
     if (values.help) {
       io.log(HELP);
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError('Name one experiment: 1c or 2e');
+    let experiment;
+    let runs;
     // The library's own errors for an unknown experiment, run or dataset are, here, mistakes in the command.
     try {
       experiment = experimentById(positionals[0] as string);
@@ -79,10 +76,6 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
     } catch (failure) {
       throw new UsageError((failure as Error).message);
     }
-  } catch (failure) {
-    return report(failure);
-  }
-  try {
     const number = (flag: 'epochs' | 'batch-size' | 'limit') => (values[flag] === undefined ? undefined : wholeNumberOption(flag, values[flag]));
     const options = {
       dataset: values.dataset,
@@ -99,7 +92,7 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
     await runExperiment(experiment, runs, { ...options, backend: backend.name, log: io.log, progressStream: io.progressStream });
     return 0;
   } catch (failure) {
-    return report(failure);
+    return reportFailure(failure, { error: io.error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
   }
 }
 
