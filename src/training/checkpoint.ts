@@ -5,7 +5,7 @@
 // File: "CC6204CK", the header's length (uint32, little-endian), the header (JSON), zeros to a multiple of 4, then
 // every tensor's float32 values in the header's order, little-endian.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -116,10 +116,15 @@ export function loadCheckpoint(path: string, key: string, epoch: number, state: 
   return { restored: true };
 }
 
-/** Removes the checkpoint at `path`, if any. */
+/** Removes the checkpoint at `path`, if any, and its folder once no other checkpoint is left there. */
 export function removeCheckpoint(path: string): void {
   rmSync(path, { force: true });
   rmSync(`${path}.partial`, { force: true });
+  try {
+    rmdirSync(dirname(path));
+  } catch {
+    // Not empty (another run's checkpoint) or not there: nothing to tidy.
+  }
 }
 
 /** Whether `value` has every field of a header, of the right kind (its values are checked where they are used). */
