@@ -99,6 +99,34 @@ describe.each(BACKENDS_UNDER_TEST)('checkpoints on %s', (backend) => {
   });
 });
 
+describe('the checkpoint file', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('is what its format says: "CC6204CK", header length, JSON header, zeros to a multiple of 4, float32 LE values', async () => {
+    const net = network(4);
+    const adam = new Adam(net.parameters());
+    const path = join(dir, 'format.ckpt');
+    await saveCheckpoint(path, 'the key', 7, { network: net, optimizer: adam });
+    const file = readFileSync(path);
+    expect(file.toString('latin1', 0, 8)).toBe('CC6204CK');
+    const headerLength = file.readUInt32LE(8);
+    const header = JSON.parse(file.toString('utf8', 12, 12 + headerLength));
+    const tensors = [...net.parameters().map((p) => p.value), ...adam.stateTensors()];
+    expect(header).toEqual({ version: 1, key: 'the key', epoch: 7, optimizerSteps: 0, randomState: net.randomState(), shapes: tensors.map((t) => t.shape) });
+    let offset = Math.ceil((12 + headerLength) / 4) * 4;
+    expect([...file.subarray(12 + headerLength, offset)].every((byte) => byte === 0)).toBe(true);
+    for (const t of tensors) {
+      const expected = Array.from(await t.data());
+      const read = expected.map((_, i) => file.readFloatLE(offset + 4 * i));
+      expect(read).toEqual(expected);
+      offset += 4 * expected.length;
+    }
+    expect(offset).toBe(file.length);
+    adam.dispose();
+    net.dispose();
+  });
+});
+
 describe('a checkpoint that cannot be used is reported, and changes nothing', () => {
   beforeAll(() => useBackend('cpu'));
 
