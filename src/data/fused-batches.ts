@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasFused, runKernelOutputs } from '../kernels/fused.ts';
-import { registerWgslKernel, type WgslKernel } from '../kernels/webgpu.ts';
+import { registerWgslKernel, type WgslKernel, wordsTensor } from '../kernels/webgpu.ts';
 import { type BatchData, type BatchSource, checkIndex, SCALED } from './batches.ts';
 
 /** WGSL function `name(index)`: byte `index` of the packed `words`, four to a word, the first in the low bits. */
@@ -61,7 +61,7 @@ export function deviceBatches(data: BatchData): BatchSource | null {
   return {
     batch(indices) {
       const rows = Int32Array.from(indices, (index) => checkIndex(index, count));
-      const rowTensor = tf.tensor1d(rows, 'int32');
+      const rowTensor = wordsTensor(rows);
       const attrs = { features, classes, targets: rows.length * classes };
       const [x, y] = runKernelOutputs(KERNEL, { pixels, labels, rows: rowTensor, scaled }, attrs) as tf.Tensor2D[];
       rowTensor.dispose();

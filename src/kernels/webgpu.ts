@@ -72,6 +72,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 /** The parts of tfjs-backend-webgpu 4.22's WebGPUBackend this file uses. */
 interface WebGpuBackendLike {
   device: GpuDevice;
+  queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBufferView): void };
   tensorMap: { get(dataId: tf.DataId): { resource: unknown } };
   commandQueueOwnedIds: WeakSet<tf.DataId>;
   commandEncoder: { beginComputePass(descriptor: object): GpuComputePass } | null;
@@ -222,6 +223,20 @@ export function runWgsl(
     gpu.submitQueue();
   }
   return outputs;
+}
+
+/**
+ * `words` as an int32 tensor on the webgpu backend, written by queue.writeBuffer into a buffer of tfjs's pool. tfjs's
+ * own upload of a tensor made from values (`tf.tensor1d(words)`) makes a mapped staging buffer for each one and
+ * destroys it after the next submit. Safe: a pooled buffer is free only once no recorded work uses it, and a
+ * writeBuffer lands before any work submitted after it.
+ */
+export function wordsTensor(words: Int32Array): tf.Tensor1D {
+  const gpu = tf.backend() as unknown as WebGpuBackendLike;
+  const info = gpu.makeTensorInfo([words.length], 'int32');
+  gpu.uploadToGPU(info.dataId);
+  gpu.queue.writeBuffer(gpu.tensorMap.get(info.dataId).resource, 0, words);
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor1D;
 }
 
 /** How many storage buffers one shader may bind on the current backend's GPU device (WebGPU's default, 8, elsewhere). */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fusedUpdate } from '../../src/optim/fused.ts';
+import { wordsTensor } from '../../src/kernels/webgpu.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 
 // CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
@@ -103,5 +104,21 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('bind groups on the kitâ€
     const code = '@group(0) @binding(0) var<storage, read_write> o: array<f32>; @compute @workgroup_size(1) fn main() { o[0] = 1.0; }';
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
     expect(pipeline.getBindGroupLayout(0)).toBe(pipeline.getBindGroupLayout(0));
+  });
+});
+
+describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('wordsTensor', () => {
+  beforeAll(() => useBackend('webgpu'));
+
+  it('holds the words given, also when its pooled buffer held others before and a kernel read it in between', async () => {
+    const first = wordsTensor(Int32Array.from([5, -1, 2 ** 20, 7]));
+    const doubled = tf.mul(first, 2);
+    first.dispose();
+    // The same size again: tfjs's pool may hand back the buffer just freed, which the product above still reads.
+    const second = wordsTensor(Int32Array.from([1, 2, 3, 4]));
+    expect(await values(doubled)).toEqual([10, -2, 2 ** 21, 14]);
+    expect(await values(second)).toEqual([1, 2, 3, 4]);
+    expect(second.dtype).toBe('int32');
+    tf.dispose([doubled, second]);
   });
 });
