@@ -90,8 +90,13 @@ interface LayoutSource {
   getBindGroupLayout(index: number): object;
 }
 
-/** How many remembered bind groups a device keeps before it forgets them all (a step of the 2e network makes 23). */
-const MAX_BIND_GROUPS = 4096;
+/**
+ * How many remembered bind groups a device keeps before it forgets them all. A step of the 2e network makes 23 to 29,
+ * but the uniform buffers and batch tensors that tfjs's pool hands out rotate, so new combinations keep coming: a 2e
+ * epoch (600 steps) on Dawn's null device met 3474 new ones, then 1919, 1451, … 655 by epoch 10 (15,500 in all). At
+ * 4096 the cache was cleared every ~1.3 epochs and missed ~6.8 times a step.
+ */
+const MAX_BIND_GROUPS = 16384;
 
 /**
  * Makes `device.createBindGroup` give back the bind group it made before for the same layout and the same buffers at
