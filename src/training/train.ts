@@ -193,6 +193,9 @@ async function trainEpoch(
       await previous;
     }
     bar.update(b + 1);
+    // A turn of Node.js's event loop after every batch: on wasm and cpu every read resolves at once, and without it
+    // timers and signal handlers would wait for the end of training (a `kill` of the process, tsx's Ctrl+C relay).
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await inFlight;
   const total = await totals.read();

@@ -62,6 +62,25 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     net.dispose();
   });
 
+  it("gives Node.js's event loop a turn while it trains, so that timers and signal handlers run on time", async () => {
+    const net = network(3);
+    const adam = new Adam(net.parameters(), { lr: 0.01 });
+    let turns = 0;
+    const count = () => {
+      turns += 1;
+      timer = setImmediate(count);
+    };
+    let timer = setImmediate(count);
+    const turnsAtEpochEnd: number[] = [];
+    await train(net, data, adam, { epochs: 2, batchSize: 32, seed: 5, log: () => {}, onEpoch: () => void turnsAtEpochEnd.push(turns) });
+    clearImmediate(timer);
+    // One turn at least for each of the 8 batches of an epoch.
+    expect(turnsAtEpochEnd[0]).toBeGreaterThanOrEqual(Math.ceil(data.count / 32));
+    expect(turnsAtEpochEnd[1]! - turnsAtEpochEnd[0]!).toBeGreaterThanOrEqual(Math.ceil(data.count / 32));
+    adam.dispose();
+    net.dispose();
+  });
+
   it('evaluate counts right answers and averages the loss per sample, short last batch included', async () => {
     const net = network(1);
     const all = gatherBatch(data, Uint32Array.from({ length: data.count }, (_, i) => i));
