@@ -6,6 +6,7 @@ import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, writeCheckpoint } from '../training/checkpoint.ts';
 import { evaluate, formatEpoch, formatTest, train } from '../training/train.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
+import { takeLock } from './lock.ts';
 import { gaps, ResultsLog, type RunResult, type RunSpec } from './results.ts';
 
 export interface RunOptions {
@@ -61,6 +62,23 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
   const dataset = parseDatasetName(options.dataset);
   const outDir = join(options.outDir, experiment.id);
   const results = ResultsLog.open(join(outDir, 'results.jsonl'), { log });
+  const release = takeLock(join(outDir, '.lock'), `experiment ${experiment.id} into ${outDir}`);
+  try {
+    return await runLocked(experiment, runs, options, dataset, outDir, results);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(
+  experiment: ExperimentDefinition,
+  runs: RunDefinition[],
+  options: RunOptions,
+  dataset: DatasetName,
+  outDir: string,
+  results: ResultsLog,
+): Promise<string[]> {
+  const { log } = options;
   if (options.fresh) {
     const backup = results.fresh();
     if (backup) log(`Starting afresh; the previous results are kept in ${backup}`);

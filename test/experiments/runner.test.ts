@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,21 @@ describe('the experiment runner', () => {
     expect(fresh.some((l) => l.startsWith('Starting afresh; the previous results are kept in'))).toBe(true);
     expect(fresh.some((l) => l.startsWith('Epoch: 1'))).toBe(true);
     expect(existsSync(join(dir, 'results', '2e', 'results.jsonl.bak'))).toBe(true);
+  });
+
+  it('refuses to run into a folder another live process is running into, writing nothing, and takes it after', async () => {
+    const outDir = join(dir, 'taken');
+    const lock = join(outDir, '2e', '.lock');
+    mkdirSync(join(outDir, '2e'), { recursive: true });
+    writeFileSync(lock, `${process.ppid}\n`);
+    await expect(runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options([], { outDir }))).rejects.toThrow(
+      `Another process (pid ${process.ppid}) is running experiment 2e into ${join(outDir, '2e')}`,
+    );
+    expect(readdirSync(join(outDir, '2e'))).toEqual(['.lock']);
+    rmSync(lock);
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options([], { outDir }));
+    expect(existsSync(join(outDir, '2e', 'results.jsonl'))).toBe(true);
+    expect(existsSync(lock)).toBe(false);
   });
 
   describe('a run stopped part way', () => {

@@ -1,0 +1,55 @@
+// One process at a time in an experiment's folder: two writing the same run would interleave its epochs in the log
+// and overwrite each other's checkpoint.
+
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+
+/** The folder is taken by a live process. */
+export class FolderInUseError extends Error {
+  readonly code = 'FOLDER_IN_USE';
+}
+
+/**
+ * Takes `lockPath` for this process, or throws FolderInUseError naming the live process that holds it. A lock left by
+ * a process that is gone is taken over. Returns the function that gives it back.
+ */
+export function takeLock(lockPath: string, what: string): () => void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = readHolder(lockPath);
+    if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
+      throw new FolderInUseError(
+        `Another process (pid ${holder}) is running ${what}: wait for it to end, or give this one another --out ` +
+          `(if no such process is running, delete ${lockPath}).`,
+      );
+    }
+    rmSync(lockPath, { force: true });
+  }
+  throw new FolderInUseError(`Could not take ${lockPath}: other processes keep taking it.`);
+}
+
+/** The pid a lock file names, if it can be read. */
+function readHolder(lockPath: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

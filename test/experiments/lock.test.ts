@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FolderInUseError, takeLock } from '../../src/experiments/lock.ts';
+import { makeTempDir } from '../data/helpers.ts';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+});
+afterAll(() => cleanup());
+
+/** The pid of a process that has ended. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+describe('takeLock', () => {
+  it('writes this process id, and gives the lock back', () => {
+    const path = join(dir, 'a.lock');
+    const release = takeLock(path, 'experiment 2e into x');
+    expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+    release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('refuses while a live process holds it, naming it and what to do', () => {
+    const path = join(dir, 'b.lock');
+    // The parent of this test process: alive for as long as the test runs.
+    writeFileSync(path, `${process.ppid}\n`);
+    expect(() => takeLock(path, 'experiment 2e into results/2e')).toThrow(FolderInUseError);
+    expect(() => takeLock(path, 'experiment 2e into results/2e')).toThrow(
+      `Another process (pid ${process.ppid}) is running experiment 2e into results/2e: wait for it to end, or give this one ` +
+        `another --out (if no such process is running, delete ${path}).`,
+    );
+    expect(readFileSync(path, 'utf8')).toBe(`${process.ppid}\n`);
+  });
+
+  it.each([
+    ['a process that has ended', () => `${deadPid()}\n`],
+    ['nothing readable', () => 'garbage'],
+  ])('takes over a lock left by %s', (_, content) => {
+    const path = join(dir, `c-${Math.random()}.lock`);
+    writeFileSync(path, content());
+    const release = takeLock(path, 'experiment 1c into x');
+    expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+    release();
+  });
+});
