@@ -193,9 +193,7 @@ async function trainEpoch(
       await previous;
     }
     bar.update(b + 1);
-    // A turn of Node.js's event loop after every batch: on wasm and cpu every read resolves at once, and without it
-    // timers and signal handlers would wait for the end of training (a `kill` of the process, tsx's Ctrl+C relay).
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
   await inFlight;
   const total = await totals.read();
@@ -206,6 +204,14 @@ async function trainEpoch(
     acc: total.right / data.count,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * A turn of Node.js's event loop, taken after every batch (about 5 µs): on wasm and cpu every read resolves at once,
+ * and without it timers and signal handlers (a `kill` of the process, tsx's relay of Ctrl+C) would wait for the end.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Loss and accuracy of `network` on `data` without dropout, in batches of `batchSize`. */
@@ -225,6 +231,7 @@ export async function evaluate(
       const yPred = network.forward(x, { predict: true });
       totals.add(yPred, y);
       tf.dispose([x, y, yPred]);
+      await nextTurn();
     }
   } finally {
     source.dispose();

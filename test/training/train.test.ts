@@ -62,7 +62,7 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     net.dispose();
   });
 
-  it("gives Node.js's event loop a turn while it trains, so that timers and signal handlers run on time", async () => {
+  it("gives Node.js's event loop a turn while it trains and evaluates, so that timers and signal handlers run on time", async () => {
     const net = network(3);
     const adam = new Adam(net.parameters(), { lr: 0.01 });
     let turns = 0;
@@ -73,10 +73,13 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     let timer = setImmediate(count);
     const turnsAtEpochEnd: number[] = [];
     await train(net, data, adam, { epochs: 2, batchSize: 32, seed: 5, log: () => {}, onEpoch: () => void turnsAtEpochEnd.push(turns) });
+    const before = turns;
+    await evaluate(net, data, { batchSize: 25 });
     clearImmediate(timer);
-    // One turn at least for each of the 8 batches of an epoch.
+    // One turn at least for each of the 8 batches of an epoch, and for each of evaluate's 10.
     expect(turnsAtEpochEnd[0]).toBeGreaterThanOrEqual(Math.ceil(data.count / 32));
     expect(turnsAtEpochEnd[1]! - turnsAtEpochEnd[0]!).toBeGreaterThanOrEqual(Math.ceil(data.count / 32));
+    expect(turns - before).toBeGreaterThanOrEqual(data.count / 25);
     adam.dispose();
     net.dispose();
   });
