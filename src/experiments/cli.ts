@@ -11,6 +11,7 @@ Runs the MNIST experiments of homework 3 and writes, under <out>/<experiment>/:
 results.jsonl (every epoch, appended as it ends), summary.md, charts/*.svg and *.png, report.html.
 Stop at any time: the same command skips the runs already finished with the same settings and takes a
 stopped run up after its last finished epoch (its state is kept in checkpoints/ until it ends).
+One process at a time runs into a results folder.
 
 Experiments:
   1c   regularization: baseline, dropout, weight decay, both (SGD lr 1e-5, batch 200, randn init)
