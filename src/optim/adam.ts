@@ -64,10 +64,6 @@ export class Adam extends Optimizer {
     return { kernel: 'adam', state: [this.means, this.squares], constants: { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1, c2, lr, eps } };
   }
 
-  override stateTensors(): tf.Variable[] {
-    return [...this.means, ...this.squares];
-  }
-
   dispose(): void {
     tf.dispose([...this.means, ...this.squares]);
   }

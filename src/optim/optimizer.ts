@@ -63,9 +63,12 @@ export abstract class Optimizer {
     return null;
   }
 
-  /** The tensors of its state, which a checkpoint saves and restores in place; none by default. */
+  /**
+   * The tensors of its state, which a checkpoint saves and restores in place: those its fused step reads (an
+   * optimizer of your own with state and no fused step names them here).
+   */
   stateTensors(): tf.Variable[] {
-    return [];
+    return this.fusedStep()?.state.flat() ?? [];
   }
 
   /** Takes up the step count saved in a checkpoint, with the state tensors restored. */

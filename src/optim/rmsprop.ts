@@ -40,10 +40,6 @@ export class RMSProp extends Optimizer {
     return { kernel: 'rmsprop', state: [this.squares], constants: { beta, rest: 1 - beta, lr, eps } };
   }
 
-  override stateTensors(): tf.Variable[] {
-    return [...this.squares];
-  }
-
   dispose(): void {
     tf.dispose(this.squares);
   }

@@ -54,10 +54,6 @@ export class SGD extends Optimizer {
     return this.beta === 0 ? p.value : tf.mul(p.value, 1 - this.beta);
   }
 
-  override stateTensors(): tf.Variable[] {
-    return [...this.velocity];
-  }
-
   dispose(): void {
     tf.dispose(this.velocity);
   }
