@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BACKENDS, usableBackends } from '../src/backend.ts';
+import { BACKENDS, isBackendName, usableBackends } from '../src/backend.ts';
 import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
@@ -87,7 +87,7 @@ function parseOptions(argv: string[]) {
     }
   }
   const backends = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = backends?.find((name) => !(BACKENDS as readonly string[]).includes(name));
+  const unknown = backends?.find((name) => !isBackendName(name));
   if (unknown) throw new UsageError(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
   return {
     ...values,

@@ -109,7 +109,8 @@ function firstLine(error: unknown): string {
   return text.split('\n')[0] ?? text;
 }
 
-function isBackendName(name: string): name is BackendName {
+/** Whether `name` is one of BACKENDS. */
+export function isBackendName(name: string): name is BackendName {
   return (BACKENDS as readonly string[]).includes(name);
 }
 
