@@ -37,6 +37,11 @@ function writeTinyMnist(folder: string): DatasetSource {
   };
 }
 
+/** Every record of a results log, as written. */
+function logRecords(path: string) {
+  return readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+}
+
 function options(lines: string[], extra: Partial<RunOptions> = {}): RunOptions {
   return {
     dataset: 'mnist',
@@ -69,7 +74,7 @@ describe('the experiment runner', () => {
     expect(lines.some((l) => /^Test Results: Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
 
     const out = join(dir, 'results', '2e');
-    const log = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = logRecords(join(out, 'results.jsonl'));
     expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'test']);
     expect(log[0].spec.config).toMatchObject({ optimizer: 'Adam', epochs: 1, batchSize: 100, limit: 500, dataset: 'mnist' });
     const charts = readdirSync(join(out, 'charts')).sort();
@@ -142,7 +147,7 @@ describe('the experiment runner', () => {
       expect(lines.filter((l) => l.startsWith('Epoch: ')).map((l) => l.slice(0, 8))).toEqual(['Epoch: 1', 'Epoch: 2', 'Epoch: 3']);
       expect(numbers(stopped)).toEqual(numbers(straight));
       // Epochs 1 and 2 were not trained again: the log goes on where it stopped.
-      const log = readFileSync(join(stopped, '1c', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'epoch', 'test']);
       expect(existsSync(join(stopped, '1c', 'checkpoints'))).toBe(false);
     });
@@ -170,7 +175,7 @@ describe('the experiment runner', () => {
       await runExperiment(EXPERIMENT_1C, run(), options(lines, { epochs: 3, outDir: stopped }));
       expect(lines).toContain('Starting dropout over: it stopped after epoch 2, but its checkpoint cannot be used (not a checkpoint file).');
       expect(numbers(stopped)).toEqual(numbers(join(dir, 'straight')));
-      const log = readFileSync(join(stopped, '1c', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'start', 'epoch', 'epoch', 'epoch', 'test']);
     });
   });

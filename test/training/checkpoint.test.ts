@@ -8,22 +8,14 @@ import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.ts';
-import { type EpochMetrics, train, type TrainingData } from '../../src/training/train.ts';
+import { type EpochMetrics, train } from '../../src/training/train.ts';
 import { makeTempDir } from '../data/helpers.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
-
-/** 300 samples of 8 pixels in 3 classes, from a fixed generator. */
-function toyData(count = 300): TrainingData {
-  let state = 11;
-  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const labels = Uint8Array.from({ length: count }, () => Math.floor(next() * 3));
-  const pixels = Uint8Array.from({ length: count * 8 }, (_, i) => Math.floor(next() * 100) + (i % 8 === (labels[Math.floor(i / 8)] as number) ? 150 : 0));
-  return { count, features: 8, classes: 3, pixels, labels };
-}
+import { toyData } from '../helpers/toy-data.ts';
 
 /** Dropout on the input and both hidden layers, and swish's beta trained: every kind of state a run carries. */
 function network(seed: number) {
-  return new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 3, { keepProb: [0.9, 0.8, 0.9], activationParams: [null, 1, null], seed });
+  return new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 2, { keepProb: [0.9, 0.8, 0.9], activationParams: [null, 1, null], seed });
 }
 
 const OPTIMIZERS: [string, (net: FFNN) => Optimizer][] = [
@@ -32,7 +24,7 @@ const OPTIMIZERS: [string, (net: FFNN) => Optimizer][] = [
   ['Adam', (net) => new Adam(net.parameters(), { lr: 0.01 })],
 ];
 
-const data = toyData();
+const data = toyData(300);
 const options = { epochs: 4, batchSize: 32, seed: 3, log: () => {} };
 const withoutSeconds = (history: EpochMetrics[]) => history.map(({ seconds, ...rest }) => rest);
 
@@ -163,7 +155,7 @@ describe('a checkpoint that cannot be used is reported, and changes nothing', ()
     const saved = network(1);
     const adam = new Adam(saved.parameters());
     await saveCheckpoint(path, 'settings', 2, { network: saved, optimizer: adam });
-    const wider = new FFNN(8, [17, 8], ['relu', 'swish', 'softmax'], 3, { activationParams: [null, 1, null], seed: 1 });
+    const wider = new FFNN(8, [17, 8], ['relu', 'swish', 'softmax'], 2, { activationParams: [null, 1, null], seed: 1 });
     const widerAdam = new Adam(wider.parameters());
     expect(loadCheckpoint(path, 'settings', 2, { network: wider, optimizer: widerAdam })).toEqual({ unusable: 'its tensors do not fit this network and optimizer' });
     for (const disposable of [saved, adam, wider, widerAdam]) disposable.dispose();

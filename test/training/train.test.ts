@@ -3,20 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gatherBatch } from '../../src/data/batches.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { type EpochMetrics, type EvaluationMetrics, evaluate, formatEpoch, formatTest, train, type TrainingData } from '../../src/training/train.ts';
+import { type EpochMetrics, type EvaluationMetrics, evaluate, formatEpoch, formatTest, train } from '../../src/training/train.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
-
-/** Two separable classes in 8 pixels, with a few noisy samples: learnable in a few epochs. */
-function toyData(count: number): TrainingData {
-  let state = 7;
-  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const labels = Uint8Array.from({ length: count }, () => (next() < 0.5 ? 0 : 1));
-  const pixels = new Uint8Array(count * 8);
-  labels.forEach((label, i) => {
-    for (let j = 0; j < 8; j++) pixels[i * 8 + j] = Math.floor(next() * 128) + (j < 4 === (label === 0) ? 127 : 0);
-  });
-  return { count, features: 8, classes: 2, pixels, labels };
-}
+import { toyData } from '../helpers/toy-data.ts';
 
 function network(seed: number) {
   return new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 2, { keepProb: [1, 0.9, 1], seed });
