@@ -3,9 +3,9 @@ import type { WgslKernel } from '../kernels/webgpu.ts';
 /**
  * The optimizer updates as WGSL kernels for the webgpu backend (run by src/kernels/webgpu.ts): one dispatch per
  * parameter and step instead of one per operation (Adam: 1 instead of 14), or per two parameters (pairedUpdate
- * below). The arithmetic is that of the
- * operation-by-operation path, in the same order. The inputs, outputs and constants listed here are also the
- * signature of kernels.wat's wasm kernels (fused.ts registers both from this table).
+ * below). The arithmetic is that of the operation-by-operation path, in the same order. The inputs, outputs and
+ * constants listed here are also the signature of kernels.wat's wasm kernels (fused.ts registers both from this
+ * table).
  */
 export const WGSL_UPDATES = {
   sgd: {
