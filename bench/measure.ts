@@ -82,10 +82,10 @@ function variantOf({ fused, flags, batch = BATCH }: Pick<MeasureOptions, 'fused'
 
 /** One training step of the 2e network with Adam on a fixed synthetic batch, as the bench and the profile time it. */
 export interface BenchStep {
-  step(): void;
+  step: () => void;
   /** Waits for the backend to finish everything queued so far (a GPU runs behind the JavaScript that queues its work). */
-  finish(): Promise<void>;
-  dispose(): void;
+  finish: () => Promise<void>;
+  dispose: () => void;
 }
 
 export function benchStep(batch = BATCH): BenchStep {

@@ -69,7 +69,7 @@ async function serve(args: string[], log: (line: string) => void, untilStopped: 
     grader = await startLocalGrader({ host: values.host, port, tests, token, log });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`Port ${port} on ${values.host} is in use; choose another with --port N (0 picks a free one)`);
+      throw new Error(`Port ${port} on ${values.host} is in use; choose another with --port N (0 picks a free one)`, { cause: error });
     }
     throw error;
   }
@@ -100,7 +100,7 @@ function makeTests(args: string[], log: (line: string) => void): number {
   try {
     writeFileSync(values.out, formatTestFile(makeTestFile(seed)));
   } catch (error) {
-    throw new Error(`Could not write ${values.out}: ${(error as Error).message}`);
+    throw new Error(`Could not write ${values.out}: ${(error as Error).message}`, { cause: error });
   }
   log(`Wrote ${values.out} (seed ${seed})`);
   return 0;

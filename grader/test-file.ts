@@ -47,13 +47,13 @@ export function readTestFile(path: string): TestFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`Test file ${path}: cannot be read (${(error as Error).message})`);
+    throw new Error(`Test file ${path}: cannot be read (${(error as Error).message})`, { cause: error });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`Test file ${path}: is not valid JSON (${(error as Error).message})`);
+    throw new Error(`Test file ${path}: is not valid JSON (${(error as Error).message})`, { cause: error });
   }
   return validateTestFile(value, path);
 }

@@ -26,7 +26,7 @@ interface Candidate {
   settle?(before: ProcessHandlers): void;
 }
 
-type ProcessHandlers = { uncaughtException: Function[]; unhandledRejection: Function[] };
+type ProcessHandlers = { uncaughtException: NodeJS.UncaughtExceptionListener[]; unhandledRejection: NodeJS.UnhandledRejectionListener[] };
 
 function processHandlers(): ProcessHandlers {
   return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };

@@ -62,7 +62,7 @@ export function readEnvFile(path: string): Record<string, string> {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`Could not read ${path}: ${(error as Error).message}`);
+    throw new Error(`Could not read ${path}: ${(error as Error).message}`, { cause: error });
   }
   return parse(text);
 }

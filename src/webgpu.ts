@@ -210,8 +210,8 @@ export function dawnBackend(env: NodeJS.ProcessEnv = process.env): string | unde
 }
 
 /** Dawn's Node.js binding (npm package `webgpu`): `create(flags)` makes a GPU object, `globals` the WebGPU constants. */
-async function loadDawn(): Promise<{ create(flags: string[]): GpuLike; globals: object }> {
-  return (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object };
+async function loadDawn(): Promise<{ create: (flags: string[]) => GpuLike; globals: object }> {
+  return await import('webgpu');
 }
 
 async function install(software: boolean): Promise<WebGpuAdapter> {

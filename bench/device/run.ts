@@ -31,7 +31,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const parts = positionals.length ? positionals : ['tests', 'bench', 'profile', 'epoch'];
-const backend = values.backend as string;
+const backend = values.backend;
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), parts };
 const save = () => writeFileSync(join(process.env.OUT ?? '.', 'device-results.json'), `${JSON.stringify(report, null, 2)}\n`);
 let failed = false;
@@ -43,7 +43,7 @@ async function section<T>(name: string, body: () => Promise<T>): Promise<T | und
     return await body();
   } catch (error) {
     failed = true;
-    console.log(`${name} failed: ${(error as Error).stack ?? error}`);
+    console.log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
     report[`${name}Error`] = String((error as Error).message ?? error);
     return undefined;
   } finally {

@@ -25,7 +25,7 @@ export function fusable(tensors: Iterable<tf.Tensor>): boolean {
 
 /** Runs the kernel `kernelName` on the current backend, unchecked: its outputs in order. */
 export function runKernelOutputs(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] {
-  const result = tf.engine().runKernel(kernelName, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
+  const result = tf.engine().runKernel(kernelName, inputs, attrs);
   return Array.isArray(result) ? result : [result];
 }
 

@@ -140,7 +140,7 @@ const GPU_SHADER_STAGE_COMPUTE = 4;
 
 function compiledFor(device: GpuDevice, kernel: WgslKernel): Compiled {
   let byKernel = compiled.get(device);
-  if (!byKernel) compiled.set(device, (byKernel = new Map()));
+  if (!byKernel) compiled.set(device, (byKernel = new Map<WgslKernel, Compiled>()));
   let entry = byKernel.get(kernel);
   if (!entry) {
     const module = device.createShaderModule({ code: wgslSource(kernel) });

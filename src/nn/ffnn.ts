@@ -167,7 +167,7 @@ export class FFNN {
         kept.masks.push(mask);
         kept.inputs.push(h);
         // u = h·W + b, in one kernel (on a GPU, one dispatch instead of two).
-        const u = tf.fused.matMul({ a: h, b: layer.weights.value as tf.Tensor2D, bias: layer.bias.value }) as tf.Tensor2D;
+        const u = tf.fused.matMul({ a: h, b: layer.weights.value, bias: layer.bias.value }) as tf.Tensor2D;
         kept.preActivations.push(u);
         const param = layer.param?.value as tf.Scalar | undefined;
         // One kernel where the backend has one (webgpu), else tfjs operations: the same formula either way.
@@ -228,7 +228,7 @@ export class FFNN {
         if (mask) dH = tf.mul(dH, mask) as tf.Tensor2D;
         if (trainsParam) {
           // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
-          gradient(below.param!, tf.sum(tf.mul(dH, below.activation.dfdparam!(u, param!))));
+          gradient(below.param!, tf.sum(tf.mul(dH, below.activation.dfdparam!(u, param))));
         }
         [dU, dB] = fusedActivationGrad(below.activation, dH, u, param) ?? withBatchSum(tf.mul(dH, below.activation.dfdx(u, param)) as tf.Tensor2D);
       }

@@ -75,5 +75,5 @@ export function formatSetting(value: unknown): string {
   if (value === undefined) return MISSING;
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value) ?? typeof value;
 }

@@ -16,8 +16,11 @@ const MAGIC = 'CC6204CK';
 // Float32Array's bytes are the file's as they are on such a machine (nearly every one); elsewhere one value at a time.
 const LITTLE_ENDIAN = endianness() === 'LE';
 
+/** The format's version: a file of another is not taken up. */
+const VERSION = 1;
+
 interface Header {
-  version: 1;
+  version: number;
   /** What the state belongs to (the run's settings); a checkpoint is taken up only by the same key. */
   key: string;
   /** Epochs finished. */
@@ -40,7 +43,7 @@ function tensorsOf({ network, optimizer }: TrainingState): tf.Variable[] {
 export async function encodeCheckpoint(key: string, epoch: number, state: TrainingState): Promise<Buffer> {
   const tensors = tensorsOf(state);
   const header: Header = {
-    version: 1,
+    version: VERSION,
     key,
     epoch,
     optimizerSteps: state.optimizer.steps,
@@ -94,7 +97,7 @@ export function loadCheckpoint(path: string, key: string, epoch: number, state: 
     return { unusable: 'its header cannot be read' };
   }
   if (!isHeader(header)) return { unusable: 'its header cannot be read' };
-  if (header.version !== 1) return { unusable: `version ${header.version} is not this kit's` };
+  if (header.version !== VERSION) return { unusable: `version ${String(header.version)} is not this kit's` };
   if (header.key !== key) return { unusable: 'it was saved with other settings' };
   if (header.epoch !== epoch) return { unusable: `it was saved after epoch ${header.epoch}, not ${epoch}` };
   const tensors = tensorsOf(state);

@@ -123,9 +123,10 @@ export class RunningTotals {
 
   /** Waits for the backend, then frees the totals. */
   async read(): Promise<{ loss: number; right: number }> {
-    const [loss, right] = tf.tidy(() => [tf.sum(this.loss), tf.sum(this.right)]);
-    const [lossValue, rightValue] = await Promise.all([loss!.data(), right!.data()]);
-    tf.dispose([loss!, right!, this.loss, this.right]);
+    const loss = tf.sum(this.loss);
+    const right = tf.sum(this.right);
+    const [lossValue, rightValue] = await Promise.all([loss.data(), right.data()]);
+    tf.dispose([loss, right, this.loss, this.right]);
     return { loss: lossValue[0] as number, right: rightValue[0] as number };
   }
 }

@@ -6,10 +6,10 @@ vDescribe('the vitest stand-in of the device bundle', () => {
   vIt('runs suites in order with their hooks, names .each cases, skips runIf(false), and reports failures', async () => {
     const events: string[] = [];
     describe.each(['webgpu', 'cpu'])('on %s', (backend) => {
-      beforeAll(() => void events.push(`beforeAll ${backend}`));
-      afterEach(() => void events.push(`afterEach ${backend}`));
+      beforeAll(() => void events.push(`beforeAll ${String(backend)}`));
+      afterEach(() => void events.push(`afterEach ${String(backend)}`));
       it('passes', async () => {
-        events.push(`passes ${backend}`);
+        events.push(`passes ${String(backend)}`);
         expect([1, 2]).toEqual([1, 2]);
         expect('CC6204Fused_adam').toEqual(expect.stringMatching(/^CC6204Fused_/));
         await expect(Promise.reject(new Error('no'))).rejects.toThrow('no');

@@ -24,7 +24,7 @@ const sig = (x: number): number => 1 / (1 + Math.exp(-x));
 export interface Activation64 {
   f(x: number, p: number): number;
   dfdx(x: number, p: number): number;
-  dfdp?(x: number, p: number): number;
+  dfdp?: (x: number, p: number) => number;
 }
 
 export const ACTIVATIONS64: Record<'relu' | 'sigmoid' | 'tanh' | 'celu' | 'swish', Activation64> = {
@@ -95,7 +95,7 @@ export function sgd64(params: number[][], grads: number[][][], { lr, beta = 0, m
       const vi = v[i] as number[];
       x.forEach((value, j) => {
         vi[j] = momentum * (vi[j] as number) - lr * (g[j] as number);
-        x[j] = (1 - beta) * value + (momentum > 0 ? (vi[j] as number) : -lr * (g[j] as number));
+        x[j] = (1 - beta) * value + (momentum > 0 ? vi[j] : -lr * (g[j] as number));
       });
     });
   }
@@ -112,7 +112,7 @@ export function rmsprop64(params: number[][], grads: number[][][], { lr, beta, e
       x.forEach((value, j) => {
         const gj = g[j] as number;
         si[j] = beta * (si[j] as number) + (1 - beta) * gj * gj;
-        x[j] = value - (lr / (epsilon + Math.sqrt(si[j] as number))) * gj;
+        x[j] = value - (lr / (epsilon + Math.sqrt(si[j]))) * gj;
       });
     });
   }
@@ -137,8 +137,8 @@ export function adam64(
         const gj = g[j] as number;
         mi[j] = beta1 * (mi[j] as number) + (1 - beta1) * gj;
         si[j] = beta2 * (si[j] as number) + (1 - beta2) * gj * gj;
-        const mHat = (mi[j] as number) / (1 - beta1 ** t);
-        const sHat = (si[j] as number) / (1 - beta2 ** t);
+        const mHat = (mi[j]) / (1 - beta1 ** t);
+        const sHat = (si[j]) / (1 - beta2 ** t);
         x[j] = value - (lr / (epsilon + Math.sqrt(sHat))) * mHat;
       });
     });

@@ -43,7 +43,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused optimizer kernels 
     for (const tensors of parameters) tensors[3] = tf.abs(tensors[3]!);
     const profile = await tf.profile(() => fusedUpdates('adam', parameters, constants)!.flat());
     const together = fusedUpdates('adam', parameters, constants)!;
-    tf.dispose(profile.result as tf.Tensor[]);
+    tf.dispose(profile.result);
     if (storageBuffersPerShader() >= 14) expect(profile.kernels.map((k) => k.name)).toEqual(['CC6204Fused_adam_pair', 'CC6204Fused_adam']);
     for (const [k, tensors] of parameters.entries()) {
       const alone = fusedUpdate('adam', { p: tensors[0]!, g: tensors[1]!, m: tensors[2]!, s: tensors[3]! }, constants)!;

@@ -119,6 +119,14 @@ describe('the checkpoint file', () => {
   });
 });
 
+/** A file with the checkpoint's magic and the given header, and no tensors. */
+function writeHeader(path: string, fields: object): void {
+  const header = Buffer.from(JSON.stringify(fields));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length);
+  writeFileSync(path, Buffer.concat([Buffer.from('CC6204CK'), length, header]));
+}
+
 describe('a checkpoint that cannot be used is reported, and changes nothing', () => {
   beforeAll(() => useBackend('cpu'));
 
@@ -129,11 +137,11 @@ describe('a checkpoint that cannot be used is reported, and changes nothing', ()
     ['cut short', (path: string) => writeFileSync(path, readFileSync(path).subarray(0, -100)), 'settings', 'bytes, not'],
     ['saved after another epoch', () => {}, 'settings', 'it was saved after epoch 2, not 3', 3],
     ['with a header of the wrong kind', (path: string) => {
-      const header = Buffer.from(JSON.stringify({ version: 1, key: 'settings', epoch: 2, optimizerSteps: -5, randomState: 1, shapes: [] }));
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(header.length);
-      writeFileSync(path, Buffer.concat([Buffer.from('CC6204CK'), length, header]));
+      writeHeader(path, { version: 1, key: 'settings', epoch: 2, optimizerSteps: -5, randomState: 1, shapes: [] });
     }, 'settings', 'its header cannot be read'],
+    ['of another version of the format', (path: string) => {
+      writeHeader(path, { version: 2, key: 'settings', epoch: 2, optimizerSteps: 0, randomState: 1, shapes: [] });
+    }, 'settings', "version 2 is not this kit's"],
   ])('%s', async (_, spoil, key, reason, epoch = 2) => {
     const path = join(dir, `spoiled-${Math.random()}.ckpt`);
     const saved = network(1);

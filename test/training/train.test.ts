@@ -78,7 +78,7 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     const all = gatherBatch(data, Uint32Array.from({ length: data.count }, (_, i) => i));
     const probs = net.forward(tf.tensor2d(all.x, [data.count, 8]), { predict: true });
     const predicted = await tf.argMax(probs, 1).data();
-    const q = (await probs.array()) as number[][];
+    const q = (await probs.array());
     const right = Array.from(predicted).filter((p, i) => p === data.labels[i]).length;
     const loss = q.reduce((s, row, i) => s - Math.log(Math.max(row[data.labels[i]!]!, 1e-8)), 0) / data.count;
     const metrics = await evaluate(net, data, { batchSize: 64 });
