@@ -4,6 +4,7 @@
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { parse } from 'dotenv';
 
 /** A mistake in how a command was called: `Usage error: …`, exit code 2. */
@@ -24,7 +25,8 @@ export function reportFailure(
   // parseArgs goes on with advice about `--` that does not fit an npm script; its first sentence says it all.
   const line = fromParseArgs ? (message.split('. ')[0] as string) : message;
   error(isUsage ? `Usage error: ${usageHint ? line.replace(/\.$/, '') : line}${usageHint}` : `Error: ${line}`);
-  if (debug && failure instanceof Error) error(failure.stack ?? '');
+  // The stack, and the error it wraps (`cause`), with theirs.
+  if (debug && failure instanceof Error) error(inspect(failure));
   return isUsage ? 2 : 1;
 }
 

@@ -38,6 +38,8 @@ describe('reportFailure', () => {
     const { lines } = report(new Error('Request failed.'), { debug: true });
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain('cli.test.ts');
+    const wrapped = new Error('Could not read .env: EACCES', { cause: new Error('permission denied, the first error') });
+    expect(report(wrapped, { debug: true }).lines[1]).toContain('[cause]: Error: permission denied, the first error');
   });
 });
 
