@@ -1,9 +1,18 @@
 // What a graded question talks to: the autograder client with the homework fixed to 3, which reports a failing test
-// in one readable block and goes on, so that one wrong answer does not hide the results of the next tests.
+// in one readable block and goes on, so that one wrong answer does not hide the results of the next tests. A refusal
+// of the request itself (the token, the homework) is not about the answer: it is thrown, as any other error.
 
 import type { AutograderClient } from './client.ts';
 import { FailedTest, NestedFailedTest, UserError } from './errors.ts';
 import { HOMEWORK, type Mask } from './protocol.ts';
+
+/** Server refusals of the request, not of the answer: no question can get past them, so grading stops at the first. */
+const SESSION_WIDE_CODES: ReadonlySet<string> = new Set(['token_missing', 'token_wrong', 'no_homework']);
+
+/** Whether `error` is a refusal that every other request would meet too (a wrong or missing token, say). */
+export function isSessionWide(error: unknown): error is UserError {
+  return error instanceof UserError && SESSION_WIDE_CODES.has(error.code);
+}
 
 export type GradingClient = Pick<AutograderClient, 'getTestData' | 'submit' | 'submitCheckSome'>;
 
@@ -102,6 +111,7 @@ export class GradingSession {
 
   /** The lines that explain a failed test, or undefined for an error that is not about the answer. */
   #failureReport(error: unknown): string[] | undefined {
+    if (isSessionWide(error)) return undefined;
     if (error instanceof FailedTest) return [describeFailure(error)];
     if (error instanceof NestedFailedTest) {
       const perTest = [...error.failures].map(([test, failure]) => `test ${test}: ${describeFailure(failure)}`);

@@ -4,9 +4,9 @@
 import { parseArgs } from 'node:util';
 import { AutograderClient } from '../grader/client.ts';
 import { loadGraderConfig } from '../grader/config.ts';
-import { LibraryError, MessageFromServer, UserError } from '../grader/errors.ts';
+import { LibraryError, MessageFromServer } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
-import { GradingSession } from '../grader/session.ts';
+import { GradingSession, isSessionWide } from '../grader/session.ts';
 import { isMain, reportFailure, runCommand, UsageError } from '../src/cli.ts';
 import type { Question } from './types.ts';
 
@@ -35,8 +35,6 @@ export interface SubmitDeps {
   selectBackend?: (requested?: string) => Promise<{ name: string; description: string }>;
 }
 
-/** Server refusals that no question can get past: grading stops at the first. */
-const SESSION_WIDE_CODES = new Set(['token_missing', 'token_wrong', 'no_homework']);
 
 // Loaded only when needed, so that `--help` and argument errors answer at once, without loading tfjs.
 async function defaultQuestions(): Promise<readonly Question[]> {
@@ -110,7 +108,7 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
       } catch (failure) {
         // Without a working server, or with a token it refuses, the other questions cannot be graded either.
         if (failure instanceof LibraryError || failure instanceof MessageFromServer) throw failure;
-        if (failure instanceof UserError && SESSION_WIDE_CODES.has(failure.code)) throw failure;
+        if (isSessionWide(failure)) throw failure;
         allRan = false;
         error(`${question.id} stopped: ${failure instanceof Error ? failure.message : String(failure)}`);
         if (env.DEBUG && failure instanceof Error) error(failure.stack ?? '');

@@ -107,6 +107,15 @@ describe('GradingSession with a scripted client', () => {
     await expect(session.submit('2b', 1, [1])).rejects.toThrow(LibraryError);
     expect(session.results).toEqual([]);
   });
+
+  it.each(['token_missing', 'token_wrong', 'no_homework'])('lets a refusal of the request itself (%s) through, unrecorded', async (code) => {
+    const log = capture();
+    const session = new GradingSession(scriptedClient(() => new UserError(code, 'refused')), { log: log.log });
+    await expect(session.submit('1b', 1, 0.5)).rejects.toThrow(UserError);
+    await expect(session.submitCheckSome('2d', [2, 3], { 2: [1], 3: [1] }, 1)).rejects.toThrow(UserError);
+    expect(session.results).toEqual([]);
+    expect(log.lines).toEqual([]);
+  });
 });
 
 describe('GradingSession against the local grader', () => {

@@ -134,6 +134,14 @@ describe('submit CLI', () => {
     expect(out.text() + err.text()).not.toContain('wrong-token-31337');
   });
 
+  it('stops at a wrong token met on a submit too (this 2b fetches nothing first), not as a failed test', async () => {
+    const { code, out, err } = await run(['2b'], { env: { CC6204_URL: grader.url, CC6204_TOKEN: 'wrong-token-31337' } });
+    expect(code).toBe(1);
+    expect(err.lines).toEqual(['Error: The token is not correct/is invalid']);
+    expect(out.text()).not.toContain('Failed Test!');
+    expect(out.text()).not.toContain('tests passed');
+  });
+
   it('stops with one line when the server cannot be reached', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const { code, err } = await run(['all'], { env: { CC6204_URL: url, CC6204_TOKEN: TOKEN } });
