@@ -25,6 +25,22 @@ function isMask(value: unknown): value is Mask {
   return typeof value === 'boolean' || (Array.isArray(value) && value.every(isMask));
 }
 
+/** Why a request got no answer, in the user's words, from the error undici or Node.js gave. */
+export function connectionFailureReason(error: unknown, { connectTimeoutMs, responseTimeoutMs }: { connectTimeoutMs: number; responseTimeoutMs: number }): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof undiciErrors.ConnectTimeoutError) return `could not connect within ${connectTimeoutMs} ms`;
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+    return `the server did not answer within ${responseTimeoutMs} ms`;
+  }
+  if (code === 'ECONNREFUSED') return 'connection refused (is the server running, and is the URL right?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    const host = (error as { hostname?: unknown }).hostname;
+    const name = typeof host === 'string' ? `"${host}"` : 'the host name';
+    return `${name} cannot be found (is the host name right, and is this machine online?)`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 export class AutograderClient {
   readonly baseUrl: string;
   // A private field, so that inspecting or serialising the client never shows the token.
@@ -159,17 +175,7 @@ export class AutograderClient {
   }
 
   #connectionFailure(error: unknown, url: string): LibraryError {
-    const code = (error as { code?: unknown }).code;
-    let reason: string;
-    if (error instanceof undiciErrors.ConnectTimeoutError) {
-      reason = `could not connect within ${this.#connectTimeoutMs} ms`;
-    } else if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-      reason = `the server did not answer within ${this.#responseTimeoutMs} ms`;
-    } else if (code === 'ECONNREFUSED') {
-      reason = 'connection refused (is the server running, and is the URL right?)';
-    } else {
-      reason = error instanceof Error ? error.message : String(error);
-    }
+    const reason = connectionFailureReason(error, { connectTimeoutMs: this.#connectTimeoutMs, responseTimeoutMs: this.#responseTimeoutMs });
     return new LibraryError(this.#redact(`Request to ${url} failed: ${reason}`), { cause: error });
   }
 
@@ -178,9 +184,12 @@ export class AutograderClient {
     return new LibraryError(this.#redact(message));
   }
 
-  // Server texts are shown to the user; a server that echoed the token must not get it printed.
+  // Server texts are shown to the user; a server that echoed the token must not get it printed. Only the token as a
+  // word of its own is hidden: a short one such as `T` would otherwise turn "Type Error" into "[token]ype Error".
   #redact(text: string): string {
-    return this.#token === '' ? text : text.replaceAll(this.#token, '[token]');
+    if (this.#token === '') return text;
+    const escaped = this.#token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return text.replace(new RegExp(`(?<![\\w-])${escaped}(?![\\w-])`, 'g'), '[token]');
   }
 }
 

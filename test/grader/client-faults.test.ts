@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AutograderClient } from '../../grader/client.ts';
+import { AutograderClient, connectionFailureReason } from '../../grader/client.ts';
 import { LibraryError, MessageFromServer, UserError, FailedTest } from '../../grader/errors.ts';
 import { capture, closedPort, json, startTestServer, type TestServer } from './helpers.ts';
 
@@ -145,5 +145,32 @@ describe('client against servers that misbehave', () => {
     expect(failed).toBeInstanceOf(FailedTest);
     expect((failed as FailedTest).comments).toBe('token was [token]');
     expect([refused.message, refused.stack, failed.message, failed.stack, log.text()].join('\n')).not.toContain(TOKEN);
+  });
+
+  it('hides a short token only where it stands as a word of its own', async () => {
+    const server = await serverAnswering((_, response) =>
+      json(response, { status: 'error', code: 'invalid_input', message: "[dropout] Type Error (token T, 'T', T-1)." }),
+    );
+    const client = new AutograderClient({ baseUrl: server.url, token: 'T' });
+    clients.push(client);
+    const refused = await failure(client.submit(3, '1b', 1, 0.5));
+    expect(refused.message).toBe("[dropout] Type Error (token [token], '[token]', T-1).");
+  });
+});
+
+describe('connectionFailureReason', () => {
+  const timeouts = { connectTimeoutMs: 10_000, responseTimeoutMs: 30_000 };
+  const systemError = (code: string, fields: object = {}) => Object.assign(new Error(`getaddrinfo ${code} example`), { code, ...fields });
+
+  it('says which host name cannot be found (a mistyped CC6204_HOST, or no network)', () => {
+    expect(connectionFailureReason(systemError('ENOTFOUND', { hostname: 'cc6204.dcc.uchile.cI' }), timeouts)).toBe(
+      '"cc6204.dcc.uchile.cI" cannot be found (is the host name right, and is this machine online?)',
+    );
+    expect(connectionFailureReason(systemError('EAI_AGAIN'), timeouts)).toBe('the host name cannot be found (is the host name right, and is this machine online?)');
+  });
+
+  it("keeps any other error's own message", () => {
+    expect(connectionFailureReason(systemError('ECONNRESET'), timeouts)).toBe('getaddrinfo ECONNRESET example');
+    expect(connectionFailureReason('plain', timeouts)).toBe('plain');
   });
 });
