@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BACKENDS, isBackendName, usableBackends } from '../src/backend.ts';
+import { BACKENDS, isBackendName, unknownBackend, usableBackends } from '../src/backend.ts';
 import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
@@ -22,8 +22,8 @@ and of that the JavaScript alone (all of it on wasm and cpu; on a GPU, the time 
 (${DATASET_SOURCES['fashion-mnist'].localDir}), also times one real epoch through the experiment's training loop.
 
 Options:
-  --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: all that load, but webgpu on a
-                   software adapter)
+  --backend NAMES  comma-separated: ${BACKENDS.join(', ')} (default: CC6204_BACKEND, else all
+                   that load, but webgpu on a software adapter)
   --steps N        timed steps (default 50), after 5 warm-up steps
   --batch N        rows per synthetic batch (default ${BATCH}; the real epoch keeps ${BATCH})
   --no-epoch       skip the real Fashion-MNIST epoch
@@ -86,9 +86,11 @@ function parseOptions(argv: string[]) {
       throw new UsageError((failure as Error).message);
     }
   }
-  const backends = values.backend?.split(',').map((s) => s.trim()).filter(Boolean);
+  // --backend, else CC6204_BACKEND (from the environment or .env), as in the other commands.
+  const named = values.backend ?? (process.env.CC6204_BACKEND?.trim() || undefined);
+  const backends = named?.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = backends?.find((name) => !isBackendName(name));
-  if (unknown) throw new UsageError(`Unknown backend "${unknown}": choose from ${BACKENDS.join(', ')}.`);
+  if (unknown) throw unknownBackend(unknown);
   return {
     ...values,
     flags,

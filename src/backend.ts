@@ -137,6 +137,11 @@ async function tryBackend(
   }
 }
 
+/** The error for a backend name that is no backend's, the same in every command. */
+export function unknownBackend(name: string): UsageError {
+  return new UsageError(`Unknown backend "${name}": choose one of ${BACKENDS.join(', ')}.`);
+}
+
 /**
  * Picks the tensor backend: the one `requested` names (from `--backend`, else `CC6204_BACKEND`), else the first of
  * {@link BACKENDS} that loads. A named backend that cannot load is an error naming the ones that can; a name that is no
@@ -148,7 +153,7 @@ export async function selectBackend(requested: string | undefined = process.env.
   const wanted = requested?.trim() || undefined;
   if (wanted !== undefined) {
     if (!isBackendName(wanted)) {
-      throw new UsageError(`Unknown backend "${wanted}": choose one of ${BACKENDS.join(', ')}.`);
+      throw unknownBackend(wanted);
     }
     const attempt = await tryBackend(wanted, { automatic: false });
     if (!attempt.ok) {

@@ -120,7 +120,7 @@ export function selectRuns(experiment: ExperimentDefinition, only: string | unde
   const known = new Set(experiment.runs.map((r) => r.id));
   const unknown = wanted.filter((id) => !known.has(id));
   if (unknown.length > 0) {
-    throw new Error(`Unknown run "${unknown[0]}" for ${experiment.id}: choose from ${[...known].join(', ')}.`);
+    throw new Error(`Unknown run "${unknown[0]}" for ${experiment.id}: choose one of ${[...known].join(', ')}.`);
   }
   return experiment.runs.filter((r) => wanted.includes(r.id));
 }

@@ -1,3 +1,4 @@
+import { existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../data/mnist.ts';
 import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
@@ -61,12 +62,23 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
   const { log } = options;
   const dataset = parseDatasetName(options.dataset);
   const outDir = join(options.outDir, experiment.id);
+  const newFolders = [outDir, options.outDir].filter((folder) => !existsSync(folder));
   const results = ResultsLog.open(join(outDir, 'results.jsonl'), { log });
   const release = takeLock(join(outDir, '.lock'), `experiment ${experiment.id} into ${outDir}`);
   try {
     return await runLocked(experiment, runs, options, dataset, outDir, results);
   } finally {
     release();
+    // A failure before anything was written (the data could not be downloaded, say) leaves no empty folders.
+    for (const folder of newFolders) removeIfEmpty(folder);
+  }
+}
+
+function removeIfEmpty(folder: string): void {
+  try {
+    rmdirSync(folder);
+  } catch {
+    // Not empty, or gone: either way there is nothing to tidy.
   }
 }
 

@@ -86,10 +86,26 @@ describe('npm run bench', () => {
       expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
         'Usage error: --batch must be a positive whole number, got "0" (see --help)',
         'Usage error: --steps must be a positive whole number, got "x" (see --help)',
-        'Usage error: Unknown backend "gpu": choose from tensorflow, webgpu, wasm, cpu (see --help)',
+        'Usage error: Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu (see --help)',
         expect.stringMatching(/^Usage error: .*WEBGPU.* \(see --help\)$/),
       ]);
     } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it('takes its backends from CC6204_BACKEND when --backend is not given, as the other commands do', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.stubEnv('CC6204_BACKEND', 'gpu');
+    try {
+      expect(await main(['--steps', '1'])).toBe(2);
+      expect(await main(['--backend', 'nope'])).toBe(2);
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
+        'Usage error: Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu (see --help)',
+        'Usage error: Unknown backend "nope": choose one of tensorflow, webgpu, wasm, cpu (see --help)',
+      ]);
+    } finally {
+      vi.unstubAllEnvs();
       errors.mockRestore();
     }
   });

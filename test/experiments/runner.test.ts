@@ -102,6 +102,15 @@ describe('the experiment runner', () => {
     expect(existsSync(join(dir, 'results', '2e', 'results.jsonl.bak'))).toBe(true);
   });
 
+  it('leaves no empty folders behind when it fails before writing anything (no data)', async () => {
+    const outDir = join(dir, 'never-written');
+    const noData: DatasetSource = { ...sources.mnist, localDir: join(dir, 'no-such-folder'), mirrors: [] };
+    await expect(
+      runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options([], { outDir, dataDir: join(dir, 'empty-cache'), sources: { ...sources, mnist: noData } })),
+    ).rejects.toThrow();
+    expect(existsSync(outDir)).toBe(false);
+  });
+
   it('refuses to run into a folder another live process is running into, writing nothing, and takes it after', async () => {
     const outDir = join(dir, 'taken');
     const lock = join(outDir, '2e', '.lock');
@@ -208,7 +217,7 @@ describe('the experiment command line', () => {
     [[], 'Usage error: Name one experiment: 1c or 2e (see --help)'],
     [['3x'], 'Usage error: Unknown experiment "3x": choose one of 1c, 2e (see --help)'],
     [['toString'], 'Usage error: Unknown experiment "toString": choose one of 1c, 2e (see --help)'],
-    [['2e', '--only', 'adam:glorot'], 'Usage error: Unknown run "adam:glorot" for 2e: choose from sgd:xavier,'],
+    [['2e', '--only', 'adam:glorot'], 'Usage error: Unknown run "adam:glorot" for 2e: choose one of sgd:xavier,'],
     [['2e', '--epochs', 'ten'], 'Usage error: --epochs must be a positive whole number, got "ten" (see --help)'],
     [['2e', '--limit', '0'], 'Usage error: --limit must be a positive whole number, got "0" (see --help)'],
     [['2e', '--seed=-1'], 'Usage error: --seed must be a whole number from 0 to 4294967295, got "-1" (see --help)'],
