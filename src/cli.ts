@@ -22,12 +22,21 @@ export function reportFailure(
   const fromParseArgs = (failure as NodeJS.ErrnoException)?.code?.startsWith('ERR_PARSE_ARGS') === true;
   const isUsage = failure instanceof UsageError || fromParseArgs;
   const message = failure instanceof Error ? failure.message : String(failure);
-  // parseArgs goes on with advice about `--` that does not fit an npm script; its first sentence says it all.
-  const line = fromParseArgs ? (message.split('. ')[0] as string) : message;
+  const line = fromParseArgs ? parseArgsSentence(message) : message;
   error(isUsage ? `Usage error: ${usageHint ? line.replace(/\.$/, '') : line}${usageHint}` : `Error: ${line}`);
   // The stack, and the error it wraps (`cause`), with theirs.
   if (debug && failure instanceof Error) error(inspect(failure));
   return isUsage ? 2 : 1;
+}
+
+/**
+ * The first sentence of a parseArgs error: it goes on with advice about `--` that does not fit an npm script. A value
+ * that starts with a dash (`--seed -1`) it calls ambiguous: that case gets the one piece of its advice that helps.
+ */
+function parseArgsSentence(message: string): string {
+  const first = message.split(/\.(?:\s|$)/)[0] as string;
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(first);
+  return ambiguous ? `${first}: a value that starts with a dash goes as ${ambiguous[1]}=VALUE` : first;
 }
 
 /**

@@ -32,6 +32,19 @@ describe('reportFailure', () => {
     expect(report(failure)).toEqual({ code: 2, lines: ["Usage error: Unknown option '--bogus'"] });
   });
 
+  it('a value that starts with a dash is one line that says how to give it', () => {
+    let failure: unknown;
+    try {
+      parseArgs({ args: ['--seed', '-1'], options: { seed: { type: 'string' } } });
+    } catch (caught) {
+      failure = caught;
+    }
+    expect(report(failure, { usageHint: ' (see --help)' })).toEqual({
+      code: 2,
+      lines: ["Usage error: Option '--seed' argument is ambiguous: a value that starts with a dash goes as --seed=VALUE (see --help)"],
+    });
+  });
+
   it('any other failure is one "Error:" line and exit code 1; with debug, the stack follows', () => {
     expect(report(new Error('Request failed.'))).toEqual({ code: 1, lines: ['Error: Request failed.'] });
     expect(report('plain text')).toEqual({ code: 1, lines: ['Error: plain text'] });
