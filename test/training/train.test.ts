@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gatherBatch } from '../../src/data/batches.ts';
+import { batchIndices, gatherBatch } from '../../src/data/batches.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
+import type { Parameter } from '../../src/nn/parameter.ts';
 import { Adam } from '../../src/optim/adam.ts';
+import { Optimizer } from '../../src/optim/optimizer.ts';
 import { type EpochMetrics, type EvaluationMetrics, evaluate, formatEpoch, formatTest, train } from '../../src/training/train.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { toyData } from '../helpers/toy-data.ts';
@@ -11,9 +13,51 @@ function network(seed: number) {
   return new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 2, { keepProb: [1, 0.9, 1], seed });
 }
 
+/** An optimizer that leaves the parameters as they are, so that every batch of an epoch sees the same network. */
+class Frozen extends Optimizer {
+  constructor(parameters: Iterable<Parameter>) {
+    super(parameters);
+  }
+  protected update(): void {}
+  dispose(): void {}
+}
+
+/** Per sample, in float64: cross-entropy (probabilities floored at 1e-8, as crossEntropy does) and whether argmax is right. */
+async function perSample(net: FFNN, data: ReturnType<typeof toyData>): Promise<{ losses: number[]; right: boolean[] }> {
+  const x = tf.tensor2d(Float32Array.from(data.pixels, (v) => v / 255), [data.count, data.features]);
+  const probs = net.forward(x, { predict: true });
+  const p = await probs.data();
+  tf.dispose([x, probs]);
+  const losses: number[] = [];
+  const right: boolean[] = [];
+  for (let i = 0; i < data.count; i++) {
+    const row = Array.from(p.subarray(i * data.classes, (i + 1) * data.classes));
+    const label = data.labels[i]!;
+    losses.push(-Math.log(Math.max(row[label]!, 1e-8)));
+    right.push(row.indexOf(Math.max(...row)) === label);
+  }
+  return { losses, right };
+}
+
 describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
   beforeAll(() => useBackend(backend));
   const data = toyData(250);
+
+  it("reports an epoch's loss as the mean of its batch losses and its accuracy over every sample, as computed in float64", async () => {
+    // No dropout and no update: every batch meets the same network, whose outputs the reference reads once.
+    const net = new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 2, { seed: 4 });
+    const { losses, right } = await perSample(net, data);
+    const batchSize = 32; // 250 = 7·32 + 26: the short last batch counts as one batch among eight
+    const batchMeans = batchIndices(data.count, batchSize, 9, 0).map((batch) => [...batch].reduce((sum, i) => sum + losses[i]!, 0) / batch.length);
+    const [epoch] = await train(net, data, new Frozen(net.parameters()), { epochs: 1, batchSize, seed: 9, log: () => {} });
+    expect(epoch!.loss).toBeCloseTo(batchMeans.reduce((a, b) => a + b) / batchMeans.length, 5);
+    expect(epoch!.acc).toBeCloseTo(right.filter(Boolean).length / data.count, 10);
+    // evaluate(): the mean over samples, whatever the batch size.
+    const test = await evaluate(net, data, { batchSize: 64 });
+    expect(test.loss).toBeCloseTo(losses.reduce((a, b) => a + b) / data.count, 5);
+    expect(test.acc).toBeCloseTo(right.filter(Boolean).length / data.count, 10);
+    net.dispose();
+  });
 
   it('the same seed gives the same numbers; it learns; epochs are reported as they end', async () => {
     const histories: { history: EpochMetrics[]; test: EvaluationMetrics }[] = [];
