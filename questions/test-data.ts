@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { float32Tensor } from '../src/tensors.ts';
 
 /** Nested lists of numbers as the autograder sends them: a matrix, a vector or deeper. */
 type NumberList = number | NumberList[];
@@ -7,24 +8,12 @@ function isNumberList(value: unknown): value is NumberList {
   return typeof value === 'number' ? Number.isFinite(value) : Array.isArray(value) && value.every(isNumberList);
 }
 
-/** The shape of a nested list whose rows all have the same length at every depth; undefined if it is ragged. */
-function shapeOf(value: NumberList): number[] | undefined {
-  if (!Array.isArray(value)) return [];
-  const shapes = value.map(shapeOf);
-  const first = shapes[0] ?? [];
-  const same = shapes.every((shape) => shape !== undefined && shape.length === first.length && shape.every((n, i) => n === first[i]));
-  return same ? [value.length, ...first] : undefined;
-}
-
 /** The test data as a float32 tensor, or a clear error saying what the server sent instead. */
 export function asTensor(value: unknown, what: string): tf.Tensor {
   if (!Array.isArray(value) || !isNumberList(value)) {
     throw new Error(`The server's test data for ${what} is not a list of numbers: ${JSON.stringify(value)?.slice(0, 80)}`);
   }
-  // Checked here: in production mode, which the kit turns on, tfjs takes a ragged list without a word.
-  const shape = shapeOf(value);
-  if (shape === undefined) throw new Error(`The server's test data for ${what} is a ragged list, not a matrix.`);
-  return tf.tensor(value, shape, 'float32');
+  return float32Tensor(value, `The server's test data for ${what}`);
 }
 
 /** The `[weight, grad]` pair that questions 1a, 2b, 2c and 2d start from, as two tensors of the same shape. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { float32Tensor } from '../tensors.ts';
 
 /**
  * A trainable tensor with the gradient that the last backward pass left for it. Optimizers read `grad` and update
@@ -12,7 +13,7 @@ export class Parameter {
     readonly name: string,
     initial: tf.Tensor | tf.TensorLike,
   ) {
-    const tensor = initial instanceof tf.Tensor ? initial : tf.tensor(initial, undefined, 'float32');
+    const tensor = initial instanceof tf.Tensor ? initial : float32Tensor(initial, `The values of ${name}`);
     this.value = tf.variable(tensor, false);
     if (!(initial instanceof tf.Tensor)) tensor.dispose();
   }
@@ -31,7 +32,7 @@ export class Parameter {
 
   /** Takes ownership of `grad` (kept out of any enclosing tidy) and frees the previous gradient. */
   setGrad(grad: tf.Tensor | tf.TensorLike): void {
-    const tensor = grad instanceof tf.Tensor ? grad : tf.tensor(grad, undefined, 'float32');
+    const tensor = grad instanceof tf.Tensor ? grad : float32Tensor(grad, `The gradient of ${this.name}`);
     if (!tf.util.arraysEqual(tensor.shape, this.value.shape)) {
       const shape = `[${tensor.shape.join(', ')}]`;
       if (!(grad instanceof tf.Tensor)) tensor.dispose();
