@@ -35,7 +35,6 @@ export interface SubmitDeps {
   selectBackend?: (requested?: string) => Promise<{ name: string; description: string }>;
 }
 
-
 // Loaded only when needed, so that `--help` and argument errors answer at once, without loading tfjs.
 async function defaultQuestions(): Promise<readonly Question[]> {
   return (await import('./index.ts')).QUESTIONS;
