@@ -32,6 +32,27 @@ export function summaryTableData(runs: readonly RunResult[]): Table {
   return { header, rows, align: header.map((_, i) => (i === 0 ? 'left' : 'right')) };
 }
 
+/**
+ * The test results of runs grouped two ways (2e: initialization × optimizer) as one grid: a row per value of
+ * `rowKey`, a column per value of `columnKey`, in the order the runs come; a cell is `88.36% (0.323)`, test accuracy
+ * and loss, or — for a run not tested yet or not there. Undefined when no run has both keys.
+ */
+export function crossTableData(runs: readonly RunResult[], rowKey: string, columnKey: string): Table | undefined {
+  const placed = runs.filter((run) => run.spec.groups[rowKey] !== undefined && run.spec.groups[columnKey] !== undefined);
+  if (placed.length === 0) return undefined;
+  const rowValues = [...new Set(placed.map((run) => run.spec.groups[rowKey] as string))];
+  const columnValues = [...new Set(placed.map((run) => run.spec.groups[columnKey] as string))];
+  const cell = (row: string, column: string) => {
+    const run = placed.find((r) => r.spec.groups[rowKey] === row && r.spec.groups[columnKey] === column);
+    return run?.test ? `${formatPercent(run.test.acc)} (${formatLoss(run.test.loss)})` : MISSING;
+  };
+  return {
+    header: [rowKey, ...columnValues],
+    rows: rowValues.map((row) => [row, ...columnValues.map((column) => cell(row, column))]),
+    align: ['left', ...columnValues.map(() => 'right' as const)],
+  };
+}
+
 /** One row per run, one column per hyper-parameter that any run sets. */
 export function configTableData(runs: readonly RunResult[]): Table {
   const keys = [...new Set(runs.flatMap((run) => Object.keys(run.spec.config)))];

@@ -76,7 +76,25 @@ describe('writeExperimentReport', () => {
     expect(html.match(/<svg /g)).toHaveLength(10);
     expect(html).toContain('Training loss — optimizer: SGD + momentum');
     expect(html).not.toMatch(/https?:/);
-    expect(html.match(/<tr>/g)?.length).toBe(2 * (runs2e.length + 1));
+    // The summary and the hyper-parameters, a row per run, and the grid, a row per initialization (with headers).
+    expect(html.match(/<tr>/g)?.length).toBe(2 * (runs2e.length + 1) + inits.length + 1);
+    expect(html).toContain('Test accuracy (loss) by init and optimizer');
+  });
+
+  it('sets out runs grouped two ways as one grid of test results', () => {
+    writeExperimentReport({ outDir, title: '2e', runs: runs2e, groupBy: ['init', 'optimizer'], meta: {} });
+    const summary = readFileSync(join(outDir, 'summary.md'), 'utf8');
+    expect(summary).toContain(
+      [
+        '## Test accuracy (loss) by init and optimizer',
+        '',
+        '| init | SGD + momentum | Adam |',
+        '| :--- | ---: | ---: |',
+        '| he | 97.68% (0.200) | 97.68% (0.200) |',
+        '| xavier-uniform | 97.68% (0.200) | 97.68% (0.200) |',
+        '| randn | 97.68% (0.200) | — |',
+      ].join('\n'),
+    );
   });
 
   it('draws all runs together for the group "all"', () => {
@@ -90,6 +108,7 @@ describe('writeExperimentReport', () => {
     ]);
     const loss = readFileSync(join(outDir, 'charts', 'all-loss.svg'), 'utf8');
     expect(textsOf(loss, 'legend').map((t) => t.text)).toEqual(runs1c.map((r) => r.spec.label));
+    expect(readFileSync(join(outDir, 'summary.md'), 'utf8')).not.toContain('Test accuracy (loss) by');
   });
 
   it('writes a partial experiment, and replaces an earlier report', () => {

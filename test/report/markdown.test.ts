@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configTableData, displayLabel, formatSetting, markdownTable, summaryTable } from '../../src/report/markdown.ts';
+import { configTableData, crossTableData, displayLabel, formatSetting, markdownTable, summaryTable } from '../../src/report/markdown.ts';
 import { fakeRun } from './fixtures.ts';
 
 /** The cells of each row, unescaped, header and rule included. */
@@ -56,6 +56,26 @@ describe('summaryTable', () => {
     const rows = cells(table);
     expect(rows.every((row) => row.length === 9)).toBe(true);
     expect(rows[2]?.[0]).toBe('dropout | wd');
+  });
+});
+
+describe('crossTableData', () => {
+  it('puts each run at its row and column value, in the order the runs come, with its test accuracy and loss', () => {
+    const run = (init: string, optimizer: string, acc: number, finished = true) => {
+      const r = fakeRun(`${optimizer}:${init}`, { init, optimizer }, { finished });
+      if (r.test) r.test = { ...r.test, acc, loss: 1 - acc };
+      return r;
+    };
+    const runs = [run('he', 'SGD', 0.861), run('he', 'Adam', 0.8895), run('randn', 'SGD', 0.1), run('randn', 'Adam', 0.8346, false), fakeRun('other', {})];
+    expect(crossTableData(runs, 'init', 'optimizer')).toEqual({
+      header: ['init', 'SGD', 'Adam'],
+      rows: [
+        ['he', '86.10% (0.139)', '88.95% (0.111)'],
+        ['randn', '10.00% (0.900)', '—'],
+      ],
+      align: ['left', 'right', 'right'],
+    });
+    expect(crossTableData([fakeRun('x', { all: 'all' })], 'init', 'optimizer')).toBeUndefined();
   });
 });
 
