@@ -28,6 +28,11 @@ export interface TestRecord {
   loss: number;
   acc: number;
   seconds: number;
+  /**
+   * The training set measured as the test set is, without dropout (1c): the network's own train/test gap, where the
+   * epochs' numbers are taken during training, with the masks on.
+   */
+  train?: { loss: number; acc: number };
 }
 
 export interface RunMeta {
@@ -117,7 +122,7 @@ export class ResultsLog {
       if (line.type === 'epoch') {
         run.epochs.push({ epoch: line.epoch, loss: line.loss, acc: line.acc, seconds: line.seconds });
       } else {
-        run.test = { loss: line.loss, acc: line.acc, seconds: line.seconds };
+        run.test = { loss: line.loss, acc: line.acc, seconds: line.seconds, ...(line.train ? { train: line.train } : {}) };
         run.finished = true;
       }
     }
@@ -237,7 +242,10 @@ function parseLine(text: string): LogLine | undefined {
     case 'test': {
       const [loss, acc, seconds] = [value.loss, value.acc, value.seconds].map(metric);
       if (loss === undefined || acc === undefined || seconds === undefined) return undefined;
-      return { type: 'test', runId: value.runId, loss, acc, seconds };
+      if (value.train === undefined) return { type: 'test', runId: value.runId, loss, acc, seconds };
+      const train = isObject(value.train) ? [value.train.loss, value.train.acc].map(metric) : [];
+      if (train[0] === undefined || train[1] === undefined) return undefined;
+      return { type: 'test', runId: value.runId, loss, acc, seconds, train: { loss: train[0], acc: train[1] } };
     }
     default:
       return undefined;

@@ -64,8 +64,12 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
     unfinished === 0
       ? `All ${options.runs.length} runs finished.`
       : `${unfinished} of ${options.runs.length} runs unfinished: their rows and curves stop at the last epoch recorded.`;
+  const withTrain = options.runs.some((run) => run.test?.train !== undefined);
   const gapNote =
-    'Loss gap = |min train loss − test loss|; acc gap = |max train acc − test acc|. Train values are per epoch, on the training set.';
+    'Loss gap = |min train loss − test loss|; acc gap = |max train acc − test acc|. Train values are per epoch, on the training set' +
+    (withTrain
+      ? ', measured during training (dropout masks on, as the notebook did); "no dropout" is the training set measured after the last epoch as the test set is.'
+      : '.');
 
   write(
     'summary.md',

@@ -10,14 +10,19 @@ export interface Table {
   align: ('left' | 'right')[];
 }
 
-/** One row per run: its last epoch, its test, the train/test gaps and the mean time of an epoch. */
+/**
+ * One row per run: its last epoch, its test, the train/test gaps and the mean time of an epoch; where a run measured
+ * the training set without dropout (1c), that accuracy and loss too.
+ */
 export function summaryTableData(runs: readonly RunResult[]): Table {
+  const withTrain = runs.some((run) => run.test?.train !== undefined);
   const header = ['Run', 'Epochs', 'Train loss', 'Train acc', 'Test loss', 'Test acc', 'Loss gap', 'Acc gap', 's/epoch'];
+  if (withTrain) header.push('Train loss, no dropout', 'Train acc, no dropout');
   const rows = runs.map((run) => {
     const last = run.epochs.at(-1);
     const gap = gaps(run);
     const seconds = run.epochs.map((e) => e.seconds);
-    return [
+    const row = [
       displayLabel(run),
       String(run.epochs.length),
       formatLoss(last?.loss),
@@ -28,6 +33,8 @@ export function summaryTableData(runs: readonly RunResult[]): Table {
       formatPercent(gap?.accGap),
       seconds.length > 0 ? (seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2) : MISSING,
     ];
+    if (withTrain) row.push(formatLoss(run.test?.train?.loss), formatPercent(run.test?.train?.acc));
+    return row;
   });
   return { header, rows, align: header.map((_, i) => (i === 0 ? 'left' : 'right')) };
 }

@@ -8,7 +8,7 @@ import { encodeIdx } from '../../src/data/idx.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';
 import { main } from '../../src/experiments/cli.ts';
 import { EXPERIMENT_1C, EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
-import { ResultsLog } from '../../src/experiments/results.ts';
+import { ResultsLog, type TestRecord } from '../../src/experiments/results.ts';
 import { runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
 import { makeTempDir } from '../data/helpers.ts';
 
@@ -76,6 +76,7 @@ describe('the experiment runner', () => {
     const out = join(dir, 'results', '2e');
     const log = logRecords(join(out, 'results.jsonl'));
     expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'test']);
+    expect(log[2].train).toBeUndefined(); // 2e shows no gaps, so it does not measure the training set again
     expect(log[0].spec.config).toMatchObject({ optimizer: 'Adam', epochs: 1, batchSize: 100, limit: 500, dataset: 'mnist' });
     const charts = readdirSync(join(out, 'charts')).sort();
     expect(charts).toEqual([
@@ -189,11 +190,17 @@ describe('the experiment runner', () => {
     });
   });
 
-  it('1c prints the train/test gaps after each run, as the notebook did', async () => {
+  it('1c prints the train/test gaps after each run, as the notebook did, and the training set measured without dropout', async () => {
     const lines: string[] = [];
     await runExperiment(EXPERIMENT_1C, selectRuns(EXPERIMENT_1C, 'dropout'), options(lines, { limit: 200 }));
     expect(lines.some((l) => /^Difference between best train loss and test loss: \d+\.\d{3}$/.test(l))).toBe(true);
     expect(lines.some((l) => /^Difference between best train acc and test acc: \d+\.\d{3}%$/.test(l))).toBe(true);
+    const trainLine = lines.find((l) => l.startsWith('Train set without dropout:'));
+    expect(trainLine).toMatch(/^Train set without dropout: Acc: \d+\.\d{2}% \| loss: \d+\.\d{3}$/);
+    const test = logRecords(join(dir, 'results', '1c', 'results.jsonl')).filter((r) => r.type === 'test').at(-1) as TestRecord;
+    const { acc, loss } = test.train!;
+    expect(trainLine).toBe(`Train set without dropout: Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`);
+    expect(readFileSync(join(dir, 'results', '1c', 'summary.md'), 'utf8')).toContain('Train acc, no dropout');
     expect(existsSync(join(dir, 'results', '1c', 'charts', 'all-loss.png'))).toBe(true);
   });
 });

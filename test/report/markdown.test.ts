@@ -51,6 +51,16 @@ describe('summaryTable', () => {
     expect(emptyRow?.[8]).toBe('—');
   });
 
+  it('adds the training set measured without dropout where a run has it (1c), and only then', () => {
+    const measured = fakeRun('dropout', {});
+    measured.test = { ...measured.test!, train: { loss: 0.1234, acc: 0.9512 } };
+    const [header, , row, other] = cells(summaryTable([measured, fakeRun('baseline', {})]));
+    expect(header?.slice(9)).toEqual(['Train loss, no dropout', 'Train acc, no dropout']);
+    expect(row?.slice(9)).toEqual(['0.123', '95.12%']);
+    expect(other?.slice(9)).toEqual(['—', '—']);
+    expect(cells(summaryTable([fakeRun('baseline', {})]))[0]).toHaveLength(9);
+  });
+
   it('escapes pipes so every row keeps its columns', () => {
     const table = summaryTable([fakeRun('p', {}, { label: 'dropout | wd' })]);
     const rows = cells(table);

@@ -63,6 +63,16 @@ describe('ResultsLog', () => {
     expect(log.isFinished('he')).toBe(true);
   });
 
+  it('keeps the training set measured without dropout with the test, and refuses it malformed', () => {
+    log.startRun(spec('dropout'), META);
+    log.appendEpoch('dropout', epoch(1));
+    log.finishRun('dropout', { loss: 0.4, acc: 0.9, seconds: 1, train: { loss: 0.3, acc: 0.95 } });
+    expect(log.load().get('dropout')?.test).toEqual({ loss: 0.4, acc: 0.9, seconds: 1, train: { loss: 0.3, acc: 0.95 } });
+    appendFileSync(path, `${JSON.stringify({ type: 'test', runId: 'dropout', loss: 0.4, acc: 0.9, seconds: 1, train: { acc: 0.95 } })}\n`);
+    log.startRun(spec('he'), META);
+    expect(() => log.load()).toThrow(`${path}:4:`);
+  });
+
   it('puts each epoch on disk before returning', () => {
     log.startRun(spec('he'), META);
     log.appendEpoch('he', epoch(1));
