@@ -1,6 +1,7 @@
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../data/mnist.ts';
+import { removeFolderIfEmpty } from '../files.ts';
 import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
@@ -70,15 +71,7 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
   } finally {
     release();
     // A failure before anything was written (the data could not be downloaded, say) leaves no empty folders.
-    for (const folder of newFolders) removeIfEmpty(folder);
-  }
-}
-
-function removeIfEmpty(folder: string): void {
-  try {
-    rmdirSync(folder);
-  } catch {
-    // Not empty, or gone: either way there is nothing to tidy.
+    for (const folder of newFolders) removeFolderIfEmpty(folder);
   }
 }
 

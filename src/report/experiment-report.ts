@@ -3,9 +3,10 @@
  * markdown summary and one offline HTML page. Unfinished runs are included and marked, so an experiment can be
  * reported while it is still going or after it was cut short.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../experiments/results.ts';
+import { writeWhole } from '../files.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
 import { configTableData, crossTableData, displayLabel, formatSetting, markdownTable, summaryTableData } from './markdown.ts';
@@ -37,7 +38,7 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
   const written: string[] = [];
   const write = (relativePath: string, data: string | Buffer) => {
     const path = join(options.outDir, relativePath);
-    writeAtomically(path, data);
+    writeWhole(path, data);
     written.push(path);
   };
   mkdirSync(join(options.outDir, 'charts'), { recursive: true });
@@ -183,11 +184,4 @@ export function safeName(value: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
   return name === '' ? 'group' : name;
-}
-
-/** A crash between the two steps leaves a stray temp file, never a half-written report file. */
-function writeAtomically(path: string, data: string | Buffer): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, data);
-  renameSync(temp, path);
 }

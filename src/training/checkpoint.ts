@@ -5,10 +5,11 @@
 // File: "CC6204CK", the header's length (uint32, little-endian), the header (JSON), zeros to a multiple of 4, then
 // every tensor's float32 values in the header's order, little-endian.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { partialPath, removeFolderIfEmpty, writeWhole } from '../files.ts';
 import type { FFNN } from '../nn/ffnn.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 
@@ -65,15 +66,9 @@ export async function encodeCheckpoint(key: string, epoch: number, state: Traini
   return file;
 }
 
-/**
- * Writes a checkpoint's bytes to `path` (its folder made if need be), whole or not at all: to a file beside it
- * first, then renamed over it.
- */
+/** Writes a checkpoint's bytes to `path` (its folder made if need be), whole or not at all. */
 export function writeCheckpoint(path: string, bytes: Buffer): void {
-  const partial = `${path}.partial`;
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(partial, bytes);
-  renameSync(partial, path);
+  writeWhole(path, bytes);
 }
 
 /** encodeCheckpoint, then writeCheckpoint. */
@@ -122,12 +117,9 @@ export function loadCheckpoint(path: string, key: string, epoch: number, state: 
 /** Removes the checkpoint at `path`, if any, and its folder once no other checkpoint is left there. */
 export function removeCheckpoint(path: string): void {
   rmSync(path, { force: true });
-  rmSync(`${path}.partial`, { force: true });
-  try {
-    rmdirSync(dirname(path));
-  } catch {
-    // Not empty (another run's checkpoint) or not there: nothing to tidy.
-  }
+  rmSync(partialPath(path), { force: true });
+  // Left while another run's checkpoint is there.
+  removeFolderIfEmpty(dirname(path));
 }
 
 /** Whether `value` has every field of a header, of the right kind (its values are checked where they are used). */

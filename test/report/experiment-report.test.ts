@@ -45,7 +45,7 @@ describe('writeExperimentReport', () => {
     for (const path of written.filter((p) => p.endsWith('.png'))) {
       expect(readFileSync(path).subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     }
-    const leftovers = [...readdirSync(outDir), ...readdirSync(join(outDir, 'charts'))].filter((f) => f.includes('.tmp'));
+    const leftovers = [...readdirSync(outDir), ...readdirSync(join(outDir, 'charts'))].filter((f) => f.endsWith('.partial'));
     expect(leftovers).toEqual([]);
   });
 
