@@ -119,10 +119,13 @@ export class ResultsLog {
       if (run === undefined) {
         throw new MalformedResultsLogError(this.path, lineNumber, `"${line.type}" record for run "${line.runId}" that was never started`);
       }
+      // The record is the line without its type and run id.
       if (line.type === 'epoch') {
-        run.epochs.push({ epoch: line.epoch, loss: line.loss, acc: line.acc, seconds: line.seconds });
+        const { type, runId, ...epoch } = line;
+        run.epochs.push(epoch);
       } else {
-        run.test = { loss: line.loss, acc: line.acc, seconds: line.seconds, ...(line.train ? { train: line.train } : {}) };
+        const { type, runId, ...test } = line;
+        run.test = test;
         run.finished = true;
       }
     }

@@ -6,7 +6,7 @@ import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, writeCheckpoint } from '../training/checkpoint.ts';
-import { evaluate, formatEpoch, formatTest, train } from '../training/train.ts';
+import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../training/train.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
 import { gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from './results.ts';
@@ -162,7 +162,7 @@ async function runLocked(
           // The training set as the test set is measured, without dropout: the network's own gap.
           const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000 });
           test.train = { loss, acc };
-          log(`Train set without dropout: Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`);
+          log(`Train set without dropout: ${formatMetrics(test.train)}`);
         }
         results.finishRun(run.id, test);
         removeCheckpoint(checkpoint);

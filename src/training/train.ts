@@ -41,13 +41,18 @@ export interface TrainOptions {
   progressStream?: NodeJS.WriteStream;
 }
 
-/** One line per epoch, in the notebook's words. */
-export function formatEpoch({ epoch, acc, loss }: EpochMetrics): string {
-  return `Epoch: ${epoch} | Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`;
+/** Accuracy and loss in the notebook's words: `Acc: 97.68% | loss: 0.104`. */
+export function formatMetrics({ acc, loss }: { acc: number; loss: number }): string {
+  return `Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`;
 }
 
-export function formatTest({ acc, loss }: EvaluationMetrics): string {
-  return `Test Results: Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`;
+/** One line per epoch, in the notebook's words. */
+export function formatEpoch(metrics: EpochMetrics): string {
+  return `Epoch: ${metrics.epoch} | ${formatMetrics(metrics)}`;
+}
+
+export function formatTest(metrics: EvaluationMetrics): string {
+  return `Test Results: ${formatMetrics(metrics)}`;
 }
 
 /** Batches of `data`: made on the GPU where the backend can (fused-batches.ts), else by gatherBatch. */
