@@ -47,7 +47,9 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     // No dropout and no update: every batch meets the same network, whose outputs the reference reads once.
     const net = new FFNN(8, [16, 8], ['relu', 'swish', 'softmax'], 2, { seed: 4 });
     const { losses, right } = await perSample(net, data);
-    const batchSize = 32; // 250 = 7·32 + 26: the short last batch counts as one batch among eight
+    // 250 = 31·8 + 2: the short last batch counts as one batch among 32, and 32 batches take train() past its
+    // pipelined reads of the running loss (one every 16 batches) twice.
+    const batchSize = 8;
     const batchMeans = batchIndices(data.count, batchSize, 9, 0).map((batch) => [...batch].reduce((sum, i) => sum + losses[i]!, 0) / batch.length);
     const [epoch] = await train(net, data, new Frozen(net.parameters()), { epochs: 1, batchSize, seed: 9, log: () => {} });
     expect(epoch!.loss).toBeCloseTo(batchMeans.reduce((a, b) => a + b) / batchMeans.length, 5);
@@ -137,7 +139,8 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     const adam = new Adam(net.parameters());
     await train(net, data, adam, { epochs: 1, batchSize: 50, seed: 1, log: () => {} });
     const before = tf.memory().numTensors;
-    await train(net, data, adam, { epochs: 3, batchSize: 50, seed: 2, log: () => {} });
+    // Batches of 10: 25 an epoch, past the pipelined read of the running loss every 16 batches.
+    await train(net, data, adam, { epochs: 3, batchSize: 10, seed: 2, log: () => {} });
     await evaluate(net, data);
     expect(tf.memory().numTensors).toBe(before);
     adam.dispose();
