@@ -174,6 +174,20 @@ def step_time(steps):
             json.dump({"torch": torch.__version__, "device": name, "msPerStep": median, "blocks": len(times)}, f)
 
 
+def pass_over(net, dataset, adam=None):
+    """One shuffled pass in batches of 100; given adam, backward and a step after each forward. Returns (acc %, loss)."""
+    loss_sum = correct = 0
+    for x, y in DataLoader(dataset, batch_size=100, shuffle=True, collate_fn=collate):
+        x, y = x.to(DEVICE), y.to(DEVICE)
+        y_pred = net.forward(x)
+        loss_sum += cross_entropy(y_pred, y).item()
+        correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()
+        if adam is not None:
+            net.backward(y, y_pred)
+            adam.step(net.grads)
+    return correct / len(dataset) * 100, loss_sum / len(dataset) * 100
+
+
 if ARGS.step_time:
     with torch.no_grad():
         step_time(ARGS.steps)
@@ -184,22 +198,8 @@ with torch.no_grad():
     net = Network([784, 512, 1024, 128, 10], ["relu", "celu", "swish"])
     adam = Adam(net.params())
     epoch_start = time.perf_counter()
-    loss_sum = correct = 0
-    for x, y in DataLoader(train_set, batch_size=100, shuffle=True, collate_fn=collate):
-        x, y = x.to(DEVICE), y.to(DEVICE)
-        y_pred = net.forward(x)
-        loss_sum += cross_entropy(y_pred, y).item()
-        correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()
-        net.backward(y, y_pred)
-        adam.step(net.grads)
-    n = len(train_set)
-    print(f"Epoch: 1 | Acc: {correct / n * 100:.2f}% | loss: {loss_sum / n * 100:.3f}  ({time.perf_counter() - epoch_start:.1f} s)")
-    loss_sum = correct = 0
-    for x, y in DataLoader(test_set, batch_size=100, shuffle=True, collate_fn=collate):
-        x, y = x.to(DEVICE), y.to(DEVICE)
-        y_pred = net.forward(x)
-        loss_sum += cross_entropy(y_pred, y).item()
-        correct += (y_pred.argmax(1) == y.argmax(1)).sum().item()
-    n = len(test_set)
-    print(f"Test Results: Acc: {correct / n * 100:.2f}% | loss: {loss_sum / n * 100:.3f}")
+    acc, loss = pass_over(net, train_set, adam)
+    print(f"Epoch: 1 | Acc: {acc:.2f}% | loss: {loss:.3f}  ({time.perf_counter() - epoch_start:.1f} s)")
+    acc, loss = pass_over(net, test_set)
+    print(f"Test Results: Acc: {acc:.2f}% | loss: {loss:.3f}")
 print(f"whole process: {time.perf_counter() - START:.1f} s")
