@@ -9,6 +9,7 @@ import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession, isSessionWide } from '../grader/session.ts';
 import { isMain, reportFailure, runCommand, UsageError } from '../src/cli.ts';
 import type { Question } from './types.ts';
+import { count } from '../src/words.ts';
 
 export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
 
@@ -115,7 +116,7 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
     }
     const passed = session.results.filter((result) => result.passed).length;
     log('');
-    log(`${passed} of ${session.results.length} tests passed${allRan ? '' : '; some questions stopped early'}`);
+    log(`${passed} of ${count(session.results.length, 'test')} passed${allRan ? '' : '; some questions stopped early'}`);
     return allRan && passed === session.results.length ? 0 : 1;
   } catch (failure) {
     return reportFailure(failure, { error, debug: Boolean(env.DEBUG) });

@@ -10,6 +10,7 @@ import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../trai
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
 import { gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from './results.ts';
+import { count } from '../words.ts';
 
 export interface RunOptions {
   dataset: string;
@@ -120,7 +121,7 @@ async function runLocked(
     log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
 
     for (const { run, epochs, batchSize, spec, before } of pending) {
-      log(`\n${experiment.id} ${run.id}: ${run.label}, ${epochs} epochs, batch ${batchSize}`);
+      log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
       const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
       const optimizer = run.optimizer(network);
       const checkpoint = checkpointPath(outDir, run.id);
@@ -190,6 +191,6 @@ async function runLocked(
   });
   log(`\n${summaryTable(all)}`);
   log(`Results: ${results.path}`);
-  log(`Report: ${join(outDir, 'report.html')} (${written.length} files written)`);
+  log(`Report: ${join(outDir, 'report.html')} (${count(written.length, 'file')} written)`);
   return written;
 }

@@ -11,6 +11,7 @@ import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
 import { configTableData, crossTableData, displayLabel, formatSetting, markdownTable, summaryTableData } from './markdown.ts';
 import { svgToPng } from './png.ts';
+import { count } from '../words.ts';
 
 /** The grouping key that puts every run in one chart (1c's four runs side by side). */
 export const ALL_RUNS = 'all';
@@ -63,8 +64,8 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
   const unfinished = options.runs.filter((run) => !run.finished).length;
   const progress =
     unfinished === 0
-      ? `All ${options.runs.length} runs finished.`
-      : `${unfinished} of ${options.runs.length} runs unfinished: their rows and curves stop at the last epoch recorded.`;
+      ? `${count(options.runs.length, 'run')} finished.`
+      : `${unfinished} of ${count(options.runs.length, 'run')} unfinished: their rows and curves stop at the last epoch recorded.`;
   const withTrain = options.runs.some((run) => run.test?.train !== undefined);
   const gapNote =
     'Loss gap = |min train loss − test loss|; acc gap = |max train acc − test acc|. Train values are per epoch, on the training set' +

@@ -70,6 +70,7 @@ describe('the experiment runner', () => {
     const lines: string[] = [];
     const written = await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines));
     expect(lines).toContain('Dataset: mnist (500 training and 100 test images)');
+    expect(lines).toContain('\n2e adam:heuristic: Adam, heuristic init, 1 epoch, batch 100');
     expect(lines.some((l) => /^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
     expect(lines.some((l) => /^Test Results: Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
 
@@ -86,6 +87,8 @@ describe('the experiment runner', () => {
     for (const f of ['summary.md', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
     expect(written).toContain(join(out, 'report.html'));
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('Adam, heuristic init');
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('1 run finished.');
+    expect(lines.at(-1)).toBe(`Report: ${join(out, 'report.html')} (${written.length} files written)`);
   });
 
   it('a second run skips what is finished with the same settings, and --fresh runs it again keeping the old log', async () => {
