@@ -53,13 +53,19 @@ describe.each(BACKENDS_UNDER_TEST)('optimizers on %s, %i steps over three parame
     expectClose(await run((p) => new SGD(p, options)), sgd64(initial, gradients, options));
   });
 
-  it('RMSProp: S ← beta·S + (1 − beta)·grad², p ← p − lr/(eps + √S)·grad', async () => {
-    const options = { lr: 0.001, beta: 0.9, epsilon: 1e-8 };
+  // The course's settings, and settings where every term weighs: with epsilon 1e-8 beside √S of about 0.5, epsilon's
+  // place (outside the square root or in it) and even its presence change nothing a float32 test can see.
+  const RMSPROP_SETTINGS = { "the course's": { lr: 0.001, beta: 0.9, epsilon: 1e-8 }, 'every term weighing': { lr: 0.01, beta: 0.7, epsilon: 0.3 } };
+  const ADAM_SETTINGS = {
+    "the course's": { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    'every term weighing': { lr: 0.01, beta1: 0.6, beta2: 0.8, epsilon: 0.3 },
+  };
+
+  it.each(Object.entries(RMSPROP_SETTINGS))('RMSProp: S ← beta·S + (1 − beta)·grad², p ← p − lr/(eps + √S)·grad, %s settings', async (_, options) => {
     expectClose(await run((p) => new RMSProp(p, options)), rmsprop64(initial, gradients, options));
   });
 
-  it('Adam with bias correction, the step count advancing once per step for all parameters', async () => {
-    const options = { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  it.each(Object.entries(ADAM_SETTINGS))('Adam with bias correction, the step count advancing once per step for all parameters, %s settings', async (_, options) => {
     let adam: Adam | undefined;
     const got = await run((p) => (adam = new Adam(p, options)));
     expectClose(got, adam64(initial, gradients, options));
@@ -79,12 +85,36 @@ describe.each(BACKENDS_UNDER_TEST)('optimizers on %s, %i steps over three parame
 
   it('refuses bad hyper-parameters with one clear line', async () => {
     const p = [new Parameter('w', [1])];
-    expect(() => new SGD(p, { lr: -1 })).toThrow('SGD: lr must be positive, got -1.');
-    expect(() => new SGD(p, { lr: 0.1, momentum: 1 })).toThrow('SGD: momentum must be in [0, 1), got 1.');
-    expect(() => new RMSProp(p, { beta: Number.NaN })).toThrow('RMSProp: beta must be in [0, 1), got NaN.');
-    expect(() => new Adam(p, { epsilon: 0 })).toThrow('Adam: epsilon must be positive, got 0.');
-    expect(() => new Adam([])).toThrow('Adam: no parameters to optimize.');
-    expect(() => p[0]!.setGrad([1, 2])).toThrow('Gradient of w has shape [2], expected [1].');
+    const refusals: [() => unknown, string][] = [
+      [() => new SGD(p, { lr: -1 }), 'SGD: lr must be positive, got -1.'],
+      [() => new SGD(p, { lr: 0 }), 'SGD: lr must be positive, got 0.'],
+      [() => new SGD(p, { beta: 1 }), 'SGD: beta must be in [0, 1), got 1.'],
+      [() => new SGD(p, { beta: -0.1 }), 'SGD: beta must be in [0, 1), got -0.1.'],
+      [() => new SGD(p, { lr: 0.1, momentum: 1 }), 'SGD: momentum must be in [0, 1), got 1.'],
+      [() => new RMSProp(p, { lr: Number.POSITIVE_INFINITY }), 'RMSProp: lr must be positive, got Infinity.'],
+      [() => new RMSProp(p, { beta: Number.NaN }), 'RMSProp: beta must be in [0, 1), got NaN.'],
+      [() => new RMSProp(p, { epsilon: 0 }), 'RMSProp: epsilon must be positive, got 0.'],
+      [() => new Adam(p, { lr: 0 }), 'Adam: lr must be positive, got 0.'],
+      [() => new Adam(p, { beta1: 1 }), 'Adam: beta1 must be in [0, 1), got 1.'],
+      [() => new Adam(p, { beta2: 1 }), 'Adam: beta2 must be in [0, 1), got 1.'],
+      [() => new Adam(p, { epsilon: 0 }), 'Adam: epsilon must be positive, got 0.'],
+      [() => new Adam([]), 'Adam: no parameters to optimize.'],
+      [() => p[0]!.setGrad([1, 2]), 'Gradient of w has shape [2], expected [1].'],
+    ];
+    for (const [make, message] of refusals) expect(make, message).toThrow(message);
+    // The edges of each range are taken.
+    const taken = [new SGD(p, { beta: 0, momentum: 0 }), new RMSProp(p, { beta: 0 }), new Adam(p, { beta1: 0, beta2: 0 })];
+    for (const optimizer of taken) optimizer.dispose();
+    p[0]!.dispose();
+  });
+
+  it("defaults to the course's hyper-parameters", () => {
+    const p = [new Parameter('w', [1])];
+    const optimizers = [new SGD(p), new RMSProp(p), new Adam(p)];
+    expect(optimizers[0]).toMatchObject({ lr: 0.001, beta: 0, momentum: 0 });
+    expect(optimizers[1]).toMatchObject({ lr: 0.001, beta: 0.9, epsilon: 1e-8 });
+    expect(optimizers[2]).toMatchObject({ lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    for (const optimizer of optimizers) optimizer.dispose();
     p[0]!.dispose();
   });
 });
