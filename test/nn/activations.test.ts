@@ -65,6 +65,20 @@ describe.each(BACKENDS_UNDER_TEST)('activations on %s', (backend) => {
     expect(got[1]).toBeCloseTo(1 - Math.tanh(-2) ** 2, 6);
   });
 
+  it("sigmoid's and swish's derivatives keep their precision where sigmoid(x) rounds to 1 in float32", async () => {
+    // At x = 12 and beyond, float32 sigmoid(x) is 1 or within an ulp of it, so 1 − sigmoid(x) would be 0 or one ulp:
+    // the derivatives here are e^−x-small and must still come out right to a few parts in a million, element by element.
+    const tail = [12, 16, 20, -16];
+    const x = tf.tensor1d(tail);
+    const sigmoidPrime = await values(ACTIVATIONS.sigmoid.dfdx(x));
+    const swishByBeta = await values(swish.dfdparam!(x, 1));
+    tail.forEach((v, i) => {
+      expect(sigmoidPrime[i]! / ACTIVATIONS64.sigmoid.dfdx(v, 1) - 1, `sigmoid'(${v})`).toBeCloseTo(0, 4);
+      expect(swishByBeta[i]! / ACTIVATIONS64.swish.dfdp!(v, 1) - 1, `d swish/d beta at ${v}`).toBeCloseTo(0, 4);
+    });
+    x.dispose();
+  });
+
   it('swish with beta 1 is x·sigmoid(x)', async () => {
     const x = tf.tensor1d([-3, 0.25, 4]);
     const expected = [-3, 0.25, 4].map((v) => v / (1 + Math.exp(-v)));
