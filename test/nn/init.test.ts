@@ -62,6 +62,8 @@ describe.each(BACKENDS_UNDER_TEST)('initializations on %s', (backend) => {
     expect(initializerFor('heuristic', 'relu', false)).toBe(heInit);
     expect(initializerFor('heuristic', 'tanh', false)).toBe(xavierInit);
     expect(initializerFor('heuristic', 'celu', false)).toBe(xavierInit);
+    expect(initializerFor('heuristic', 'swish', false)).toBe(xavierInit);
+    expect(initializerFor('heuristic', 'sigmoid', false)).toBe(xavierInit);
     expect(initializerFor('heuristic', 'relu', true)).toBe(xavierInit);
     // The notebook kept the first layer's choice for every later layer: a tanh layer then a relu layer must differ.
     const net = new FFNN(400, [400, 400], ['tanh', 'relu', 'softmax'], 10, { seed: 2 });
