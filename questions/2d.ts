@@ -6,7 +6,9 @@ import type { Question } from './types.ts';
 
 /**
  * 2d: Adam (lr 0.001, beta1 0.9, beta2 0.999, eps 1e-8) with bias correction. Test 1 after one step; after the
- * second, the same answer goes to tests 2 and 3, of which at least one must pass.
+ * second, the same answer goes to tests 2 and 3, of which at least one must pass. With the same gradient g at both
+ * steps, bias correction makes each step lr·g/(eps + |g|) whatever beta1 and beta2 are, so these tests check the
+ * update and its correction, not the betas; the kit's own tests vary the gradient.
  */
 export const question: Question = {
   id: '2d',
