@@ -194,6 +194,17 @@ describe('local grader: robustness', () => {
     expect((await send('GET', '/ping')).status).toBe(200);
   });
 
+  it('takes a body of exactly the size limit and refuses one byte more, with or without a Content-Length', async () => {
+    const limit = 64 * 1024;
+    const answer = JSON.stringify({ token: TOKEN, test: '1', student_answer: expectedOf('2c', '1') });
+    const padded = (size: number) => answer + ' '.repeat(size - answer.length); // JSON allows trailing spaces
+    const chunked = (body: string) => Readable.from([body.slice(0, 1000), body.slice(1000)]);
+    expect((await send('POST', '/api/autocheck/3/2c', padded(limit))).status).toBe(200);
+    expect((await send('POST', '/api/autocheck/3/2c', chunked(padded(limit)))).status).toBe(200);
+    expect((await send('POST', '/api/autocheck/3/2c', padded(limit + 1))).status).toBe(413);
+    expect((await send('POST', '/api/autocheck/3/2c', chunked(padded(limit + 1)))).status).toBe(413);
+  });
+
   it('answers 50 requests at once, good and bad alike', async () => {
     const bodies = Array.from({ length: 50 }, (_, i) =>
       i % 3 === 0
