@@ -42,6 +42,12 @@ describe('client against the local grader', () => {
     await expect(client.ping()).resolves.toBeUndefined();
   });
 
+  it('takes a server URL written with a trailing slash', async () => {
+    const slashed = new AutograderClient({ baseUrl: `${grader.url}//`, token: TOKEN, log: clientLog.log });
+    await expect(slashed.ping()).resolves.toBeUndefined();
+    await expect(slashed.getTestData(3, '2c', 1)).resolves.toBeDefined();
+  });
+
   it('fetches test data once and then says it uses the cached copy', async () => {
     const requestsBefore = serverLog.lines.length;
     const first = await client.getTestData(3, '1a', 1);

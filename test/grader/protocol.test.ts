@@ -92,6 +92,12 @@ describe('isClose (numpy defaults: atol 1e-8, rtol 1e-5 of the expected value)',
     expect(isClose(-100.001, -100)).toBe(true);
   });
 
+  it('takes the relative tolerance of the expected value, not of the answer, as numpy does', () => {
+    // 1e-5 of 1000 is 0.01; of the answer 1000.01000005 it would be 0.0100001, which would take this answer.
+    expect(isClose(1000.01000005, 1000)).toBe(false);
+    expect(isClose(1000, 1000.01000005)).toBe(true);
+  });
+
   it('never counts NaN as close, but equal infinities are', () => {
     expect(isClose(NaN, NaN)).toBe(false);
     expect(isClose(NaN, 1)).toBe(false);

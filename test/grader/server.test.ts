@@ -127,6 +127,14 @@ describe('local grader: every error code, in the protocol’s order', () => {
     );
   });
 
+  it.each(routes)('%s: a test given as null is missing, as a null token is', async (route) => {
+    expect(await post(route, { token: TOKEN, test: null, student_answer: 1 })).toEqual(error('missing_arg', 'Missing argument `test`'));
+  });
+
+  it('decodes percent-encoded homework and question names in the path', async () => {
+    expect(await post('/api/autocheck/%33/%32c', { token: TOKEN, test: '1', student_answer: expectedOf('2c', '1') })).toMatchObject({ status: 'OK', result_status: 1 });
+  });
+
   it('autocheck: missing_arg (student_answer) comes before an unknown question', async () => {
     expect(await post('/api/autocheck/3/9z', { token: TOKEN, test: '1' })).toEqual(
       error('missing_arg', 'Missing argument `student_answer`'),
