@@ -58,6 +58,12 @@ describe.each(BACKENDS_UNDER_TEST)('activations on %s', (backend) => {
     expect((await values(celu.f(x, 2))).every(Number.isFinite)).toBe(true);
   });
 
+  it("relu's derivative at exactly 0 is 0, as tfjs and PyTorch take it", async () => {
+    const x = tf.tensor1d([-1, 0, 1]);
+    expect(await values(ACTIVATIONS.relu.dfdx(x))).toEqual([0, 0, 1]);
+    x.dispose();
+  });
+
   it('tanh derivative is 1 − tanh², not a bitwise xor', async () => {
     const x = tf.tensor1d([0.5, -2]);
     const got = await values(tanh.dfdx(x));

@@ -113,6 +113,9 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
 
   it('refuses keep probabilities outside (0, 1]', async () => {
     expect(() => invertedDropoutMask([2, 2], 0, 1)).toThrow(/keep probability must be in \(0, 1\], got 0/);
+    const keepAll = invertedDropoutMask([3, 4], 1, 1); // keep 1 is taken: every unit kept, scaled by 1
+    expect(await values(keepAll)).toEqual(new Array<number>(12).fill(1));
+    keepAll.dispose();
     expect(() => new FFNN(4, [3], ['relu', 'softmax'], 2, { keepProb: [1, 1.5] })).toThrow(/keepProb\[1\] must be in \(0, 1\]/);
   });
 });

@@ -99,6 +99,14 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
     net.dispose();
   });
 
+  it('starts every bias at zero', async () => {
+    const net = new FFNN(6, HIDDEN, ACTS, CLASSES, { seed: 1 });
+    const biases = net.parameters().filter((p) => p.name.endsWith('bias'));
+    expect(biases).toHaveLength(HIDDEN.length + 1);
+    for (const bias of biases) expect((await values(bias.value)).every((v) => v === 0), bias.name).toBe(true);
+    net.dispose();
+  });
+
   it('outputLayer k returns hidden layer k (after its dropout) and nothing later', async () => {
     const net = new FFNN(6, HIDDEN, ACTS, CLASSES, { seed: 1 });
     const x = tf.tensor2d(normals(2).matrix(3, 6));

@@ -74,6 +74,15 @@ describe.each(BACKENDS_UNDER_TEST)('initializations on %s', (backend) => {
     net.dispose();
   });
 
+  it('each named initialization is its own initializer, whatever the layer', () => {
+    const named = { xavier: xavierInit, he: heInit, randn: randnInit, 'xavier-uniform': xavierUniformInit, 'he-uniform': heUniformInit } as const;
+    for (const [name, init] of Object.entries(named)) {
+      for (const [activation, isOutput] of [['relu', false], ['celu', false], ['softmax', true]] as const) {
+        expect(initializerFor(parseInitMethod(name), activation, isOutput), `${name} for ${activation}`).toBe(init);
+      }
+    }
+  });
+
   it('unknown initialization names are a clear error', async () => {
     expect(parseInitMethod('he-uniform')).toBe('he-uniform');
     expect(() => parseInitMethod('glorot')).toThrow(/Unknown initialization "glorot": choose one of xavier, he/);

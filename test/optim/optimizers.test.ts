@@ -72,15 +72,22 @@ describe.each(BACKENDS_UNDER_TEST)('optimizers on %s, %i steps over three parame
     expect(adam!.steps).toBe(STEPS);
   });
 
-  it('a parameter without a gradient is left alone', async () => {
-    const a = new Parameter('a', [1, 2]);
-    const b = new Parameter('b', [3, 4]);
-    a.setGrad([1, 1]);
-    const sgd = new SGD([a, b], { lr: 0.5 });
-    sgd.step();
-    expect(await values(a.value)).toEqual([0.5, 1.5]);
+  it('a parameter without a gradient is left alone, and those around it keep their own state', async () => {
+    // Weight decay would shrink a parameter even at gradient 0, and momentum would carry it on: neither may touch b.
+    // The fused update runs over the parameters that have a gradient, so a and c must each find their own velocity.
+    const options = { lr: 0.1, beta: 0.1, momentum: 0.9 };
+    const [a, b, c] = [new Parameter('a', [1, 2]), new Parameter('b', [3, 4]), new Parameter('c', [5, 6, 7])];
+    const sgd = new SGD([a, b, c], options);
+    const grads = [[[0.5, -1], [1, 2, 3]], [[2, 0.25], [-1, 0, 1]]];
+    for (const [ga, gc] of grads) {
+      a.setGrad(ga!);
+      c.setGrad(gc!);
+      sgd.step();
+    }
+    expectClose([await values(a.value), await values(c.value)], sgd64([[1, 2], [5, 6, 7]], grads, options));
     expect(await values(b.value)).toEqual([3, 4]);
-    [a, b].forEach((p) => p.dispose());
+    sgd.dispose();
+    [a, b, c].forEach((p) => p.dispose());
   });
 
   it('refuses bad hyper-parameters with one clear line', async () => {
@@ -131,6 +138,7 @@ describe('what a checkpoint keeps of an optimizer', () => {
     adam.restoreSteps(120);
     expect(adam.steps).toBe(120);
     expect(() => adam.restoreSteps(-1)).toThrow('Adam: a step count must be a whole number, got -1.');
+    expect(() => adam.restoreSteps(1.5)).toThrow('Adam: a step count must be a whole number, got 1.5.');
     for (const o of optimizers) o.dispose();
     for (const parameter of p) parameter.dispose();
   });
