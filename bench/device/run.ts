@@ -87,6 +87,7 @@ if (parts.includes('tests')) {
     await import('../../test/training/fused-metrics.test.ts');
     await import('../../test/training/checkpoint.test.ts');
     await import('../../test/questions/fixtures.test.ts');
+    await import('../../test/questions/question-1b.test.ts');
     const summary = await runRegistered();
     report.tests = summary;
     console.log(`Tests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
