@@ -10,6 +10,8 @@ import { normals, relativeError, softmaxRows, sumRows } from '../helpers/referen
 
 // Pre-activations from about −9 to 9 (swish with beta 1.7 reaches ±15), and an upstream gradient.
 const inputs = normals(21).matrix(16, 40, 3);
+// And a few exact zeros, where relu's derivative is taken as 0 (tf.step) and celu's kink is.
+for (const [row, column] of [[0, 0], [5, 7], [15, 39]] as const) inputs[row]![column] = 0;
 const upstream = normals(22).matrix(16, 40, 1);
 
 /** The kernels a function runs, and its results' values (each tensor's, in order). */
