@@ -8,8 +8,8 @@ import { LibraryError, MessageFromServer } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession, isSessionWide } from '../grader/session.ts';
 import { isMain, reportFailure, runCommand, UsageError } from '../src/cli.ts';
-import type { Question } from './types.ts';
 import { count } from '../src/words.ts';
+import type { Question } from './types.ts';
 
 export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
 

@@ -7,10 +7,10 @@ import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, writeCheckpoint } from '../training/checkpoint.ts';
 import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../training/train.ts';
+import { count } from '../words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
 import { gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from './results.ts';
-import { count } from '../words.ts';
 
 export interface RunOptions {
   dataset: string;

@@ -7,11 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../experiments/results.ts';
 import { writeWhole } from '../files.ts';
+import { count } from '../words.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
 import { configTableData, crossTableData, displayLabel, formatSetting, markdownTable, summaryTableData } from './markdown.ts';
 import { svgToPng } from './png.ts';
-import { count } from '../words.ts';
 
 /** The grouping key that puts every run in one chart (1c's four runs side by side). */
 export const ALL_RUNS = 'all';
