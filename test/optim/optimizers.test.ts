@@ -72,6 +72,22 @@ describe.each(BACKENDS_UNDER_TEST)('optimizers on %s, %i steps over three parame
     expect(adam!.steps).toBe(STEPS);
   });
 
+  it('a gradient element of exactly 0 leaves its weight as it is, with no NaN (epsilon keeps 0/0 away)', async () => {
+    for (const make of [(p: Parameter[]) => new RMSProp(p), (p: Parameter[]) => new Adam(p)]) {
+      const w = new Parameter('w', [1, 2, 3]);
+      const optimizer = make([w]);
+      for (let step = 0; step < 2; step++) {
+        w.setGrad([0, 0.5, -0.5]);
+        optimizer.step();
+      }
+      const got = await values(w.value);
+      expect(got[0], optimizer.constructor.name).toBe(1);
+      expect(got.every(Number.isFinite), optimizer.constructor.name).toBe(true);
+      optimizer.dispose();
+      w.dispose();
+    }
+  });
+
   it('a parameter without a gradient is left alone, and those around it keep their own state', async () => {
     // Weight decay would shrink a parameter even at gradient 0, and momentum would carry it on: neither may touch b.
     // The fused update runs over the parameters that have a gradient, so a and c must each find their own velocity.
