@@ -1,16 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runFused } from '../kernels/fused.ts';
+import { instanceFor, type WasmBackendLike } from '../kernels/wasm.ts';
 import { registerWgslKernel, type WgslKernel, type WgslLaunch } from '../kernels/webgpu.ts';
 import type { Activation, ActivationName, ParamValue } from './activations.ts';
+import { ACTIVATION_KERNELS } from './activations-wasm.ts';
 
 /**
  * The activations, and in the backward pass dh·f'(u) or the output layer's (ŷ − y)/batch together with its sum over
- * the batch (the bias gradient), in one kernel each on the webgpu backend. Written with tfjs operations
+ * the batch (the bias gradient), in one kernel each on the webgpu and wasm backends. Written with tfjs operations
  * (activations.ts and loss.ts, which every backend runs and the tests check against float64 references), celu takes
  * 7 kernels forward and 4 back, swish 3 and 8, softmax 5, and a sum over the batch 2 (tfjs transposes first): on a
- * GPU, where each kernel is a dispatch of fixed cost, that is most of a training step of the 2e network. These WGSL
- * formulas are the same ones, in the same order; the network uses them where the backend has them and falls back to
- * the tfjs operations elsewhere.
+ * GPU, where each kernel is a dispatch of fixed cost, that is most of a training step of the 2e network; on wasm each
+ * is a pass over memory, and celu's clamp and exp alone took a seventh of a step. These WGSL formulas, and those of
+ * activations.wat (celu, swish and the derivatives; softmax, on 10 classes, stays with tfjs there), are the same
+ * ones, in the same order; the network uses them where the backend has them and falls back to the tfjs operations
+ * elsewhere.
  */
 
 /**
@@ -130,6 +134,56 @@ for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?
 
 registerWgslKernel(forwardName('softmax'), SOFTMAX);
 registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, withColumnSums('q'));
+
+/**
+ * activations.wat's exports. `activation` and `derivative` are indices into its table of f and f'; `a` is the
+ * activation's parameter; `masked` is 1 when `m` points to a dropout mask.
+ */
+interface ActivationExports {
+  forward(activation: number, u: number, h: number, n: number, a: number): void;
+  grad(derivative: number, dh: number, u: number, m: number, masked: number, du: number, db: number, rows: number, columns: number, a: number): void;
+}
+
+const WASM_FORWARD: Partial<Record<ActivationName, number>> = { celu: 0, swish: 1 };
+const WASM_DERIVATIVE: Partial<Record<ActivationName, number>> = { relu: 2, celu: 3, swish: 4 };
+
+/** The parameter's value: from its one-element tensor when trained (in the backend's memory), else the constant `a`. */
+function wasmParam(wasm: WasmBackendLike, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined): number {
+  return inputs.pa ? (wasm.readSync(inputs.pa.dataId)[0] as number) : ((attrs?.a as number | undefined) ?? 0);
+}
+
+for (const [name, index] of Object.entries(WASM_FORWARD) as [ActivationName, number][]) {
+  tf.registerKernel({
+    kernelName: forwardName(name),
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const wasm = backend as unknown as WasmBackendLike;
+      const u = inputs.u as tf.TensorInfo;
+      const h = wasm.makeOutput(u.shape, 'float32');
+      const kernels = instanceFor(ACTIVATION_KERNELS, wasm) as unknown as ActivationExports;
+      kernels.forward(index, wasm.getMemoryOffset(u.dataId), wasm.getMemoryOffset(h.dataId), tf.util.sizeFromShape(u.shape), wasmParam(wasm, inputs, attrs));
+      return h;
+    },
+  });
+}
+
+for (const [name, index] of Object.entries(WASM_DERIVATIVE) as [ActivationName, number][]) {
+  tf.registerKernel({
+    kernelName: gradName(name),
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const wasm = backend as unknown as WasmBackendLike;
+      const [dh, u, m] = [inputs.dh, inputs.u, inputs.m] as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo | undefined];
+      const [rows, columns] = dh.shape as [number, number];
+      const du = wasm.makeOutput([rows, columns], 'float32');
+      const db = wasm.makeOutput([columns], 'float32');
+      const at = (t: tf.TensorInfo) => wasm.getMemoryOffset(t.dataId);
+      const kernels = instanceFor(ACTIVATION_KERNELS, wasm) as unknown as ActivationExports;
+      kernels.grad(index, at(dh), at(u), m ? at(m) : 0, m ? 1 : 0, at(du), at(db), rows, columns, wasmParam(wasm, inputs, attrs));
+      return [du, db];
+    },
+  });
+}
 
 function paramInputs(activation: Activation, param: ParamValue | undefined): { inputs: Record<string, tf.Tensor>; attrs: Record<string, number> } {
   if (param instanceof tf.Tensor) return { inputs: { pa: param }, attrs: {} };

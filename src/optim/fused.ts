@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fusable, hasFused, runFused, runKernelOutputs } from '../kernels/fused.ts';
+import { instanceFor, type WasmBackendLike } from '../kernels/wasm.ts';
 import { registerWgslKernel, storageBuffersPerShader } from '../kernels/webgpu.ts';
 import { pairedUpdate, WGSL_UPDATES } from './fused-webgpu.ts';
-import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './kernels-wasm.ts';
+import { OPTIMIZER_KERNELS } from './kernels-wasm.ts';
 
 /**
  * Fused optimizer updates, on the wasm and webgpu backends. Each tfjs operation is a kernel of its own, and an Adam
@@ -20,29 +21,6 @@ export type FusedKernel = keyof typeof WGSL_UPDATES;
  */
 type KernelExports = Record<FusedKernel, (...args: number[]) => void>;
 
-interface WasmBackendLike {
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  getMemoryOffset(dataId: tf.DataId): number;
-}
-
-const instances = new WeakMap<WebAssembly.Memory, KernelExports>();
-
-/** The kernels instantiated over the backend's memory (shared in the multi-threaded build), made once per memory. */
-function kernelsFor(backend: WasmBackendLike): KernelExports {
-  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-  if (!memory) throw new Error('The wasm backend does not expose its memory; fused optimizer kernels are unavailable.');
-  let kernels = instances.get(memory);
-  if (!kernels) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = Buffer.from(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY, 'base64');
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    kernels = instance.exports as unknown as KernelExports;
-    instances.set(memory, kernels);
-  }
-  return kernels;
-}
-
 const kernelName = (kernel: FusedKernel) => `CC6204Fused_${kernel}`;
 const pairName = (kernel: FusedKernel) => `CC6204Fused_${kernel}_pair`;
 
@@ -59,7 +37,7 @@ for (const [kernel, update] of Object.entries(WGSL_UPDATES) as [FusedKernel, (ty
       const pointers = [...tensors, ...outputs].map((t) => wasm.getMemoryOffset(t.dataId));
       const constants = update.constants.map((name) => (attrs as Record<string, number>)[name] as number);
       const size = tf.util.sizeFromShape(shape);
-      kernelsFor(wasm)[kernel](...pointers, size, ...constants);
+      (instanceFor(OPTIMIZER_KERNELS, wasm) as unknown as KernelExports)[kernel](...pointers, size, ...constants);
       return outputs;
     },
   });

@@ -1,0 +1,42 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * WebAssembly modules of the kit's own on the wasm backend (kernels.wat's optimizer updates, activations.wat's
+ * activations), for work that tfjs would spread over several kernels, each a pass over memory. They run over the
+ * backend's own memory, so a kernel reads its input tensors and writes its outputs where tfjs keeps them: no copy.
+ */
+
+/** The parts of tfjs-backend-wasm 4.22's BackendWasm the kit's kernels use. */
+export interface WasmBackendLike {
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  getMemoryOffset(dataId: tf.DataId): number;
+  readSync(dataId: tf.DataId): ArrayLike<number>;
+}
+
+/** A module compiled twice by `npm run build:kernels`, base64: for a plain memory and for a shared one. */
+export interface WasmBinaries {
+  plain: string;
+  shared: string;
+}
+
+const instances = new WeakMap<WasmBinaries, WeakMap<WebAssembly.Memory, WebAssembly.Exports>>();
+
+/**
+ * The module's exports, instantiated over the backend's memory (shared in the multi-threaded build) once per module
+ * and memory.
+ */
+export function instanceFor(binaries: WasmBinaries, backend: WasmBackendLike): WebAssembly.Exports {
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  if (!memory) throw new Error("The wasm backend does not expose its memory; the kit's fused kernels are unavailable.");
+  let byMemory = instances.get(binaries);
+  if (!byMemory) instances.set(binaries, (byMemory = new WeakMap()));
+  let exports = byMemory.get(memory);
+  if (!exports) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = Buffer.from(shared ? binaries.shared : binaries.plain, 'base64');
+    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+    byMemory.set(memory, exports);
+  }
+  return exports;
+}
