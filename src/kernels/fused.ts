@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * The kit's fused kernels (optimizer updates on wasm and webgpu, activations on webgpu) do in one kernel what tfjs
+ * The kit's fused kernels (optimizer updates and activations on wasm and webgpu) do in one kernel what tfjs
  * does in several. Each has an operation-by-operation path that computes the same, which the other backends take,
  * and which this switch selects everywhere, e.g. to compare the two.
  */
