@@ -4,7 +4,8 @@
 ;; library), so results agree with the tfjs operations to a few units in the last place, not bit for bit.
 ;;
 ;; The memory is the tfjs wasm backend's own (imported); pointers are byte offsets of float32 arrays in it. Four
-;; elements a step with SIMD; the last n mod 4 one at a time, each in lane 0 of a vector, through the same functions.
+;; elements a step with SIMD; the rest (of the n elements, or of a row in `grad`) one at a time, each in lane 0 of a
+;; vector, through the same functions.
 ;; Compiled by `npm run build:kernels` into src/nn/activations-wasm.ts; MEMORY below becomes shared or not.
 (module
   (import "env" "memory" (memory MEMORY))
@@ -86,7 +87,7 @@
   (func $swish (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (f32x4.mul (local.get $u) (call $sigmoid (f32x4.mul (local.get $a) (local.get $u)))))
 
-  ;; relu': 1 where u > 0, else 0 (0 at 0, as tf.step(u, 0))
+  ;; relu': 1 where u > 0, else 0 (0 at 0, as tf.step(u, 0); 0 at NaN too, where tf.step gives NaN)
   (func $reluPrime (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (v128.and (f32x4.gt (local.get $u) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
 

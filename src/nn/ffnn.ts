@@ -170,7 +170,7 @@ export class FFNN {
         const u = tf.fused.matMul({ a: h, b: layer.weights.value, bias: layer.bias.value }) as tf.Tensor2D;
         kept.preActivations.push(u);
         const param = layer.param?.value as tf.Scalar | undefined;
-        // One kernel where the backend has one (webgpu), else tfjs operations: the same formula either way.
+        // One kernel where the backend has one (webgpu, wasm), else tfjs operations: the same formula either way.
         h = (fusedActivation(layer.activation, u, param) ?? layer.activation.f(u, param)) as tf.Tensor2D;
       }
       return { output: h, cache: train ? kept : null };
@@ -218,7 +218,7 @@ export class FFNN {
         const u = cache.preActivations[k - 1] as tf.Tensor2D;
         const param = below.param?.value as tf.Scalar | undefined;
         const trainsParam = below.param !== null && below.activation.dfdparam !== undefined && param !== undefined;
-        // One kernel for dL/du and its batch sum where the backend has it (webgpu), which also applies the mask when
+        // One kernel for dL/du and its batch sum where the backend has it (webgpu, wasm), which also applies the mask when
         // nothing else needs dL/dh on its own.
         const folded = mask && !trainsParam ? fusedActivationGrad(below.activation, dH, u, param, mask) : null;
         if (folded) {

@@ -210,7 +210,8 @@ function pair(result: tf.Tensor[] | null): GradAndBiasGrad | null {
 
 /**
  * du = dh·activation.dfdx(u, param) for a batch, and du summed over the batch, in one kernel where the backend has it,
- * else null. With `mask` (a dropout mask of dh's shape) dh·mask takes dh's place, in the same kernel.
+ * else null. With `mask` (a dropout mask of dh's shape) dh·mask takes dh's place, in the same kernel. The kernels read
+ * u and the mask element by element, so shapes other than dh's (which tfjs would broadcast) take the tfjs path.
  */
 export function fusedActivationGrad(
   activation: Activation,
@@ -220,6 +221,7 @@ export function fusedActivationGrad(
   mask?: tf.Tensor2D,
 ): GradAndBiasGrad | null {
   if (!FORMULAS[activation.name] || dh.rank !== 2) return null;
+  if (!tf.util.arraysEqual(u.shape, dh.shape) || (mask && !tf.util.arraysEqual(mask.shape, dh.shape))) return null;
   const { inputs, attrs } = paramInputs(activation, param);
   return pair(runFused(gradName(activation.name), { dh, u, ...inputs, ...(mask ? { m: mask } : {}) }, { rows: dh.shape[0], ...attrs }));
 }
