@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'results/', '.device/', 'scratch/', '.tmp-readme-*/', '**/*.js', '**/*.cjs', 'src/optim/kernels-wasm.ts'] },
+  { ignores: ['node_modules/', 'results/', '.device/', 'scratch/', '.tmp-readme-*/', '**/*.js', '**/*.cjs', 'src/optim/kernels-wasm.ts', 'src/nn/activations-wasm.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
