@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runFused } from '../kernels/fused.ts';
-import { instanceFor, type WasmBackendLike } from '../kernels/wasm.ts';
+import { registerWasmKernel, type WasmCall } from '../kernels/wasm.ts';
 import { registerWgslKernel, type WgslKernel, type WgslLaunch } from '../kernels/webgpu.ts';
 import type { Activation, ActivationName, ParamValue } from './activations.ts';
 import { ACTIVATION_KERNELS } from './activations-wasm.ts';
@@ -147,41 +147,26 @@ interface ActivationExports {
 const WASM_FORWARD: Partial<Record<ActivationName, number>> = { celu: 0, swish: 1 };
 const WASM_DERIVATIVE: Partial<Record<ActivationName, number>> = { relu: 2, celu: 3, swish: 4 };
 
-/** The parameter's value: from its one-element tensor when trained (in the backend's memory), else the constant `a`. */
-function wasmParam(wasm: WasmBackendLike, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined): number {
-  return inputs.pa ? (wasm.readSync(inputs.pa.dataId)[0] as number) : ((attrs?.a as number | undefined) ?? 0);
-}
+/** The parameter's value: from its one-element tensor when trained, else the constant `a` (none for relu). */
+const paramOf = ({ inputs, attrs, read }: WasmCall<ActivationExports>): number => (inputs.pa ? (read(inputs.pa)[0] as number) : (attrs.a ?? 0));
 
 for (const [name, index] of Object.entries(WASM_FORWARD) as [ActivationName, number][]) {
-  tf.registerKernel({
-    kernelName: forwardName(name),
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const wasm = backend as unknown as WasmBackendLike;
-      const u = inputs.u as tf.TensorInfo;
-      const h = wasm.makeOutput(u.shape, 'float32');
-      const kernels = instanceFor(ACTIVATION_KERNELS, wasm) as unknown as ActivationExports;
-      kernels.forward(index, wasm.getMemoryOffset(u.dataId), wasm.getMemoryOffset(h.dataId), tf.util.sizeFromShape(u.shape), wasmParam(wasm, inputs, attrs));
-      return h;
-    },
+  registerWasmKernel<ActivationExports>(forwardName(name), ACTIVATION_KERNELS, (call) => {
+    const u = call.inputs.u as tf.TensorInfo;
+    const h = call.output(u.shape);
+    call.exports.forward(index, call.at(u), call.at(h), tf.util.sizeFromShape(u.shape), paramOf(call));
+    return h;
   });
 }
 
 for (const [name, index] of Object.entries(WASM_DERIVATIVE) as [ActivationName, number][]) {
-  tf.registerKernel({
-    kernelName: gradName(name),
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const wasm = backend as unknown as WasmBackendLike;
-      const [dh, u, m] = [inputs.dh, inputs.u, inputs.m] as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo | undefined];
-      const [rows, columns] = dh.shape as [number, number];
-      const du = wasm.makeOutput([rows, columns], 'float32');
-      const db = wasm.makeOutput([columns], 'float32');
-      const at = (t: tf.TensorInfo) => wasm.getMemoryOffset(t.dataId);
-      const kernels = instanceFor(ACTIVATION_KERNELS, wasm) as unknown as ActivationExports;
-      kernels.grad(index, at(dh), at(u), m ? at(m) : 0, m ? 1 : 0, at(du), at(db), rows, columns, wasmParam(wasm, inputs, attrs));
-      return [du, db];
-    },
+  registerWasmKernel<ActivationExports>(gradName(name), ACTIVATION_KERNELS, (call) => {
+    const { inputs, output, at } = call;
+    const [dh, u, m] = [inputs.dh, inputs.u, inputs.m] as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo | undefined];
+    const [rows, columns] = dh.shape as [number, number];
+    const [du, db] = [output([rows, columns]), output([columns])];
+    call.exports.grad(index, at(dh), at(u), m ? at(m) : 0, m ? 1 : 0, at(du), at(db), rows, columns, paramOf(call));
+    return [du, db];
   });
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fusable, hasFused, runFused, runKernelOutputs } from '../kernels/fused.ts';
-import { instanceFor, type WasmBackendLike } from '../kernels/wasm.ts';
+import { registerWasmKernel } from '../kernels/wasm.ts';
 import { registerWgslKernel, storageBuffersPerShader } from '../kernels/webgpu.ts';
 import { pairedUpdate, WGSL_UPDATES } from './fused-webgpu.ts';
 import { OPTIMIZER_KERNELS } from './kernels-wasm.ts';
@@ -26,20 +26,13 @@ const pairName = (kernel: FusedKernel) => `CC6204Fused_${kernel}_pair`;
 
 // WGSL_UPDATES is each update's signature on both backends: what it reads (in order), writes, and its constants.
 for (const [kernel, update] of Object.entries(WGSL_UPDATES) as [FusedKernel, (typeof WGSL_UPDATES)[FusedKernel]][]) {
-  tf.registerKernel({
-    kernelName: kernelName(kernel),
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const wasm = backend as unknown as WasmBackendLike;
-      const tensors = update.inputs.map((name) => inputs[name] as tf.TensorInfo);
-      const shape = (tensors[0] as tf.TensorInfo).shape;
-      const outputs = update.outputs.map(() => wasm.makeOutput(shape, 'float32'));
-      const pointers = [...tensors, ...outputs].map((t) => wasm.getMemoryOffset(t.dataId));
-      const constants = update.constants.map((name) => (attrs as Record<string, number>)[name] as number);
-      const size = tf.util.sizeFromShape(shape);
-      (instanceFor(OPTIMIZER_KERNELS, wasm) as unknown as KernelExports)[kernel](...pointers, size, ...constants);
-      return outputs;
-    },
+  registerWasmKernel<KernelExports>(kernelName(kernel), OPTIMIZER_KERNELS, ({ exports, inputs, attrs, output, at }) => {
+    const tensors = update.inputs.map((name) => inputs[name] as tf.TensorInfo);
+    const shape = (tensors[0] as tf.TensorInfo).shape;
+    const outputs = update.outputs.map(() => output(shape));
+    const constants = update.constants.map((name) => attrs[name] as number);
+    exports[kernel](...[...tensors, ...outputs].map(at), tf.util.sizeFromShape(shape), ...constants);
+    return outputs;
   });
   registerWgslKernel(kernelName(kernel), update);
   // Each half's outputs shaped like its parameter; one invocation per element of both.
