@@ -84,7 +84,7 @@ export function partOf(path: string, functionName: string): string {
     return 'native calls (Dawn, V8 built-ins)';
   }
   if (path.startsWith('node:')) return 'Node.js';
-  if (path.startsWith('wasm://')) return 'WebAssembly (tfjs-backend-wasm, the kit\'s optimizer kernels)';
+  if (path.startsWith('wasm://')) return 'WebAssembly (tfjs-backend-wasm, the kit\'s kernels)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (pkg) return pkg[1] as string;
   if (/(^|\/)(src|questions|grader)\//.test(path)) return 'the kit (src)';
