@@ -139,13 +139,14 @@ registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, 
  * activations.wat's exports. `activation` and `derivative` are indices into its table of f and f'; `a` is the
  * activation's parameter; `masked` is 1 when `m` points to a dropout mask.
  */
-interface ActivationExports {
+export interface ActivationExports {
   forward(activation: number, u: number, h: number, n: number, a: number): void;
   grad(derivative: number, dh: number, u: number, m: number, masked: number, du: number, db: number, rows: number, columns: number, a: number): void;
 }
 
-const WASM_FORWARD: Partial<Record<ActivationName, number>> = { celu: 0, swish: 1 };
-const WASM_DERIVATIVE: Partial<Record<ActivationName, number>> = { relu: 2, celu: 3, swish: 4 };
+/** activations.wat's table: each activation's f, and f', by index. */
+export const WASM_FORWARD = { celu: 0, swish: 1 } as const;
+export const WASM_DERIVATIVE = { relu: 2, celu: 3, swish: 4 } as const;
 
 /** The parameter's value: from its one-element tensor when trained, else the constant `a` (none for relu). */
 const paramOf = ({ inputs, attrs, read }: WasmCall<ActivationExports>): number => (inputs.pa ? (read(inputs.pa)[0] as number) : (attrs.a ?? 0));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIVATION_KERNELS } from '../../src/nn/activations-wasm.ts';
+import { type ActivationExports, WASM_DERIVATIVE, WASM_FORWARD } from '../../src/nn/fused-activations.ts';
 import { normals } from '../helpers/reference64.ts';
 
 // activations.wat on a memory of its own, without tfjs: each array followed by guard words, so that a kernel that
@@ -7,12 +8,6 @@ import { normals } from '../helpers/reference64.ts';
 // The elements that do not fill a group of four go through the kernels one at a time: they must come out as they do
 // four at a time.
 
-interface ActivationExports {
-  forward(activation: number, u: number, h: number, n: number, a: number): void;
-  grad(derivative: number, dh: number, u: number, m: number, masked: number, du: number, db: number, rows: number, columns: number, a: number): void;
-}
-
-const [CELU, SWISH, RELU_PRIME, CELU_PRIME, SWISH_PRIME] = [0, 1, 2, 3, 4];
 const GUARD_WORDS = 8;
 // Negative: celu and swish give back a large positive input as it is.
 const SENTINEL = -1234.5;
@@ -47,7 +42,7 @@ describe('activations.wat, on a memory of its own', () => {
   for (const n of [1, 3, 4, 5, 7, 13]) {
     it(`forward over ${n} elements: writes exactly n, the ones past a multiple of 4 as the others`, () => {
       const u = normals(30 + n).matrix(1, n, 4)[0]!;
-      for (const [activation, a] of [[CELU, 0.7], [SWISH, 1.3]] as const) {
+      for (const [activation, a] of [[WASM_FORWARD.celu, 0.7], [WASM_FORWARD.swish, 1.3]] as const) {
         const { kernels, array, read, guardsIntact } = module();
         const [uAt, hAt] = [array(u), array(n)];
         kernels.forward(activation, uAt, hAt, n, a);
@@ -67,7 +62,7 @@ describe('activations.wat, on a memory of its own', () => {
       const u = normals(40 + size).matrix(1, size, 4)[0]!;
       const dh = normals(41 + size).matrix(1, size, 1)[0]!;
       const mask = u.map((_, i) => (i % 3 === 0 ? 0 : 2));
-      for (const derivative of [RELU_PRIME, CELU_PRIME, SWISH_PRIME]) {
+      for (const derivative of Object.values(WASM_DERIVATIVE)) {
         for (const masked of [0, 1]) {
           const { kernels, array, read, guardsIntact } = module();
           // The bias gradient's memory starts with stale values, which the kernel must not add to.
