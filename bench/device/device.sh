@@ -44,7 +44,7 @@ for part in "${parts[@]}"; do [ "$part" != torch ] && js_parts+=("$part"); done
 if [ ${#js_parts[@]} -gt 0 ]; then
   # The process must end by itself with Dawn loaded: a hang here is a finding too.
   node_started=$(date +%s.%N)
-  OUT=$out timeout 420 "$node" .device/run.mjs "${js_parts[@]}" --steps "${STEPS:-200}" || status=$?
+  OUT=$out timeout 360 "$node" .device/run.mjs "${js_parts[@]}" --steps "${STEPS:-200}" || status=$?
   echo "run.mjs exit status: $status (124: it did not end within the time limit), process ended" \
     "$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $node_started }") s after it started"
 fi
@@ -69,7 +69,7 @@ if [[ " ${parts[*]} " == *" torch "* ]]; then
   else
     device=cpu
     "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && device=cuda
-    "$python" bench/notebook_pipeline.py --step-time --steps 200 --device "$device" --json "$out/torch-step.json" \
+    timeout 90 "$python" bench/notebook_pipeline.py --step-time --steps 200 --device "$device" --json "$out/torch-step.json" \
       || echo "PyTorch step time failed"
   fi
 fi

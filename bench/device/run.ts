@@ -4,7 +4,7 @@
 //   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
 //           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
 //   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger
-//           batches of dispatches per submit, with smaller matMul tiles, and with batches of 1000 rows instead of 100;
+//           batches of dispatches per submit, with smaller matMul tiles, with batches of 1000 rows instead of 100, and with split-K products;
 //   profile where a step's time goes (bench/profile.ts): GPU time of each kernel, cost of one small kernel, the
 //           step's JavaScript by package and function;
 //   epoch   one epoch of 2e adam:heuristic on Fashion-MNIST, then the test pass, as `npm run experiment` runs it.
@@ -108,6 +108,9 @@ if (parts.includes('bench')) {
       { fused: true, flags: ['WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL=1000'] },
       // Ten times the rows: how much of the step grows with the work.
       { fused: true, flags: [], batch: 1000 },
+      // Every product split along its inner dimension (atomic adds into a zeroed output): more workgroups for the
+      // forward products, whose inner dimensions are 128 to 1024. Last, so that a failure of this path loses no other.
+      { fused: true, flags: ['WEBGPU_MATMUL_PROGRAM_TYPE=1'] },
     ];
     const results: Result[] = [];
     for (const variant of variants) {
