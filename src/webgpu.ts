@@ -148,6 +148,12 @@ function reuseBindGroups(device: BindingDevice): void {
 }
 
 /**
+ * What adaptDevices changes, both on by default. The GPU machine's diagnostics (bench/device/run.ts) turn each off to
+ * tell a driver's fault from the kit's; set them before the webgpu backend starts.
+ */
+export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: true };
+
+/**
  * Adapts every device requested through `gpu` (by tfjs, when its backend starts) to the kit:
  * - it asks for as many storage buffers a shader as its adapter allows: tfjs asks for WebGPU's default of 8 (it raises
  *   only sizes), and the kit's fused optimizer updates bind up to 14 to update two parameters in one dispatch
@@ -159,12 +165,12 @@ function adaptDevices(gpu: GpuLike): void {
   gpu.requestAdapter = async (options) => {
     const adapter = (await requestAdapter(options)) as (GpuAdapterLike & RequestingAdapter) | null;
     if (!adapter) return adapter;
-    const buffers = adapter.limits?.maxStorageBuffersPerShaderStage;
+    const buffers = deviceAdaptations.raiseStorageBuffers ? adapter.limits?.maxStorageBuffersPerShaderStage : undefined;
     const requestDevice = adapter.requestDevice.bind(adapter);
     adapter.requestDevice = async (descriptor = {}) => {
       const limits: Record<string, number> = typeof buffers === 'number' ? { maxStorageBuffersPerShaderStage: buffers } : {};
       const device = await requestDevice({ ...descriptor, requiredLimits: { ...descriptor.requiredLimits, ...limits } });
-      reuseBindGroups(device as BindingDevice);
+      if (deviceAdaptations.reuseBindGroups) reuseBindGroups(device as BindingDevice);
       return device;
     };
     return adapter;

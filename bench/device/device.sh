@@ -39,6 +39,51 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 echo "node $($node --version), setup took $(( $(date +%s) - started )) s"
 
 status=0
+if [ "${parts[0]}" = diagnose ]; then
+  # Each check in a process of its own with a time limit, all within DIAGNOSE_SECONDS (default 270): a crash (exit
+  # 139) or a hang (124) of one loses none of the others. First what fails, then the measurements with the first
+  # settings under which the fused step ran. One line a check in $OUT/diagnose.txt.
+  deadline=$(( started + ${DIAGNOSE_SECONDS:-270} ))
+  work=/tmp/diagnose && mkdir -p "$work"
+  check() {
+    local name=$1 limit=$2; shift 2
+    local left=$(( deadline - $(date +%s) ))
+    if [ "$left" -lt 8 ]; then echo "== $name: not run (no time left)"; echo "$name not-run" >> "$out/diagnose.txt"; return 99; fi
+    [ "$limit" -gt "$left" ] && limit=$left
+    echo "== $name (at most $limit s): run.mjs $*"
+    local t0 rc
+    t0=$(date +%s.%N)
+    mkdir -p "$work/$name"
+    CC6204_TRACE=1 OUT=$work/$name timeout "$limit" "$node" --expose-gc .device/run.mjs "$@"
+    rc=$?
+    local what=ok
+    case $rc in 0) ;; 124) what=hung ;; 139) what=segfault ;; *) what="failed ($rc)" ;; esac
+    echo "== $name: $what, $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t0 }") s"
+    echo "$name $what" >> "$out/diagnose.txt"
+    return $rc
+  }
+  check reads 25 reads
+  check step 25 step --steps 100 && good=${good-""}
+  check step-no-fused 25 step --steps 100 --no-fused
+  check step-fresh-reads 25 step --steps 100 --fresh-reads && good=${good-"--fresh-reads"}
+  check step-8-buffers 25 step --steps 100 --default-storage-buffers && good=${good-"--default-storage-buffers"}
+  check step-no-cache 25 step --steps 100 --no-bind-group-cache && good=${good-"--no-bind-group-cache"}
+  check bench-default 25 bench --steps 40 --variants 0 $good
+  ts=""
+  [ "$(tail -1 "$out/diagnose.txt")" != "bench-default ok" ] && ts=--no-timestamps
+  [ -n "$ts" ] && check bench-no-timestamps 25 bench --steps 40 --variants 0 $good $ts
+  echo "== settings for the rest: ${good-none ran} $ts"
+  check epoch 60 epoch $good $ts && cp "$work/epoch/device-results.json" "$out/epoch.json"
+  check bench 60 bench --steps 200 $good $ts && cp "$work/bench/device-results.json" "$out/bench.json"
+  for file in webgpu fused-batches fused-activations fused-webgpu fused-metrics train optimizers ffnn dropout \
+      activations init memory checkpoint fixtures question-1b; do
+    check "tests-$file" 30 tests --files "$file" $good $ts
+  done
+  check profile 30 profile --steps 50 $good $ts && cp "$work/profile/device-results.json" "$out/profile.json"
+  echo "device.sh took $(( $(date +%s) - started )) s"
+  exit 0
+fi
+
 js_parts=()
 for part in "${parts[@]}"; do [ "$part" != torch ] && js_parts+=("$part"); done
 if [ ${#js_parts[@]} -gt 0 ]; then

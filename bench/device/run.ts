@@ -14,9 +14,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend.ts';
+import { deviceAdaptations } from '../../src/webgpu.ts';
 import { formatEpoch, formatTest } from '../../src/training/train.ts';
-import { BATCH, measure, realEpoch, type Result } from '../measure.ts';
+import { BATCH, benchStep, measure, onBackend, realEpoch, type Result } from '../measure.ts';
 import { formatProfile, profileSteps } from '../profile.ts';
 import { runRegistered } from './vitest-shim.ts';
 
@@ -28,8 +30,22 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string', default: String(BATCH) },
     'data-dir': { type: 'string' },
     backend: { type: 'string', default: 'webgpu' },
+    // Diagnostics, to tell a driver's fault from the kit's (see `step` and `reads` below).
+    files: { type: 'string' },
+    'no-fused': { type: 'boolean', default: false },
+    'fresh-reads': { type: 'boolean', default: false },
+    'default-storage-buffers': { type: 'boolean', default: false },
+    'no-bind-group-cache': { type: 'boolean', default: false },
+    'no-timestamps': { type: 'boolean', default: false },
+    variants: { type: 'string' },
   },
 });
+// Before any backend starts: they change the GPU device when tfjs requests it.
+if (values['default-storage-buffers']) deviceAdaptations.raiseStorageBuffers = false;
+if (values['no-bind-group-cache']) deviceAdaptations.reuseBindGroups = false;
+const startedAt = performance.now();
+/** A line with the milliseconds since the process started: where a step hangs, the last one says where. */
+const trace = (line: string) => console.log(`[${(performance.now() - startedAt).toFixed(0).padStart(6)} ms] ${line}`);
 const parts = positionals.length ? positionals : ['tests', 'bench', 'profile', 'epoch'];
 const backend = values.backend;
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), parts };
@@ -69,25 +85,127 @@ await section('automatic choice', async () => {
   }
 });
 
+/** The test files run on the GPU, by the names `--files` takes (comma-separated; default all). */
+const TEST_FILES: Record<string, () => Promise<unknown>> = {
+  webgpu: () => import('../../test/kernels/webgpu.test.ts'),
+  'fused-batches': () => import('../../test/data/fused-batches.test.ts'),
+  activations: () => import('../../test/nn/activations.test.ts'),
+  dropout: () => import('../../test/nn/dropout.test.ts'),
+  'fused-activations': () => import('../../test/nn/fused-activations.test.ts'),
+  ffnn: () => import('../../test/nn/ffnn.test.ts'),
+  init: () => import('../../test/nn/init.test.ts'),
+  memory: () => import('../../test/nn/memory.test.ts'),
+  optimizers: () => import('../../test/optim/optimizers.test.ts'),
+  'fused-webgpu': () => import('../../test/optim/fused-webgpu.test.ts'),
+  train: () => import('../../test/training/train.test.ts'),
+  'fused-metrics': () => import('../../test/training/fused-metrics.test.ts'),
+  checkpoint: () => import('../../test/training/checkpoint.test.ts'),
+  fixtures: () => import('../../test/questions/fixtures.test.ts'),
+  'question-1b': () => import('../../test/questions/question-1b.test.ts'),
+};
+
+/** Reads every tensor from a staging buffer of its own, destroyed after, instead of tfjs's pooled ones. */
+function freshReads(): void {
+  interface Gpu {
+    device: { createBuffer(d: { size: number; usage: number }): StagingBuffer };
+    commandEncoder: { copyBufferToBuffer(a: unknown, ao: number, b: unknown, bo: number, size: number): void };
+    ensureCommandEncoderReady(): void;
+    endComputePassEncoder(): void;
+    submitQueue(): void;
+    getBufferData(buffer: { size: number }): Promise<ArrayBuffer>;
+  }
+  interface StagingBuffer {
+    mapAsync(mode: number): Promise<void>;
+    getMappedRange(): ArrayBuffer;
+    unmap(): void;
+    destroy(): void;
+  }
+  const gpu = tf.backend() as unknown as Gpu;
+  const { GPUBufferUsage, GPUMapMode } = globalThis as unknown as { GPUBufferUsage: Record<string, number>; GPUMapMode: Record<string, number> };
+  gpu.getBufferData = async (buffer) => {
+    const staging = gpu.device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.COPY_DST! | GPUBufferUsage.MAP_READ! });
+    gpu.ensureCommandEncoderReady();
+    gpu.endComputePassEncoder();
+    gpu.commandEncoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+    gpu.submitQueue();
+    await staging.mapAsync(GPUMapMode.READ!);
+    const data = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    return data;
+  };
+}
+
+if (values['fresh-reads'] || values['no-timestamps']) await selectBackend(backend);
+if (values['fresh-reads']) freshReads();
+if (values['no-timestamps']) {
+  // tf.profile and tf.time then count kernels without timing them on the GPU (the profile times them by the clock).
+  Object.assign(tf.backend(), { supportTimestampQuery: false, hasTimestampQueryWarned: true });
+}
+trace(
+  `settings: ${JSON.stringify({ parts, steps: values.steps, variants: values.variants, noFused: values['no-fused'], freshReads: values['fresh-reads'], noTimestamps: values['no-timestamps'], ...deviceAdaptations })}`,
+);
+
+if (parts.includes('reads')) {
+  // One small tensor read back 2000 times: tfjs reuses one pooled staging buffer for reads of the same size.
+  await section('reads', async () => {
+    await selectBackend(backend);
+    const one = tf.ones([10]);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    for (let i = 0; i < 2000; i++) {
+      const sum = tf.add(one, i);
+      const data = await sum.data();
+      sum.dispose();
+      if (data[0] !== i + 1) throw new Error(`read ${i}: ${data[0]}, not ${i + 1}`);
+      if (i % 4 === 0) gc?.();
+      if (i % 500 === 0) trace(`read ${i} done`);
+    }
+    one.dispose();
+    trace('2000 reads done');
+    report.reads = 'ok';
+  });
+}
+
+if (parts.includes('step')) {
+  // The bench's step with a line at each stage and no tf.profile (no timestamp queries).
+  await section('step', async () => {
+    const steps = Number(values.steps);
+    report.step = await onBackend(backend, { fused: !values['no-fused'], flags: [] }, async (info) => {
+      trace(`backend ${info.description}`);
+      const bench = benchStep(Number(values.batch));
+      trace('network, optimizer and batch made');
+      bench.step();
+      trace('first step recorded');
+      await bench.finish();
+      trace('first step read back');
+      for (let i = 0; i < 4; i++) bench.step();
+      await bench.finish();
+      trace('warm-up done');
+      const times: number[] = [];
+      for (let done = 0; done < steps; done += 20) {
+        const started = performance.now();
+        for (let i = 0; i < 20; i++) bench.step();
+        await bench.finish();
+        times.push((performance.now() - started) / 20);
+        trace(`steps ${done + 1}-${done + 20}: ${times.at(-1)!.toFixed(2)} ms/step`);
+      }
+      bench.dispose();
+      const sorted = [...times].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      console.log(`step [${values['no-fused'] ? 'no fused kernels' : 'fused'}]: ${median.toFixed(2)} ms/step median of ${times.length} blocks of 20`);
+      return { description: info.description, fused: !values['no-fused'], msPerStepMedian: median, blocks: times };
+    });
+  });
+}
+
 if (parts.includes('tests')) {
   await section('tests', async () => {
     process.env.CC6204_TEST_BACKENDS ??= backend;
+    const names = values.files ? values.files.split(',') : Object.keys(TEST_FILES);
+    const unknown = names.filter((name) => !(name in TEST_FILES));
+    if (unknown.length) throw new Error(`no test file named ${unknown.join(', ')} (known: ${Object.keys(TEST_FILES).join(', ')})`);
     // Each file registers its tests when imported, as under vitest.
-    await import('../../test/kernels/webgpu.test.ts');
-    await import('../../test/data/fused-batches.test.ts');
-    await import('../../test/nn/activations.test.ts');
-    await import('../../test/nn/dropout.test.ts');
-    await import('../../test/nn/fused-activations.test.ts');
-    await import('../../test/nn/ffnn.test.ts');
-    await import('../../test/nn/init.test.ts');
-    await import('../../test/nn/memory.test.ts');
-    await import('../../test/optim/optimizers.test.ts');
-    await import('../../test/optim/fused-webgpu.test.ts');
-    await import('../../test/training/train.test.ts');
-    await import('../../test/training/fused-metrics.test.ts');
-    await import('../../test/training/checkpoint.test.ts');
-    await import('../../test/questions/fixtures.test.ts');
-    await import('../../test/questions/question-1b.test.ts');
+    for (const name of names) await TEST_FILES[name]!();
     const summary = await runRegistered();
     report.tests = summary;
     console.log(`Tests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
@@ -113,7 +231,9 @@ if (parts.includes('bench')) {
       { fused: true, flags: ['WEBGPU_MATMUL_PROGRAM_TYPE=1'] },
     ];
     const results: Result[] = [];
-    for (const variant of variants) {
+    const chosen = values.variants ? values.variants.split(',').map(Number) : variants.map((_, i) => i);
+    for (const variant of chosen.map((i) => variants[i]!)) {
+      trace(`variant ${JSON.stringify(variant)}`);
       results.push(await measure(backend, { steps, realEpoch: false, ...variant }));
       const r = results.at(-1)!;
       console.log(`${r.description} [${r.variant}]: ${r.kernelsPerStep} kernels/step, ${r.msPerStepMedian.toFixed(2)} ms/step median (JS ${r.jsMsPerStepMedian.toFixed(2)}), ${r.msPerStepMean.toFixed(2)} mean, tensors ${r.tensorsBefore} -> ${r.tensorsAfter}`);

@@ -119,6 +119,8 @@ export async function runRegistered(log: (line: string) => void = console.log): 
         continue;
       }
       const started = performance.now();
+      // Where a test crashes the process or never ends, this line says which one it was.
+      if (process.env.CC6204_TRACE) log(`  ▶ ${name}`);
       try {
         for (const hook of hooks.before) await hook();
         try {
