@@ -151,7 +151,7 @@ function reuseBindGroups(device: BindingDevice): void {
  * What adaptDevices changes, both on by default. The GPU machine's diagnostics (bench/device/run.ts) turn each off to
  * tell a driver's fault from the kit's; set them before the webgpu backend starts.
  */
-export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: true };
+export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: true, exactTimestamps: true };
 
 /**
  * Adapts every device requested through `gpu` (by tfjs, when its backend starts) to the kit:
@@ -244,7 +244,8 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   try {
     // Dawn rounds timestamps to 65.536 µs by default (a browser's defence against timing attacks), which would read
     // most of this network's kernels as 0 µs in tf.profile; nothing here needs the defence.
-    gpu = create(['disable-dawn-features=timestamp_quantization', ...(backend ? [`backend=${backend}`] : [])]);
+    const toggles = deviceAdaptations.exactTimestamps ? ['disable-dawn-features=timestamp_quantization'] : [];
+    gpu = create([...toggles, ...(backend ? [`backend=${backend}`] : [])]);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } finally {
     if (hideSoftware) delete process.env.VK_LOADER_DRIVERS_DISABLE;

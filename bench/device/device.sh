@@ -47,6 +47,7 @@ if [ "${parts[0]}" = diagnose ]; then
   work=/tmp/diagnose && mkdir -p "$work"
   check() {
     local name=$1 limit=$2; shift 2
+    if [[ " ${SKIP:-} " == *" $name "* ]]; then echo "== $name: skipped (SKIP)"; return 98; fi
     local left=$(( deadline - $(date +%s) ))
     if [ "$left" -lt 8 ]; then echo "== $name: not run (no time left)"; echo "$name not-run" >> "$out/diagnose.txt"; return 99; fi
     [ "$limit" -gt "$left" ] && limit=$left
@@ -62,24 +63,29 @@ if [ "${parts[0]}" = diagnose ]; then
     echo "$name $what" >> "$out/diagnose.txt"
     return $rc
   }
+  if [ -n "${RAW_FIRST:-}" ]; then
+    check raw 20 raw --steps 60
+    check raw-timestamp-toggle 20 raw --steps 60 --dawn-flag disable-dawn-features=timestamp_quantization
+    check step-plain-timestamps 20 step --steps 60 --no-exact-timestamps && good=${good-"--no-exact-timestamps"}
+  fi
   check reads 25 reads
   check step 25 step --steps 100 && good=${good-""}
   check step-no-fused 25 step --steps 100 --no-fused
   check step-fresh-reads 25 step --steps 100 --fresh-reads && good=${good-"--fresh-reads"}
   check step-8-buffers 25 step --steps 100 --default-storage-buffers && good=${good-"--default-storage-buffers"}
   check step-no-cache 25 step --steps 100 --no-bind-group-cache && good=${good-"--no-bind-group-cache"}
-  check bench-default 25 bench --steps 40 --variants 0 $good
+  check bench-default 25 bench --steps 40 --variants 0 ${good-}
   ts=""
   [ "$(tail -1 "$out/diagnose.txt")" != "bench-default ok" ] && ts=--no-timestamps
-  [ -n "$ts" ] && check bench-no-timestamps 25 bench --steps 40 --variants 0 $good $ts
-  echo "== settings for the rest: ${good-none ran} $ts"
-  check epoch 60 epoch $good $ts && cp "$work/epoch/device-results.json" "$out/epoch.json"
-  check bench 60 bench --steps 200 $good $ts && cp "$work/bench/device-results.json" "$out/bench.json"
+  [ -n "$ts" ] && check bench-no-timestamps 25 bench --steps 40 --variants 0 ${good-} $ts
+  echo "== settings for the rest: ${good-(none ran)} $ts"
+  check epoch 60 epoch ${good-} $ts && cp "$work/epoch/device-results.json" "$out/epoch.json"
+  check bench 60 bench --steps 200 ${good-} $ts && cp "$work/bench/device-results.json" "$out/bench.json"
   for file in webgpu fused-batches fused-activations fused-webgpu fused-metrics train optimizers ffnn dropout \
       activations init memory checkpoint fixtures question-1b; do
-    check "tests-$file" 30 tests --files "$file" $good $ts
+    check "tests-$file" 30 tests --files "$file" ${good-} $ts
   done
-  check profile 30 profile --steps 50 $good $ts && cp "$work/profile/device-results.json" "$out/profile.json"
+  check profile 30 profile --steps 50 ${good-} $ts && cp "$work/profile/device-results.json" "$out/profile.json"
   echo "device.sh took $(( $(date +%s) - started )) s"
   exit 0
 fi

@@ -38,15 +38,24 @@ const { values, positionals } = parseArgs({
     'no-bind-group-cache': { type: 'boolean', default: false },
     'no-timestamps': { type: 'boolean', default: false },
     variants: { type: 'string' },
+    'dawn-flag': { type: 'string', multiple: true, default: [] },
+    'no-exact-timestamps': { type: 'boolean', default: false },
   },
 });
 // Before any backend starts: they change the GPU device when tfjs requests it.
 if (values['default-storage-buffers']) deviceAdaptations.raiseStorageBuffers = false;
 if (values['no-bind-group-cache']) deviceAdaptations.reuseBindGroups = false;
+if (values['no-exact-timestamps']) deviceAdaptations.exactTimestamps = false;
 const startedAt = performance.now();
 /** A line with the milliseconds since the process started: where a step hangs, the last one says where. */
 const trace = (line: string) => console.log(`[${(performance.now() - startedAt).toFixed(0).padStart(6)} ms] ${line}`);
 const parts = positionals.length ? positionals : ['tests', 'bench', 'profile', 'epoch'];
+if (parts[0] === 'raw') {
+  // Before the kit touches Dawn, and instead of everything else.
+  const { rawProbe } = await import('./raw.ts');
+  await rawProbe(values['dawn-flag'] ?? [], Number(values.steps), trace);
+  process.exit(0);
+}
 const backend = values.backend;
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), parts };
 const save = () => writeFileSync(join(process.env.OUT ?? '.', 'device-results.json'), `${JSON.stringify(report, null, 2)}\n`);
