@@ -151,7 +151,7 @@ function reuseBindGroups(device: BindingDevice): void {
  * What adaptDevices changes, both on by default. The GPU machine's diagnostics (bench/device/run.ts) turn each off to
  * tell a driver's fault from the kit's; set them before the webgpu backend starts.
  */
-export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: true, exactTimestamps: true };
+export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: true, exactTimestamps: true, trapErrors: true };
 
 /**
  * Adapts every device requested through `gpu` (by tfjs, when its backend starts) to the kit:
@@ -294,7 +294,7 @@ const trapped = new WeakSet<object>();
  * makes the next read of a tensor reject with it.
  */
 export function trapDeviceErrors(backend: object): void {
-  if (trapped.has(backend)) return;
+  if (!deviceAdaptations.trapErrors || trapped.has(backend)) return;
   trapped.add(backend);
   const gpu = backend as TrappableBackend;
   let pending: string | null = null;

@@ -63,6 +63,13 @@ if [ "${parts[0]}" = diagnose ]; then
     echo "$name $what" >> "$out/diagnose.txt"
     return $rc
   }
+  if [ -n "${BISECT:-}" ]; then
+    check a-direct-no-trap 20 step --steps 60 --skip-auto --no-trap && good=${good-"--skip-auto --no-trap"}
+    check b-direct 20 step --steps 60 --skip-auto && good=${good-"--skip-auto"}
+    check c-auto-no-trap 20 step --steps 60 --no-trap && good=${good-"--no-trap"}
+    check d-direct-bare 20 step --steps 60 --skip-auto --no-trap --default-storage-buffers --no-bind-group-cache \
+      && good=${good-"--skip-auto --no-trap --default-storage-buffers --no-bind-group-cache"}
+  fi
   if [ -n "${RAW_FIRST:-}" ]; then
     check raw 20 raw --steps 60
     check raw-timestamp-toggle 20 raw --steps 60 --dawn-flag disable-dawn-features=timestamp_quantization

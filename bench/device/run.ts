@@ -40,12 +40,15 @@ const { values, positionals } = parseArgs({
     variants: { type: 'string' },
     'dawn-flag': { type: 'string', multiple: true, default: [] },
     'no-exact-timestamps': { type: 'boolean', default: false },
+    'no-trap': { type: 'boolean', default: false },
+    'skip-auto': { type: 'boolean', default: false },
   },
 });
 // Before any backend starts: they change the GPU device when tfjs requests it.
 if (values['default-storage-buffers']) deviceAdaptations.raiseStorageBuffers = false;
 if (values['no-bind-group-cache']) deviceAdaptations.reuseBindGroups = false;
 if (values['no-exact-timestamps']) deviceAdaptations.exactTimestamps = false;
+if (values['no-trap']) deviceAdaptations.trapErrors = false;
 const startedAt = performance.now();
 /** A line with the milliseconds since the process started: where a step hangs, the last one says where. */
 const trace = (line: string) => console.log(`[${(performance.now() - startedAt).toFixed(0).padStart(6)} ms] ${line}`);
@@ -77,7 +80,7 @@ async function section<T>(name: string, body: () => Promise<T>): Promise<T | und
   }
 }
 
-await section('automatic choice', async () => {
+if (!values['skip-auto']) await section('automatic choice', async () => {
   // What `npm run experiment` takes with no --backend: on a GPU machine, webgpu (tensorflow is not installed here).
   const info = await selectBackend('');
   console.log(`Backend chosen with none asked for: ${info.description}`);
