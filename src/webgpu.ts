@@ -195,15 +195,26 @@ export function hasGpuDeviceNode(dev = '/dev'): boolean {
  * With `software: false` (the automatic choice) a Linux machine without a GPU device node is passed by without
  * starting Dawn, and Mesa's software driver (llvmpipe), which prints warnings when Dawn looks at it, is hidden from
  * the Vulkan loader; a software adapter may still be returned on other systems. Asked for by name, any adapter does.
+ * `dev` is where to look for the device nodes (tests give a folder of their own).
  */
-export function installWebGpu({ software = true }: { software?: boolean } = {}): Promise<WebGpuAdapter> {
-  // Once per process and kind: every probe of Dawn starts its drivers again (and repeats any warning they print).
-  const key = software ? 'any' : 'hardware';
-  installations[key] ??= install(software);
-  return installations[key];
+export function installWebGpu({ software = true, dev = '/dev' }: { software?: boolean; dev?: string } = {}): Promise<WebGpuAdapter> {
+  // Dawn starts once a process. A second instance would replace navigator.gpu under the device tfjs made from the
+  // first, which nothing would then hold: collected, it took its device with it (on an H100: segfaults, aborts in
+  // Dawn's threads, hangs). So a request of the other kind takes what the first found where it can: any adapter will
+  // do for `software`, and the caller refuses a software one where it wanted hardware. Only a request for hardware
+  // that found none lets a later one for any adapter start Dawn again (no device was made from the first).
+  if (software) installations.any ??= installations.hardware?.catch(() => install(true, dev)) ?? install(true, dev);
+  else installations.hardware ??= installations.any ?? install(false, dev);
+  return (software ? installations.any : installations.hardware)!;
 }
 
 const installations: { any?: Promise<WebGpuAdapter>; hardware?: Promise<WebGpuAdapter> } = {};
+
+/**
+ * Every Dawn GPU object this process made, held for good: Dawn's instance must outlive every device made from it,
+ * and a device does not keep its GPU object from being collected.
+ */
+const dawnInstances: GpuLike[] = [];
 
 /**
  * Dawn's backend from CC6204_DAWN_BACKEND (for instance `vulkan`, `opengles`, or `null`), else Dawn's choice. `null`
@@ -220,7 +231,7 @@ async function loadDawn(): Promise<{ create: (flags: string[]) => GpuLike; globa
   return await import('webgpu');
 }
 
-async function install(software: boolean): Promise<WebGpuAdapter> {
+async function install(software: boolean, dev: string): Promise<WebGpuAdapter> {
   const backend = dawnBackend();
   if (backend === 'null') return installNull();
   const linux = process.platform === 'linux';
@@ -232,7 +243,7 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
   if (vulkan && !hasVulkanDriver()) {
     throw new Error('no Vulkan driver: no ICD file in /usr/share/vulkan/icd.d, /etc/vulkan/icd.d or VK_DRIVER_FILES');
   }
-  if (linux && !software && !hasGpuDeviceNode()) {
+  if (linux && !software && !hasGpuDeviceNode(dev)) {
     throw new Error('no GPU device (/dev/dri/renderD*, /dev/nvidia0 or /dev/dxg); --backend webgpu tries a software one');
   }
   const { create, globals } = await loadDawn();
@@ -246,6 +257,7 @@ async function install(software: boolean): Promise<WebGpuAdapter> {
     // most of this network's kernels as 0 µs in tf.profile; nothing here needs the defence.
     const toggles = deviceAdaptations.exactTimestamps ? ['disable-dawn-features=timestamp_quantization'] : [];
     gpu = create([...toggles, ...(backend ? [`backend=${backend}`] : [])]);
+    dawnInstances.push(gpu);
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } finally {
     if (hideSoftware) delete process.env.VK_LOADER_DRIVERS_DISABLE;
@@ -271,6 +283,7 @@ function publish(gpu: GpuLike, globals: object): void {
 async function installNull(): Promise<WebGpuAdapter> {
   const { create, globals } = await loadDawn();
   const gpu = create(['backend=null']);
+  dawnInstances.push(gpu);
   if (!(await gpu.requestAdapter())) throw new Error("this build of Dawn has no null backend (CC6204_DAWN_BACKEND=null)");
   publish(gpu, globals);
   return { description: "Dawn's null device: records and validates every command, runs none (CC6204_DAWN_BACKEND=null)", software: true };

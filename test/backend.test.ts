@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
@@ -112,6 +113,51 @@ describe('backend choice', () => {
     const automatic = runWithBackend(`console.log((await selectBackend('')).name);`, env);
     expect(automatic.status).toBe(0);
     expect(automatic.stdout.trim()).not.toBe('webgpu');
+  });
+
+  it.runIf(webgpuLoads)('Dawn starts once a process: webgpu by name after the automatic choice took it keeps the same instance, and its device keeps working after garbage collection', () => {
+    // On an H100 a second instance replaced navigator.gpu under tfjs's device; nothing held the first, and once it
+    // was collected the process crashed (segfaults, aborts in Dawn's threads). The automatic choice sees a GPU device
+    // node here in a folder of the test's own, and the Vulkan loader shows it this machine's driver, software or not.
+    // Under node_modules, so that the script's imports of packages resolve as the kit's do.
+    const cache = fileURLToPath(new URL('../node_modules/.cache', import.meta.url));
+    mkdirSync(cache, { recursive: true });
+    const dir = mkdtempSync(join(cache, 'cc6204-dawn-once-'));
+    writeFileSync(join(dir, 'nvidia0'), '');
+    const script = join(dir, 'script.mts');
+    writeFileSync(
+      script,
+      `import * as tf from '@tensorflow/tfjs-core';
+      const { installWebGpu } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
+      const gc = globalThis.gc;
+      await installWebGpu({ software: false, dev: '${dir}' });
+      const first = navigator.gpu;
+      await import('@tensorflow/tfjs-backend-webgpu');
+      if (!(await tf.setBackend('webgpu'))) throw new Error('no webgpu backend');
+      await installWebGpu({ software: true, dev: '${dir}' });
+      const same = navigator.gpu === first;
+      for (let i = 0; i < 10; i++) { gc(); await new Promise((resolve) => setTimeout(resolve, 5)); }
+      const ones = tf.ones([64, 64]);
+      let right = 0;
+      for (let i = 0; i < 40; i++) {
+        const product = tf.matMul(ones, ones);
+        if ((await product.data())[4095] === 64) right += 1;
+        product.dispose();
+        if (i % 8 === 0) gc();
+      }
+      console.log(JSON.stringify({ same, right }));`,
+    );
+    try {
+      const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
+        encoding: 'utf8',
+        env: { ...process.env, VK_LOADER_DRIVERS_SELECT: '*' },
+      });
+      expect(child.signal).toBeNull();
+      expect(child.status, child.stderr).toBe(0);
+      expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ same: true, right: 40 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the automatic choice starts no software Vulkan driver: without a GPU device node it prints nothing of Dawn', () => {

@@ -4,7 +4,8 @@
 # PyTorch's step time for the same network (torch), each part only if named (default: all); with bench, the same steps
 # on Dawn's null device too (the CPU side alone, in $OUT/null/). Everything printed is also kept
 # in $OUT/device.log, with .device/run.mjs's device-results.json and PyTorch's torch-step.json beside it; back here,
-# `npx tsx bench/device/summary.ts DIR` turns them into the README's lines.
+# `npx tsx bench/device/summary.ts DIR` turns them into the README's lines. `device.sh diagnose` instead runs each
+# check in a process of its own (see below): for a machine where the plain run crashes or hangs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-.}
@@ -40,9 +41,11 @@ echo "node $($node --version), setup took $(( $(date +%s) - started )) s"
 
 status=0
 if [ "${parts[0]}" = diagnose ]; then
-  # Each check in a process of its own with a time limit, all within DIAGNOSE_SECONDS (default 270): a crash (exit
-  # 139) or a hang (124) of one loses none of the others. First what fails, then the measurements with the first
-  # settings under which the fused step ran. One line a check in $OUT/diagnose.txt.
+  # Where the plain run crashes or hangs: each check in a process of its own with a time limit, all within
+  # DIAGNOSE_SECONDS (default 270), so that a crash (exit 139, or 134 for an abort) or a hang (124) of one loses none
+  # of the others, with a line at each stage (CC6204_TRACE). First what fails, then the measurements and the tests
+  # with the first settings under which the kit's step ran. One line a check in $OUT/diagnose.txt; SKIP names
+  # checks not to run.
   deadline=$(( started + ${DIAGNOSE_SECONDS:-270} ))
   work=/tmp/diagnose && mkdir -p "$work"
   check() {
@@ -63,36 +66,37 @@ if [ "${parts[0]}" = diagnose ]; then
     echo "$name $what" >> "$out/diagnose.txt"
     return $rc
   }
-  if [ -n "${BISECT:-}" ]; then
-    check a-direct-no-trap 20 step --steps 60 --skip-auto --no-trap && good=${good-"--skip-auto --no-trap"}
-    check b-direct 20 step --steps 60 --skip-auto && good=${good-"--skip-auto"}
-    check c-auto-no-trap 20 step --steps 60 --no-trap && good=${good-"--no-trap"}
-    check d-direct-bare 20 step --steps 60 --skip-auto --no-trap --default-storage-buffers --no-bind-group-cache \
-      && good=${good-"--skip-auto --no-trap --default-storage-buffers --no-bind-group-cache"}
-  fi
-  if [ -n "${RAW_FIRST:-}" ]; then
-    check raw 20 raw --steps 60
-    check raw-timestamp-toggle 20 raw --steps 60 --dawn-flag disable-dawn-features=timestamp_quantization
-    check step-plain-timestamps 20 step --steps 60 --no-exact-timestamps && good=${good-"--no-exact-timestamps"}
-  fi
-  check reads 25 reads
+  # Dawn and tfjs alone, none of the kit's code: where this fails too, the fault is below the kit.
+  check raw 20 raw --steps 60
+  # The kit's step after the automatic choice, as a user's run takes it; then without what the kit adds, one thing
+  # after another; the first that runs gives its settings to the measurements and tests after it.
   check step 25 step --steps 100 && good=${good-""}
-  check step-no-fused 25 step --steps 100 --no-fused
-  check step-fresh-reads 25 step --steps 100 --fresh-reads && good=${good-"--fresh-reads"}
-  check step-8-buffers 25 step --steps 100 --default-storage-buffers && good=${good-"--default-storage-buffers"}
-  check step-no-cache 25 step --steps 100 --no-bind-group-cache && good=${good-"--no-bind-group-cache"}
+  check step-named 25 step --steps 100 --skip-auto && good=${good-"--skip-auto"}
+  check step-no-trap 25 step --steps 100 --skip-auto --no-trap && good=${good-"--skip-auto --no-trap"}
+  bare="--skip-auto --no-trap --default-storage-buffers --no-bind-group-cache --fresh-reads --no-exact-timestamps"
+  check step-bare 25 step --steps 100 $bare && good=${good-$bare}
+  check step-no-fused 25 step --steps 100 --no-fused ${good-}
   check bench-default 25 bench --steps 40 --variants 0 ${good-}
   ts=""
   [ "$(tail -1 "$out/diagnose.txt")" != "bench-default ok" ] && ts=--no-timestamps
   [ -n "$ts" ] && check bench-no-timestamps 25 bench --steps 40 --variants 0 ${good-} $ts
   echo "== settings for the rest: ${good-(none ran)} $ts"
-  check epoch 60 epoch ${good-} $ts && cp "$work/epoch/device-results.json" "$out/epoch.json"
-  check bench 60 bench --steps 200 ${good-} $ts && cp "$work/bench/device-results.json" "$out/bench.json"
+  check epoch 60 epoch ${good-} $ts
+  check bench 60 bench --steps 200 ${good-} $ts
   for file in webgpu fused-batches fused-activations fused-webgpu fused-metrics train optimizers ffnn dropout \
       activations init memory checkpoint fixtures question-1b; do
     check "tests-$file" 30 tests --files "$file" ${good-} $ts
   done
-  check profile 30 profile --steps 50 ${good-} $ts && cp "$work/profile/device-results.json" "$out/profile.json"
+  check profile 30 profile --steps 50 ${good-} $ts
+  # One device-results.json of the checks' own, for bench/device/summary.ts.
+  "$node" -e '
+    const fs = require("fs"), dir = process.argv[1], merged = {};
+    for (const name of ["epoch", "bench", "profile"]) {
+      const file = `${dir}/${name}/device-results.json`;
+      if (fs.existsSync(file)) Object.assign(merged, JSON.parse(fs.readFileSync(file, "utf8")));
+    }
+    fs.writeFileSync(process.argv[2], JSON.stringify(merged, null, 2) + "\n");
+  ' "$work" "$out/device-results.json"
   echo "device.sh took $(( $(date +%s) - started )) s"
   exit 0
 fi

@@ -3,13 +3,20 @@
 // of issue 6 in one process, so that one call of a short device budget covers them all:
 //   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
 //           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
-//   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger
-//           batches of dispatches per submit, with smaller matMul tiles, with batches of 1000 rows instead of 100, and with split-K products;
+//   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger batches of
+//           dispatches per submit, with smaller matMul tiles, with batches of 1000 rows instead of 100, and with
+//           split-K products;
 //   profile where a step's time goes (bench/profile.ts): GPU time of each kernel, cost of one small kernel, the
 //           step's JavaScript by package and function;
 //   epoch   one epoch of 2e adam:heuristic on Fashion-MNIST, then the test pass, as `npm run experiment` runs it.
-// Usage: node .device/run.mjs [tests] [bench] [profile] [epoch] [--steps N] [--batch N (profile)] [--data-dir DIR]
-// [--backend NAME] (default: all four, on webgpu)
+//   step    (diagnostics) the bench's step with a line at each stage and no tf.profile;
+//   raw     (diagnostics) Dawn and tfjs's webgpu backend as their documentation sets them up, none of the kit's code
+//           (bench/device/raw.ts), instead of everything else.
+// Usage: node .device/run.mjs [tests] [bench] [profile] [epoch] [step] [raw] [--steps N] [--batch N (profile)]
+// [--data-dir DIR] [--backend NAME] (default: tests, bench, profile and epoch, on webgpu). For `device.sh diagnose`,
+// each of the kit's additions can be left out: --skip-auto (no automatic choice first), --no-trap, --no-fused,
+// --fresh-reads, --default-storage-buffers, --no-bind-group-cache, --no-exact-timestamps, --no-timestamps; --files
+// names the test files to run, --variants the bench's variants (by index), --dawn-flag raw's Dawn flags.
 // Writes device-results.json to $OUT (or the current folder) as well as printing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -157,26 +164,6 @@ if (values['no-timestamps']) {
 trace(
   `settings: ${JSON.stringify({ parts, steps: values.steps, variants: values.variants, noFused: values['no-fused'], freshReads: values['fresh-reads'], noTimestamps: values['no-timestamps'], ...deviceAdaptations })}`,
 );
-
-if (parts.includes('reads')) {
-  // One small tensor read back 2000 times: tfjs reuses one pooled staging buffer for reads of the same size.
-  await section('reads', async () => {
-    await selectBackend(backend);
-    const one = tf.ones([10]);
-    const gc = (globalThis as { gc?: () => void }).gc;
-    for (let i = 0; i < 2000; i++) {
-      const sum = tf.add(one, i);
-      const data = await sum.data();
-      sum.dispose();
-      if (data[0] !== i + 1) throw new Error(`read ${i}: ${data[0]}, not ${i + 1}`);
-      if (i % 4 === 0) gc?.();
-      if (i % 500 === 0) trace(`read ${i} done`);
-    }
-    one.dispose();
-    trace('2000 reads done');
-    report.reads = 'ok';
-  });
-}
 
 if (parts.includes('step')) {
   // The bench's step with a line at each stage and no tf.profile (no timestamp queries).
