@@ -148,8 +148,10 @@ function reuseBindGroups(device: BindingDevice): void {
 }
 
 /**
- * What adaptDevices changes, both on by default. The GPU machine's diagnostics (bench/device/run.ts) turn each off to
- * tell a driver's fault from the kit's; set them before the webgpu backend starts.
+ * What the kit adds to Dawn and tfjs's device, all on by default: the storage-buffer limit and the reused bind groups
+ * (adaptDevices), Dawn's exact timestamps (install) and the error trap (trapDeviceErrors). The GPU machine's
+ * diagnostics (`bench/device/device.sh diagnose`) turn them off to tell a driver's fault from the kit's; set them
+ * before the webgpu backend starts.
  */
 export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: true, exactTimestamps: true, trapErrors: true };
 
@@ -203,9 +205,8 @@ export function installWebGpu({ software = true, dev = '/dev' }: { software?: bo
   // Dawn's threads, hangs). So a request of the other kind takes what the first found where it can: any adapter will
   // do for `software`, and the caller refuses a software one where it wanted hardware. Only a request for hardware
   // that found none lets a later one for any adapter start Dawn again (no device was made from the first).
-  if (software) installations.any ??= installations.hardware?.catch(() => install(true, dev)) ?? install(true, dev);
-  else installations.hardware ??= installations.any ?? install(false, dev);
-  return (software ? installations.any : installations.hardware)!;
+  if (software) return (installations.any ??= installations.hardware?.catch(() => install(true, dev)) ?? install(true, dev));
+  return (installations.hardware ??= installations.any ?? install(false, dev));
 }
 
 const installations: { any?: Promise<WebGpuAdapter>; hardware?: Promise<WebGpuAdapter> } = {};

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
@@ -17,6 +18,10 @@ const webgpuLoads = usableHere.includes('webgpu');
 const webgpuIsSoftware = webgpuLoads && (await installWebGpu()).software;
 
 const BACKEND_MODULE = new URL('../src/backend.ts', import.meta.url).href;
+/** Packages as the kit imports them, for scripts written outside the repository (they cannot import them by name). */
+const packageUrl = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
+const TFJS_CORE = packageUrl('@tensorflow/tfjs-core');
+const TFJS_WEBGPU = packageUrl('@tensorflow/tfjs-backend-webgpu');
 
 /** Runs `body` in a Node.js process of its own, after `const { selectBackend } = await import('src/backend.ts')`. */
 function runWithBackend(body: string, env: NodeJS.ProcessEnv = process.env) {
@@ -119,23 +124,21 @@ describe('backend choice', () => {
     // On an H100 a second instance replaced navigator.gpu under tfjs's device; nothing held the first, and once it
     // was collected the process crashed (segfaults, aborts in Dawn's threads). The automatic choice sees a GPU device
     // node here in a folder of the test's own, and the Vulkan loader shows it this machine's driver, software or not.
-    // Under node_modules, so that the script's imports of packages resolve as the kit's do.
-    const cache = fileURLToPath(new URL('../node_modules/.cache', import.meta.url));
-    mkdirSync(cache, { recursive: true });
-    const dir = mkdtempSync(join(cache, 'cc6204-dawn-once-'));
+    const dir = mkdtempSync(join(tmpdir(), 'cc6204-dawn-once-'));
     writeFileSync(join(dir, 'nvidia0'), '');
     const script = join(dir, 'script.mts');
     writeFileSync(
       script,
-      `import * as tf from '@tensorflow/tfjs-core';
+      `const tf = await import('${TFJS_CORE}');
       const { installWebGpu } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
       const gc = globalThis.gc;
       await installWebGpu({ software: false, dev: '${dir}' });
-      const first = navigator.gpu;
-      await import('@tensorflow/tfjs-backend-webgpu');
+      // Held weakly, as by tfjs's device: a strong reference here would keep the first instance from being collected.
+      const first = new WeakRef(navigator.gpu);
+      await import('${TFJS_WEBGPU}');
       if (!(await tf.setBackend('webgpu'))) throw new Error('no webgpu backend');
       await installWebGpu({ software: true, dev: '${dir}' });
-      const same = navigator.gpu === first;
+      const same = navigator.gpu === first.deref();
       for (let i = 0; i < 10; i++) { gc(); await new Promise((resolve) => setTimeout(resolve, 5)); }
       const ones = tf.ones([64, 64]);
       let right = 0;
@@ -158,6 +161,32 @@ describe('backend choice', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it.runIf(webgpuLoads)("deviceAdaptations turn the kit's additions to the device off, for the GPU machine's diagnostics", () => {
+    const child = runWithBackend(`
+      const { deviceAdaptations } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
+      const tf = await import('${TFJS_CORE}');
+      Object.assign(deviceAdaptations, { raiseStorageBuffers: false, reuseBindGroups: false, trapErrors: false });
+      await selectBackend('webgpu');
+      const backend = tf.backend();
+      const { device } = backend;
+      const layout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: 4, buffer: { type: 'read-only-storage' } }] });
+      const buffer = device.createBuffer({ size: 256, usage: 128 });
+      const group = () => device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer } }] });
+      console.log(JSON.stringify({
+        storageBuffers: device.limits.maxStorageBuffersPerShaderStage,
+        sameBindGroup: group() === group(),
+        trapped: Object.hasOwn(backend, 'read'),
+      }));`);
+    expect(child.status, child.stderr).toBe(0);
+    // WebGPU's default limit, a new bind group each time, tfjs's own read: all three as tfjs alone has them.
+    expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ storageBuffers: 8, sameBindGroup: false, trapped: false });
+    const kit = runWithBackend(`
+      const tf = await import('${TFJS_CORE}');
+      await selectBackend('webgpu');
+      console.log(JSON.stringify({ trapped: Object.hasOwn(tf.backend(), 'read') }));`);
+    expect(JSON.parse(kit.stdout.trim().split('\n').at(-1)!)).toEqual({ trapped: true });
   });
 
   it('the automatic choice starts no software Vulkan driver: without a GPU device node it prints nothing of Dawn', () => {

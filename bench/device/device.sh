@@ -45,12 +45,13 @@ if [ "${parts[0]}" = diagnose ]; then
   # DIAGNOSE_SECONDS (default 270), so that a crash (exit 139, or 134 for an abort) or a hang (124) of one loses none
   # of the others, with a line at each stage (CC6204_TRACE). First what fails, then the measurements and the tests
   # with the first settings under which the kit's step ran. One line a check in $OUT/diagnose.txt; SKIP names
-  # checks not to run.
+  # checks not to run (space-separated); the exit status is 1 if any check did not end well.
   deadline=$(( started + ${DIAGNOSE_SECONDS:-270} ))
-  work=/tmp/diagnose && mkdir -p "$work"
+  work=$(mktemp -d /tmp/diagnose.XXXXXX)
+  : > "$out/diagnose.txt"
   check() {
     local name=$1 limit=$2; shift 2
-    if [[ " ${SKIP:-} " == *" $name "* ]]; then echo "== $name: skipped (SKIP)"; return 98; fi
+    if [[ " ${SKIP:-} " == *" $name "* ]]; then echo "== $name: skipped (SKIP)"; echo "$name skipped" >> "$out/diagnose.txt"; return 98; fi
     local left=$(( deadline - $(date +%s) ))
     if [ "$left" -lt 8 ]; then echo "== $name: not run (no time left)"; echo "$name not-run" >> "$out/diagnose.txt"; return 99; fi
     [ "$limit" -gt "$left" ] && limit=$left
@@ -58,29 +59,37 @@ if [ "${parts[0]}" = diagnose ]; then
     local t0 rc
     t0=$(date +%s.%N)
     mkdir -p "$work/$name"
-    CC6204_TRACE=1 OUT=$work/$name timeout "$limit" "$node" --expose-gc .device/run.mjs "$@"
+    CC6204_TRACE=1 OUT=$work/$name timeout -k 5 "$limit" "$node" --expose-gc .device/run.mjs "$@"
     rc=$?
     local what=ok
-    case $rc in 0) ;; 124) what=hung ;; 139) what=segfault ;; *) what="failed ($rc)" ;; esac
+    case $rc in 0) ;; 124) what=hung ;; 134) what=aborted ;; 137) what=killed ;; 139) what=segfault ;; *) what="failed ($rc)" ;; esac
     echo "== $name: $what, $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t0 }") s"
     echo "$name $what" >> "$out/diagnose.txt"
+    [ $rc -ne 0 ] && status=1
     return $rc
   }
   # Dawn and tfjs alone, none of the kit's code: where this fails too, the fault is below the kit.
   check raw 20 raw --steps 60
-  # The kit's step after the automatic choice, as a user's run takes it; then without what the kit adds, one thing
-  # after another; the first that runs gives its settings to the measurements and tests after it.
+  # The kit's step after the automatic choice, as a user's run takes it; then without what the kit adds, more of it
+  # at each check (the error trap, then the device's limits, bind groups, reads and timestamps all at once); the
+  # first that runs gives its settings to the measurements and tests after it.
   check step 25 step --steps 100 && good=${good-""}
   check step-named 25 step --steps 100 --skip-auto && good=${good-"--skip-auto"}
   check step-no-trap 25 step --steps 100 --skip-auto --no-trap && good=${good-"--skip-auto --no-trap"}
   bare="--skip-auto --no-trap --default-storage-buffers --no-bind-group-cache --fresh-reads --no-exact-timestamps"
   check step-bare 25 step --steps 100 $bare && good=${good-$bare}
+  if [ -z "${good+set}" ]; then echo "== no step ran: the rest runs with the kit's own settings, which crashed"; fi
   check step-no-fused 25 step --steps 100 --no-fused ${good-}
-  check bench-default 25 bench --steps 40 --variants 0 ${good-}
+  # GPU timestamps (tf.profile counts the kernels with them): left out from here on if the bench fails with them.
   ts=""
-  [ "$(tail -1 "$out/diagnose.txt")" != "bench-default ok" ] && ts=--no-timestamps
-  [ -n "$ts" ] && check bench-no-timestamps 25 bench --steps 40 --variants 0 ${good-} $ts
-  echo "== settings for the rest: ${good-(none ran)} $ts"
+  check bench-default 25 bench --steps 40 --variants 0 ${good-}
+  rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 98 ]; then
+    ts=--no-timestamps
+    check bench-no-timestamps 25 bench --steps 40 --variants 0 ${good-} $ts
+  fi
+  own="(the kit's own)"
+  echo "== settings for the rest: ${good:-$own} $ts"
   check epoch 60 epoch ${good-} $ts
   check bench 60 bench --steps 200 ${good-} $ts
   for file in webgpu fused-batches fused-activations fused-webgpu fused-metrics train optimizers ffnn dropout \
@@ -98,7 +107,7 @@ if [ "${parts[0]}" = diagnose ]; then
     fs.writeFileSync(process.argv[2], JSON.stringify(merged, null, 2) + "\n");
   ' "$work" "$out/device-results.json"
   echo "device.sh took $(( $(date +%s) - started )) s"
-  exit 0
+  exit $status
 fi
 
 js_parts=()

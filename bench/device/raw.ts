@@ -31,15 +31,16 @@ export async function rawProbe(flags: string[], steps: number, trace: (line: str
   trace(`first step read back: loss ${(await first.data())[0]}`);
   first.dispose();
   for (let done = 0; done < steps; done += 20) {
+    const block = Math.min(20, steps - done);
     const started = performance.now();
     let last: tf.Scalar | null = null;
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < block; i++) {
       last?.dispose();
       last = adam.minimize(loss, true);
     }
     const value = (await last!.data())[0];
     last!.dispose();
-    trace(`steps ${done + 1}-${done + 20}: ${((performance.now() - started) / 20).toFixed(2)} ms/step (tfjs autodiff), loss ${value?.toFixed(4)}`);
+    trace(`steps ${done + 1}-${done + block}: ${((performance.now() - started) / block).toFixed(2)} ms/step (tfjs autodiff), loss ${value?.toFixed(4)}`);
   }
   trace('raw probe done');
 }

@@ -14,9 +14,10 @@
 //           (bench/device/raw.ts), instead of everything else.
 // Usage: node .device/run.mjs [tests] [bench] [profile] [epoch] [step] [raw] [--steps N] [--batch N (profile)]
 // [--data-dir DIR] [--backend NAME] (default: tests, bench, profile and epoch, on webgpu). For `device.sh diagnose`,
-// each of the kit's additions can be left out: --skip-auto (no automatic choice first), --no-trap, --no-fused,
-// --fresh-reads, --default-storage-buffers, --no-bind-group-cache, --no-exact-timestamps, --no-timestamps; --files
-// names the test files to run, --variants the bench's variants (by index), --dawn-flag raw's Dawn flags.
+// each of the kit's additions can be left out: --skip-auto (no automatic choice first), --no-trap, --fresh-reads,
+// --default-storage-buffers, --no-bind-group-cache, --no-exact-timestamps, --no-timestamps; --no-fused (step only)
+// takes the tfjs operations; --files names the test files to run, --variants the bench's variants (by index),
+// --dawn-flag raw's Dawn flags.
 // Writes device-results.json to $OUT (or the current folder) as well as printing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend.ts';
 import { deviceAdaptations } from '../../src/webgpu.ts';
 import { formatEpoch, formatTest } from '../../src/training/train.ts';
-import { BATCH, benchStep, measure, onBackend, realEpoch, type Result } from '../measure.ts';
+import { BATCH, benchStep, measure, median, onBackend, realEpoch, type Result } from '../measure.ts';
 import { formatProfile, profileSteps } from '../profile.ts';
 import { runRegistered } from './vitest-shim.ts';
 
@@ -37,7 +38,7 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string', default: String(BATCH) },
     'data-dir': { type: 'string' },
     backend: { type: 'string', default: 'webgpu' },
-    // Diagnostics, to tell a driver's fault from the kit's (see `step` and `reads` below).
+    // Diagnostics, to tell a driver's fault from the kit's (see `step` and `raw` below).
     files: { type: 'string' },
     'no-fused': { type: 'boolean', default: false },
     'fresh-reads': { type: 'boolean', default: false },
@@ -182,17 +183,17 @@ if (parts.includes('step')) {
       trace('warm-up done');
       const times: number[] = [];
       for (let done = 0; done < steps; done += 20) {
+        const block = Math.min(20, steps - done);
         const started = performance.now();
-        for (let i = 0; i < 20; i++) bench.step();
+        for (let i = 0; i < block; i++) bench.step();
         await bench.finish();
-        times.push((performance.now() - started) / 20);
-        trace(`steps ${done + 1}-${done + 20}: ${times.at(-1)!.toFixed(2)} ms/step`);
+        times.push((performance.now() - started) / block);
+        trace(`steps ${done + 1}-${done + block}: ${times.at(-1)!.toFixed(2)} ms/step`);
       }
       bench.dispose();
-      const sorted = [...times].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)]!;
-      console.log(`step [${values['no-fused'] ? 'no fused kernels' : 'fused'}]: ${median.toFixed(2)} ms/step median of ${times.length} blocks of 20`);
-      return { description: info.description, fused: !values['no-fused'], msPerStepMedian: median, blocks: times };
+      const middle = median(times);
+      console.log(`step [${values['no-fused'] ? 'no fused kernels' : 'fused'}]: ${middle.toFixed(2)} ms/step median of ${times.length} blocks of up to 20`);
+      return { description: info.description, fused: !values['no-fused'], msPerStepMedian: middle, blocks: times };
     });
   });
 }
@@ -231,6 +232,8 @@ if (parts.includes('bench')) {
     ];
     const results: Result[] = [];
     const chosen = values.variants ? values.variants.split(',').map(Number) : variants.map((_, i) => i);
+    const wrong = chosen.filter((i) => !Number.isInteger(i) || !variants[i]);
+    if (wrong.length) throw new Error(`--variants takes indices 0 to ${variants.length - 1}, comma-separated, not ${values.variants}`);
     for (const variant of chosen.map((i) => variants[i]!)) {
       trace(`variant ${JSON.stringify(variant)}`);
       results.push(await measure(backend, { steps, realEpoch: false, ...variant }));
