@@ -96,6 +96,7 @@ async function main(): Promise<void> {
   console.log(`.device/ holds ${total.toFixed(1)} MiB (the device tool carries at most ${LIMIT_MIB} MiB with the tree).`);
   if (total > LIMIT_MIB - 2) process.exitCode = 1;
   console.log('On the GPU machine, from the project root: bash bench/device/device.sh [tests] [bench] [profile] [epoch] [torch]');
+  console.log('(or, where that crashes or hangs, bash bench/device/device.sh diagnose: each check in a process of its own)');
 }
 
 if (isMain(import.meta.url)) await main();
