@@ -1,31 +1,15 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { digestOfBytes, md5, sha256 } from '../../src/data/checksum.ts';
 import { defaultDataDir, DownloadError, ensureFile, type EnsureFileOptions } from '../../src/data/download.ts';
-import { deadMirrorUrl, makeTempDir, startFileMirror, startMirror, type Mirror } from './helpers.ts';
+import { deadMirrorUrl, folderAndMirrorsPerTest, startMirror } from './helpers.ts';
 
 const NAME = 'train-images-idx3-ubyte.gz';
 const good = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31) % 251);
 const bad = good.map((byte) => byte ^ 1);
 
-let cacheDir: string;
-let cleanup: () => Promise<void>;
-let mirrors: Mirror[];
-beforeEach(async () => {
-  ({ dir: cacheDir, cleanup } = await makeTempDir());
-  mirrors = [];
-});
-afterEach(async () => {
-  await Promise.all(mirrors.map((mirror) => mirror.close()));
-  await cleanup();
-});
-
-async function fileMirror(files: Record<string, Uint8Array>): Promise<Mirror> {
-  const mirror = await startFileMirror(files);
-  mirrors.push(mirror);
-  return mirror;
-}
+const temp = folderAndMirrorsPerTest();
 
 /** Compares as a whole: vitest's element-by-element diff of 300 kB takes seconds. */
 async function holdsGood(path: string): Promise<boolean> {
@@ -37,7 +21,7 @@ function options(mirrorUrls: string[], extra: Partial<EnsureFileOptions> = {}): 
     name: NAME,
     checksum: md5(digestOfBytes(good, 'md5')),
     mirrors: mirrorUrls,
-    cacheDir,
+    cacheDir: temp.dir,
     fetchTimeoutMs: 10_000,
     ...extra,
   };
@@ -45,41 +29,41 @@ function options(mirrorUrls: string[], extra: Partial<EnsureFileOptions> = {}): 
 
 describe('ensureFile', () => {
   it('downloads a good file once, then serves it from the cache without a request', async () => {
-    const mirror = await fileMirror({ [NAME]: good });
+    const mirror = await temp.fileMirror({ [NAME]: good });
     const path = await ensureFile(options([mirror.url]));
-    expect(path).toBe(join(cacheDir, NAME));
+    expect(path).toBe(join(temp.dir, NAME));
     expect(await holdsGood(path)).toBe(true);
     expect(await ensureFile(options([mirror.url]))).toBe(path);
     expect(mirror.requests.get(`/${NAME}`)).toBe(1);
-    expect(await readdir(cacheDir)).toEqual([NAME]);
+    expect(await readdir(temp.dir)).toEqual([NAME]);
   });
 
   it('checks SHA-256 checksums too', async () => {
-    const mirror = await fileMirror({ [NAME]: good });
+    const mirror = await temp.fileMirror({ [NAME]: good });
     const path = await ensureFile(options([mirror.url], { checksum: sha256(digestOfBytes(good, 'sha256')) }));
     expect(await holdsGood(path)).toBe(true);
   });
 
   it('refuses a file whose checksum does not match and leaves no file behind', async () => {
-    const mirror = await fileMirror({ [NAME]: bad });
+    const mirror = await temp.fileMirror({ [NAME]: bad });
     const failure = ensureFile(options([mirror.url]));
     await expect(failure).rejects.toBeInstanceOf(DownloadError);
     await expect(failure).rejects.toThrow(/checksum mismatch: expected md5 [0-9a-f]{32}, got [0-9a-f]{32}/);
-    expect(await readdir(cacheDir)).toEqual([]);
+    expect(await readdir(temp.dir)).toEqual([]);
   });
 
   it('takes the next mirror after a checksum mismatch', async () => {
-    const wrong = await fileMirror({ [NAME]: bad });
-    const right = await fileMirror({ [NAME]: good });
+    const wrong = await temp.fileMirror({ [NAME]: bad });
+    const right = await temp.fileMirror({ [NAME]: good });
     const path = await ensureFile(options([wrong.url, right.url]));
     expect(await holdsGood(path)).toBe(true);
-    expect(await readdir(cacheDir)).toEqual([NAME]);
+    expect(await readdir(temp.dir)).toEqual([NAME]);
   });
 
   it('falls through a closed port and an HTTP 500 to a working mirror', async () => {
     const failing = await startMirror((_request, response) => response.writeHead(500).end('broken'));
-    mirrors.push(failing);
-    const working = await fileMirror({ [NAME]: good });
+    temp.keep(failing);
+    const working = await temp.fileMirror({ [NAME]: good });
     const lines: string[] = [];
     const log = (line: string) => lines.push(line);
     const path = await ensureFile(options([await deadMirrorUrl(), failing.url, working.url], { log }));
@@ -93,15 +77,15 @@ describe('ensureFile', () => {
 
   it('gives up on a mirror that stays silent past the timeout', async () => {
     const silent = await startMirror(() => {});
-    mirrors.push(silent);
-    const working = await fileMirror({ [NAME]: good });
+    temp.keep(silent);
+    const working = await temp.fileMirror({ [NAME]: good });
     const path = await ensureFile(options([silent.url, working.url], { fetchTimeoutMs: 200 }));
     expect(await holdsGood(path)).toBe(true);
   });
 
   it('lists every mirror and its reason when all fail', async () => {
     const dead = await deadMirrorUrl();
-    const missing = await fileMirror({});
+    const missing = await temp.fileMirror({});
     const error = await ensureFile(options([dead, missing.url])).then(
       () => undefined,
       (caught: unknown) => caught,
@@ -114,13 +98,13 @@ describe('ensureFile', () => {
     expect(failures[1]?.reason).toBe('HTTP 404');
     expect(message).toContain(`Could not download ${NAME} from any mirror:`);
     expect(message).toContain(`  ${missing.url}${NAME}: HTTP 404`);
-    expect(message).toContain(`put a copy of ${NAME} in ${cacheDir}`);
-    expect(await readdir(cacheDir)).toEqual([]);
+    expect(message).toContain(`put a copy of ${NAME} in ${temp.dir}`);
+    expect(await readdir(temp.dir)).toEqual([]);
   });
 
   it('downloads again when the cached copy is damaged', async () => {
-    const mirror = await fileMirror({ [NAME]: good });
-    await writeFile(join(cacheDir, NAME), bad);
+    const mirror = await temp.fileMirror({ [NAME]: good });
+    await writeFile(join(temp.dir, NAME), bad);
     const lines: string[] = [];
     const path = await ensureFile(options([mirror.url], { log: (line) => lines.push(line) }));
     expect(await holdsGood(path)).toBe(true);
@@ -129,17 +113,17 @@ describe('ensureFile', () => {
   });
 
   it('follows redirects', async () => {
-    const target = await fileMirror({ [NAME]: good });
+    const target = await temp.fileMirror({ [NAME]: good });
     const redirecting = await startMirror((request, response) =>
       response.writeHead(302, { location: `${target.url}${request.url?.slice(1)}` }).end(),
     );
-    mirrors.push(redirecting);
+    temp.keep(redirecting);
     const path = await ensureFile(options([redirecting.url]));
     expect(await holdsGood(path)).toBe(true);
   });
 
   it('reports progress when asked, up to 100%', async () => {
-    const mirror = await fileMirror({ [NAME]: good });
+    const mirror = await temp.fileMirror({ [NAME]: good });
     const lines: string[] = [];
     await ensureFile(options([mirror.url], { showProgress: true, log: (line) => lines.push(line) }));
     const progress = lines.filter((line) => line.includes('MB'));
@@ -148,7 +132,7 @@ describe('ensureFile', () => {
   });
 
   it('stays quiet about progress when not asked', async () => {
-    const mirror = await fileMirror({ [NAME]: good });
+    const mirror = await temp.fileMirror({ [NAME]: good });
     const lines: string[] = [];
     await ensureFile(options([mirror.url], { showProgress: false, log: (line) => lines.push(line) }));
     expect(lines).toEqual([`Downloading ${mirror.url}${NAME}`]);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 
 /** A fresh folder under the system temp dir; `cleanup` removes it. */
 export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -62,4 +63,41 @@ function listen(server: Server): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+export interface FolderAndMirrors {
+  /** This test's folder. */
+  readonly dir: string;
+  /** Closes `mirror` after the test; returns it. */
+  keep: (mirror: Mirror) => Mirror;
+  /** A mirror serving `files` (startFileMirror), closed after the test. */
+  fileMirror: (files: Record<string, Uint8Array>) => Promise<Mirror>;
+}
+
+/**
+ * For each test of the file that calls it (at its top level): a fresh folder, `dir`, removed after the test, and the
+ * mirrors started through `fileMirror` or handed to `keep`, closed after it.
+ */
+export function folderAndMirrorsPerTest(): FolderAndMirrors {
+  let dir = '';
+  let cleanup = async () => {};
+  const mirrors: Mirror[] = [];
+  beforeEach(async () => {
+    ({ dir, cleanup } = await makeTempDir());
+  });
+  afterEach(async () => {
+    await Promise.all(mirrors.splice(0).map((mirror) => mirror.close()));
+    await cleanup();
+  });
+  const keep = (mirror: Mirror): Mirror => {
+    mirrors.push(mirror);
+    return mirror;
+  };
+  return {
+    get dir() {
+      return dir;
+    },
+    keep,
+    fileMirror: async (files) => keep(await startFileMirror(files)),
+  };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { digestOfBytes, md5, sha256 } from '../../src/data/checksum.ts';
 import { DownloadError } from '../../src/data/download.ts';
 import { encodeIdx, IdxFormatError } from '../../src/data/idx.ts';
@@ -16,7 +16,7 @@ import {
   type DatasetSource,
   type SourceFile,
 } from '../../src/data/sources.ts';
-import { deadMirrorUrl, makeTempDir, startFileMirror, type Mirror } from './helpers.ts';
+import { deadMirrorUrl, folderAndMirrorsPerTest } from './helpers.ts';
 
 const PIXELS = 28 * 28;
 
@@ -69,29 +69,13 @@ function tinySources(files: Record<string, Uint8Array>, mirrors: string[], local
   return { mnist: source('mnist'), 'fashion-mnist': source('fashion-mnist') };
 }
 
-let dataDir: string;
-let cleanup: () => Promise<void>;
-let mirrors: Mirror[];
-beforeEach(async () => {
-  ({ dir: dataDir, cleanup } = await makeTempDir());
-  mirrors = [];
-});
-afterEach(async () => {
-  await Promise.all(mirrors.map((mirror) => mirror.close()));
-  await cleanup();
-});
-
-async function mirrorOf(files: Record<string, Uint8Array>): Promise<Mirror> {
-  const mirror = await startFileMirror(files);
-  mirrors.push(mirror);
-  return mirror;
-}
+const temp = folderAndMirrorsPerTest();
 
 describe('loadDataset from a mirror', () => {
   it('downloads the split into the dataset folder and gives shapes, scaled pixels and labels', async () => {
     const files = tinyFiles();
-    const mirror = await mirrorOf(files);
-    const train = await loadDataset('mnist', { split: 'train', dataDir, sources: tinySources(files, [mirror.url]) });
+    const mirror = await temp.fileMirror(files);
+    const train = await loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources: tinySources(files, [mirror.url]) });
 
     expect(train).toMatchObject({ name: 'mnist', split: 'train', count: 6, rows: 28, cols: 28, features: 784 });
     expect(train.classes).toBe(10);
@@ -103,7 +87,7 @@ describe('loadDataset from a mirror', () => {
     const scaled = gatherBatch(train, [0, 1, 2, 3, 4, 5]).x;
     expect([0, 1, 2, 3, 4, 5].map((i) => scaled[i * PIXELS + 100])).toEqual([0, 51 / 255, 102 / 255, 153 / 255, 204 / 255, 1].map(Math.fround));
     expect(scaled.every((pixel) => pixel >= 0 && pixel <= 1)).toBe(true);
-    expect((await readdir(join(dataDir, 'mnist'))).sort()).toEqual([
+    expect((await readdir(join(temp.dir, 'mnist'))).sort()).toEqual([
       'train-images-idx3-ubyte.gz',
       'train-labels-idx1-ubyte.gz',
     ]);
@@ -111,9 +95,9 @@ describe('loadDataset from a mirror', () => {
 
   it('reads the test split from the t10k files', async () => {
     const files = tinyFiles();
-    const mirror = await mirrorOf(files);
+    const mirror = await temp.fileMirror(files);
     const sources = tinySources(files, [mirror.url]);
-    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir, sources });
+    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources });
     expect(test).toMatchObject({ name: 'fashion-mnist', split: 'test', count: 2 });
     expect(Array.from(test.labels)).toEqual(TEST_LABELS);
     expect(mirror.requests.get('/train-images-idx3-ubyte.gz')).toBeUndefined();
@@ -121,31 +105,31 @@ describe('loadDataset from a mirror', () => {
 
   it('uses the cache on the next load', async () => {
     const files = tinyFiles();
-    const mirror = await mirrorOf(files);
+    const mirror = await temp.fileMirror(files);
     const sources = tinySources(files, [mirror.url]);
-    await loadDataset('mnist', { split: 'test', dataDir, sources });
-    await loadDataset('mnist', { split: 'test', dataDir, sources });
+    await loadDataset('mnist', { split: 'test', dataDir: temp.dir, sources });
+    await loadDataset('mnist', { split: 'test', dataDir: temp.dir, sources });
     expect(mirror.requests.get('/t10k-images-idx3-ubyte.gz')).toBe(1);
   });
 
   it('takes the first `limit` samples, or all when there are fewer', async () => {
     const files = tinyFiles();
-    const mirror = await mirrorOf(files);
+    const mirror = await temp.fileMirror(files);
     const sources = tinySources(files, [mirror.url]);
-    const few = await loadDataset('mnist', { split: 'train', dataDir, sources, limit: 4 });
+    const few = await loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources, limit: 4 });
     expect(few.count).toBe(4);
     expect(few.pixels.length).toBe(4 * PIXELS);
     expect(Array.from(few.labels)).toEqual(TRAIN_LABELS.slice(0, 4));
-    expect((await loadDataset('mnist', { split: 'train', dataDir, sources, limit: 100 })).count).toBe(6);
-    await expect(loadDataset('mnist', { split: 'train', dataDir, sources, limit: 0 })).rejects.toThrow(
+    expect((await loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources, limit: 100 })).count).toBe(6);
+    await expect(loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources, limit: 0 })).rejects.toThrow(
       /limit must be a positive integer, got 0/,
     );
   });
 
   it('refuses image and label files that disagree on the count', async () => {
     const files = tinyFiles(imagesIdx(6), labelsIdx([1, 2, 3, 4]));
-    const mirror = await mirrorOf(files);
-    const loading = loadDataset('mnist', { split: 'train', dataDir, sources: tinySources(files, [mirror.url]) });
+    const mirror = await temp.fileMirror(files);
+    const loading = loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources: tinySources(files, [mirror.url]) });
     await expect(loading).rejects.toBeInstanceOf(DatasetError);
     await expect(loading).rejects.toThrow(
       /train-images-idx3-ubyte\.gz has 6 images but .*train-labels-idx1-ubyte\.gz has 4 labels/,
@@ -154,22 +138,22 @@ describe('loadDataset from a mirror', () => {
 
   it('refuses images that are not 28×28', async () => {
     const files = tinyFiles(imagesIdx(6, 27, 28));
-    const mirror = await mirrorOf(files);
+    const mirror = await temp.fileMirror(files);
     await expect(
-      loadDataset('mnist', { split: 'train', dataDir, sources: tinySources(files, [mirror.url]) }),
+      loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources: tinySources(files, [mirror.url]) }),
     ).rejects.toThrow(/train-images-idx3-ubyte\.gz: expected images of 28×28 pixels .*found dimensions 6×27×28/);
   });
 
   it('refuses a label outside 0..9', async () => {
     const files = tinyFiles(imagesIdx(6), labelsIdx([1, 2, 3, 10, 4, 5]));
-    const mirror = await mirrorOf(files);
+    const mirror = await temp.fileMirror(files);
     await expect(
-      loadDataset('mnist', { split: 'train', dataDir, sources: tinySources(files, [mirror.url]) }),
+      loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources: tinySources(files, [mirror.url]) }),
     ).rejects.toThrow(/train-labels-idx1-ubyte\.gz: label 10 at index 3 is not a class in 0\.\.9/);
   });
 
   it('names the valid datasets when given an unknown one', async () => {
-    await expect(loadDataset('cifar10', { split: 'train', dataDir })).rejects.toThrow(
+    await expect(loadDataset('cifar10', { split: 'train', dataDir: temp.dir })).rejects.toThrow(
       "Unknown dataset 'cifar10'; valid datasets are: mnist, fashion-mnist.",
     );
     expect(() => parseDatasetName('MNIST')).toThrow(UnknownDatasetError);
@@ -179,14 +163,14 @@ describe('loadDataset from a mirror', () => {
   it('passes on a download failure as it is', async () => {
     const dead = await deadMirrorUrl();
     await expect(
-      loadDataset('mnist', { split: 'test', dataDir, sources: tinySources(tinyFiles(), [dead]) }),
+      loadDataset('mnist', { split: 'test', dataDir: temp.dir, sources: tinySources(tinyFiles(), [dead]) }),
     ).rejects.toBeInstanceOf(DownloadError);
   });
 });
 
 describe('loadDataset from a local folder', () => {
   async function localDir(files: Record<string, Uint8Array>): Promise<string> {
-    const dir = join(dataDir, 'system');
+    const dir = join(temp.dir, 'system');
     await mkdir(dir);
     await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(join(dir, name), bytes)));
     return dir;
@@ -218,9 +202,9 @@ describe('loadDataset from a local folder', () => {
     );
     const dir = await localDir(recompressed);
     const sources = withContentChecksums(tinySources(published, [await deadMirrorUrl()], dir), raw);
-    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir, sources });
+    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources });
     expect(Array.from(test.labels)).toEqual(TEST_LABELS);
-    expect(existsSync(join(dataDir, 'fashion-mnist'))).toBe(false);
+    expect(existsSync(join(temp.dir, 'fashion-mnist'))).toBe(false);
   });
 
   it('reads files that are not gzipped', async () => {
@@ -229,7 +213,7 @@ describe('loadDataset from a local folder', () => {
       'train-labels-idx1-ubyte': labelsIdx(TRAIN_LABELS),
     });
     const sources = withContentChecksums(tinySources(tinyFiles(), [await deadMirrorUrl()], dir), raw);
-    const train = await loadDataset('fashion-mnist', { split: 'train', dataDir, sources });
+    const train = await loadDataset('fashion-mnist', { split: 'train', dataDir: temp.dir, sources });
     expect(train.count).toBe(6);
     expect(train.pixels[5 * PIXELS]).toBe(255);
   });
@@ -239,7 +223,7 @@ describe('loadDataset from a local folder', () => {
     const dir = await localDir(published);
     const train = await loadDataset('fashion-mnist', {
       split: 'train',
-      dataDir,
+      dataDir: temp.dir,
       sources: tinySources(published, [await deadMirrorUrl()], dir),
     });
     expect(Array.from(train.labels)).toEqual(TRAIN_LABELS);
@@ -248,7 +232,7 @@ describe('loadDataset from a local folder', () => {
   it('refuses a local file that matches no recorded checksum', async () => {
     const dir = await localDir({ ...tinyFiles(), 't10k-labels-idx1-ubyte.gz': gzipSync(labelsIdx([2, 8])) });
     const sources = withContentChecksums(tinySources(tinyFiles(), [await deadMirrorUrl()], dir), raw);
-    const loading = loadDataset('fashion-mnist', { split: 'test', dataDir, sources });
+    const loading = loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources });
     await expect(loading).rejects.toBeInstanceOf(DatasetError);
     await expect(loading).rejects.toThrow(
       new RegExp(`t10k-labels-idx1-ubyte\\.gz matches no recorded checksum \\(archive md5 .*, content sha256 `),
@@ -260,7 +244,7 @@ describe('loadDataset from a local folder', () => {
     const dir = await localDir({ 't10k-images-idx3-ubyte.gz': packed.subarray(0, packed.length / 2) });
     const loading = loadDataset('fashion-mnist', {
       split: 'test',
-      dataDir,
+      dataDir: temp.dir,
       sources: tinySources(tinyFiles(), [await deadMirrorUrl()], dir),
     });
     await expect(loading).rejects.toBeInstanceOf(IdxFormatError);
@@ -270,9 +254,9 @@ describe('loadDataset from a local folder', () => {
   it('downloads the files the folder lacks', async () => {
     const files = tinyFiles();
     const dir = await localDir({ 't10k-images-idx3-ubyte.gz': files['t10k-images-idx3-ubyte.gz'] ?? new Uint8Array() });
-    const mirror = await mirrorOf(files);
+    const mirror = await temp.fileMirror(files);
     const sources = tinySources(files, [mirror.url], dir);
-    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir, sources });
+    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources });
     expect(test.count).toBe(2);
     expect([...mirror.requests.keys()]).toEqual(['/t10k-labels-idx1-ubyte.gz']);
   });
@@ -282,18 +266,18 @@ describe("Debian's dataset-fashion-mnist", () => {
   const dir = DATASET_SOURCES['fashion-mnist'].localDir ?? '';
 
   it.runIf(existsSync(dir))('loads the 10000 test images, 1000 per class, checked by their checksums', async () => {
-    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir });
+    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir });
     expect(test.count).toBe(10_000);
     expect(test.pixels.length).toBe(10_000 * PIXELS);
     const perClass = new Array<number>(10).fill(0);
     for (const label of test.labels) perClass[label] = (perClass[label] ?? 0) + 1;
     expect(perClass).toEqual(new Array(10).fill(1000));
-    expect(existsSync(join(dataDir, 'fashion-mnist'))).toBe(false);
+    expect(existsSync(join(temp.dir, 'fashion-mnist'))).toBe(false);
   });
 
   it.runIf(existsSync(dir))('matches the recorded checksums of the training files', async () => {
-    const train = await loadDataset('fashion-mnist', { split: 'train', dataDir, limit: 10 });
+    const train = await loadDataset('fashion-mnist', { split: 'train', dataDir: temp.dir, limit: 10 });
     expect(train.count).toBe(10);
-    expect(existsSync(join(dataDir, 'fashion-mnist'))).toBe(false);
+    expect(existsSync(join(temp.dir, 'fashion-mnist'))).toBe(false);
   });
 });
