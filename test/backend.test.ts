@@ -23,13 +23,16 @@ const packageUrl = (name: string) => pathToFileURL(createRequire(import.meta.url
 const TFJS_CORE = packageUrl('@tensorflow/tfjs-core');
 const TFJS_WEBGPU = packageUrl('@tensorflow/tfjs-backend-webgpu');
 
-/** Runs `body` in a Node.js process of its own, after `const { selectBackend } = await import('src/backend.ts')`. */
-function runWithBackend(body: string, env: NodeJS.ProcessEnv = process.env) {
+/**
+ * Runs `body` in a Node.js process of its own (with `nodeFlags`), after
+ * `const { selectBackend } = await import('src/backend.ts')`.
+ */
+function runWithBackend(body: string, env: NodeJS.ProcessEnv = process.env, nodeFlags: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'cc6204-backend-'));
   const script = join(dir, 'script.mts');
   writeFileSync(script, `const { selectBackend } = await import('${BACKEND_MODULE}'); ${body}`);
   try {
-    return spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env });
+    return spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', script], { encoding: 'utf8', env });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -124,42 +127,38 @@ describe('backend choice', () => {
     // On an H100 a second instance replaced navigator.gpu under tfjs's device; nothing held the first, and once it
     // was collected the process crashed (segfaults, aborts in Dawn's threads). The automatic choice sees a GPU device
     // node here in a folder of the test's own, and the Vulkan loader shows it this machine's driver, software or not.
-    const dir = mkdtempSync(join(tmpdir(), 'cc6204-dawn-once-'));
-    writeFileSync(join(dir, 'nvidia0'), '');
-    const script = join(dir, 'script.mts');
-    writeFileSync(
-      script,
-      `const tf = await import('${TFJS_CORE}');
-      const { installWebGpu } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
-      const gc = globalThis.gc;
-      await installWebGpu({ software: false, dev: '${dir}' });
-      // Held weakly, as by tfjs's device: a strong reference here would keep the first instance from being collected.
-      const first = new WeakRef(navigator.gpu);
-      await import('${TFJS_WEBGPU}');
-      if (!(await tf.setBackend('webgpu'))) throw new Error('no webgpu backend');
-      await installWebGpu({ software: true, dev: '${dir}' });
-      const same = navigator.gpu === first.deref();
-      for (let i = 0; i < 10; i++) { gc(); await new Promise((resolve) => setTimeout(resolve, 5)); }
-      const ones = tf.ones([64, 64]);
-      let right = 0;
-      for (let i = 0; i < 40; i++) {
-        const product = tf.matMul(ones, ones);
-        if ((await product.data())[4095] === 64) right += 1;
-        product.dispose();
-        if (i % 8 === 0) gc();
-      }
-      console.log(JSON.stringify({ same, right }));`,
-    );
+    const dev = mkdtempSync(join(tmpdir(), 'cc6204-dawn-once-'));
+    writeFileSync(join(dev, 'nvidia0'), '');
     try {
-      const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
-        encoding: 'utf8',
-        env: { ...process.env, VK_LOADER_DRIVERS_SELECT: '*' },
-      });
+      const child = runWithBackend(
+        `const tf = await import('${TFJS_CORE}');
+        const { installWebGpu } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
+        const gc = globalThis.gc;
+        await installWebGpu({ software: false, dev: '${dev}' });
+        // Held weakly, as by tfjs's device: a strong reference here would keep the first instance from being collected.
+        const first = new WeakRef(navigator.gpu);
+        await import('${TFJS_WEBGPU}');
+        if (!(await tf.setBackend('webgpu'))) throw new Error('no webgpu backend');
+        await installWebGpu({ software: true, dev: '${dev}' });
+        const same = navigator.gpu === first.deref();
+        for (let i = 0; i < 10; i++) { gc(); await new Promise((resolve) => setTimeout(resolve, 5)); }
+        const ones = tf.ones([64, 64]);
+        let right = 0;
+        for (let i = 0; i < 40; i++) {
+          const product = tf.matMul(ones, ones);
+          if ((await product.data())[4095] === 64) right += 1;
+          product.dispose();
+          if (i % 8 === 0) gc();
+        }
+        console.log(JSON.stringify({ same, right }));`,
+        { ...process.env, VK_LOADER_DRIVERS_SELECT: '*' },
+        ['--expose-gc'],
+      );
       expect(child.signal).toBeNull();
       expect(child.status, child.stderr).toBe(0);
       expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ same: true, right: 40 });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dev, { recursive: true, force: true });
     }
   });
 
