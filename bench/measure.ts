@@ -143,19 +143,25 @@ export async function warmUp({ step, finish }: BenchStep): Promise<void> {
 }
 
 /**
- * `steps` steps timed in blocks of BLOCK that end with one read, as a training loop runs: the queue is waited for but
- * not emptied after every step. Per block, ms per step in all and of it the JavaScript before the wait.
+ * `steps` steps timed in blocks of `blockSize` (default BLOCK) that end with one read, as a training loop runs: the
+ * queue is waited for but not emptied after every step. Per block, ms per step in all and of it the JavaScript before
+ * the wait; `onBlock` hears of each block as it ends (steps `from` to `to`, counted from 1).
  */
-export async function timeBlocks({ step, finish }: BenchStep, steps: number): Promise<{ times: number[]; jsTimes: number[] }> {
+export async function timeBlocks(
+  { step, finish }: BenchStep,
+  steps: number,
+  { blockSize = BLOCK, onBlock }: { blockSize?: number; onBlock?: (from: number, to: number, msPerStep: number) => void } = {},
+): Promise<{ times: number[]; jsTimes: number[] }> {
   const times: number[] = [];
   const jsTimes: number[] = [];
-  for (let done = 0; done < steps; done += BLOCK) {
-    const block = Math.min(BLOCK, steps - done);
+  for (let done = 0; done < steps; done += blockSize) {
+    const block = Math.min(blockSize, steps - done);
     const start = performance.now();
     for (let i = 0; i < block; i++) step();
     jsTimes.push((performance.now() - start) / block);
     await finish();
     times.push((performance.now() - start) / block);
+    onBlock?.(done + 1, done + block, times.at(-1)!);
   }
   return { times, jsTimes };
 }

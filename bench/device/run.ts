@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend.ts';
 import { deviceAdaptations } from '../../src/webgpu.ts';
 import { formatEpoch, formatTest } from '../../src/training/train.ts';
-import { BATCH, benchStep, measure, median, onBackend, realEpoch, type Result } from '../measure.ts';
+import { BATCH, benchStep, measure, median, onBackend, realEpoch, type Result, timeBlocks } from '../measure.ts';
 import { formatProfile, profileSteps } from '../profile.ts';
 import { runRegistered } from './vitest-shim.ts';
 
@@ -181,15 +181,10 @@ if (parts.includes('step')) {
       for (let i = 0; i < 4; i++) bench.step();
       await bench.finish();
       trace('warm-up done');
-      const times: number[] = [];
-      for (let done = 0; done < steps; done += 20) {
-        const block = Math.min(20, steps - done);
-        const started = performance.now();
-        for (let i = 0; i < block; i++) bench.step();
-        await bench.finish();
-        times.push((performance.now() - started) / block);
-        trace(`steps ${done + 1}-${done + block}: ${times.at(-1)!.toFixed(2)} ms/step`);
-      }
+      const { times } = await timeBlocks(bench, steps, {
+        blockSize: 20,
+        onBlock: (from, to, ms) => trace(`steps ${from}-${to}: ${ms.toFixed(2)} ms/step`),
+      });
       bench.dispose();
       const middle = median(times);
       console.log(`step [${values['no-fused'] ? 'no fused kernels' : 'fused'}]: ${middle.toFixed(2)} ms/step median of ${times.length} blocks of up to 20`);
