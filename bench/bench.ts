@@ -27,8 +27,9 @@ Options:
   --steps N        timed steps (default 50), after 5 warm-up steps
   --batch N        rows per synthetic batch (default ${BATCH}; the real epoch keeps ${BATCH})
   --no-epoch       skip the real Fashion-MNIST epoch
-  --no-fused       take tfjs operations instead of the kit's fused kernels (optimizer updates, activations
-                   and their gradients on wasm and webgpu; dropout and batches on webgpu)
+  --no-fused       run the reference formulas alone, without the fast paths of src/accel (optimizer
+                   updates, activations and their gradients, transposes on wasm and webgpu; dropout,
+                   metrics and batches on webgpu)
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function

@@ -8,7 +8,7 @@ import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { ACTIVATIONS, EXPERIMENT_2E, HIDDEN_SIZES, selectRuns } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
-import { useFusedKernels } from '../src/kernels/fused.ts';
+import { useFusedKernels } from '../src/op.ts';
 import { type EpochMetrics, type EvaluationMetrics, evaluate, train } from '../src/training/train.ts';
 
 /** The homework's batch size, the default. */

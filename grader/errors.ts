@@ -1,11 +1,11 @@
-// The error classes of the course's client, so that a student who knows `cc6204` recognises them.
-// Each states its `name` itself, because class names do not survive bundling or minifying; a getter keeps it off
-// the instance, so inspecting an error shows only the fields that matter.
+// The error classes of the course's client, with its names, so that a student who knows `cc6204` recognises them.
+// UserError carries the server's own code (`invalid_answer`, …); the others a code of the kit's.
 
+import { KitError } from '../src/errors.ts';
 import type { Mask } from './protocol.ts';
 
 /** The server refused the request (`{"status":"error"}`), or the client refused it before sending. */
-export class UserError extends Error {
+export class UserError extends KitError {
   override get name(): string {
     return 'UserError';
   }
@@ -19,7 +19,8 @@ export class UserError extends Error {
 }
 
 /** The answer was judged and at least one element is wrong. */
-export class FailedTest extends Error {
+export class FailedTest extends KitError {
+  readonly code = 'FAILED_TEST';
   override get name(): string {
     return 'FailedTest';
   }
@@ -36,7 +37,8 @@ export class FailedTest extends Error {
  * Fewer tests than required passed in a `submitCheckSome`. `failures` maps each failed test id to its failure;
  * `summary` is the first line of the message, `You got X of the Y required tests to pass the test`.
  */
-export class NestedFailedTest extends Error {
+export class NestedFailedTest extends KitError {
+  readonly code = 'NESTED_FAILED_TEST';
   override get name(): string {
     return 'NestedFailedTest';
   }
@@ -51,14 +53,16 @@ export class NestedFailedTest extends Error {
 }
 
 /** The client could not talk to the server: no connection, a timeout, or an answer outside the protocol. */
-export class LibraryError extends Error {
+export class LibraryError extends KitError {
+  readonly code = 'LIBRARY_ERROR';
   override get name(): string {
     return 'LibraryError';
   }
 }
 
 /** The server answered outside the protocol's happy path: a non-200 status, or a ping that is not OK. */
-export class MessageFromServer extends Error {
+export class MessageFromServer extends KitError {
+  readonly code = 'MESSAGE_FROM_SERVER';
   override get name(): string {
     return 'MessageFromServer';
   }

@@ -18,6 +18,7 @@ import {
   type TestDataAnswer,
 } from './protocol.ts';
 import { DEFAULT_TEST_FILE, readTestFile, type TestFile } from './test-file.ts';
+import { KitError } from '../src/errors.ts';
 
 export interface LocalGraderOptions {
   host?: string;
@@ -168,7 +169,12 @@ function matchRoute(method: string | undefined, path: string): Route | undefined
   }
 }
 
-class BodyTooLarge extends Error {}
+class BodyTooLarge extends KitError {
+  readonly code = 'BODY_TOO_LARGE';
+  override get name(): string {
+    return 'BodyTooLarge';
+  }
+}
 
 function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {

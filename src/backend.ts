@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { installFastPaths } from './accel/index.ts';
 import { UsageError } from './cli.ts';
 import { installWebGpu, trapDeviceErrors } from './webgpu.ts';
 
@@ -150,6 +151,8 @@ export function unknownBackend(name: string): UsageError {
 export async function selectBackend(requested: string | undefined = process.env.CC6204_BACKEND): Promise<BackendInfo> {
   // The cpu backend warns on first use in Node.js that a faster backend exists; the kit says which backend runs instead.
   tf.enableProdMode();
+  // The kit's own kernels for the backends that have them (wasm, webgpu), behind the reference formulas.
+  installFastPaths();
   const wanted = requested?.trim() || undefined;
   if (wanted !== undefined) {
     if (!isBackendName(wanted)) {

@@ -6,9 +6,15 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { parse } from 'dotenv';
+import { KitError } from './errors.ts';
 
 /** A mistake in how a command was called: `Usage error: …`, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends KitError {
+  readonly code = 'USAGE';
+  override get name(): string {
+    return 'UsageError';
+  }
+}
 
 /**
  * Prints `failure` as one line and returns the exit code: 2 and `Usage error: …` (followed by `usageHint`) for a

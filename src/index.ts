@@ -10,7 +10,7 @@ export * from './optim/optimizer.ts';
 export * from './optim/sgd.ts';
 export * from './optim/rmsprop.ts';
 export * from './optim/adam.ts';
-export { useFusedKernels } from './kernels/fused.ts';
+export { useFusedKernels } from './op.ts';
 export { loadDataset, type Dataset } from './data/mnist.ts';
 export { train, evaluate, type TrainOptions, type EpochMetrics, type EvaluationMetrics, type TrainingData } from './training/train.ts';
 export { saveCheckpoint, loadCheckpoint } from './training/checkpoint.ts';

@@ -101,7 +101,7 @@ const MAX_BIND_GROUPS = 16384;
 /**
  * Makes `device.createBindGroup` give back the bind group it made before for the same layout and the same buffers at
  * the same offsets and sizes. tfjs makes a bind group for every kernel it records, and so do the kit's shaders
- * (src/kernels/webgpu.ts); a training step binds the same pooled buffers step after step, and making a bind group is
+ * (src/accel/webgpu.ts); a training step binds the same pooled buffers step after step, and making a bind group is
  * the dearest call of a dispatch through Dawn's Node.js binding (11 µs on this repository's machine, against 3 to set
  * the pipeline and bind group and dispatch). A bind group never changes, and tfjs destroys its pooled buffers only
  * with the device, so a remembered one stays valid. Pipelines remember their layouts too: tfjs asks for a pipeline's
@@ -159,7 +159,7 @@ export const deviceAdaptations = { raiseStorageBuffers: true, reuseBindGroups: t
  * Adapts every device requested through `gpu` (by tfjs, when its backend starts) to the kit:
  * - it asks for as many storage buffers a shader as its adapter allows: tfjs asks for WebGPU's default of 8 (it raises
  *   only sizes), and the kit's fused optimizer updates bind up to 14 to update two parameters in one dispatch
- *   (src/optim/fused.ts; with 8 they update one at a time);
+ *   (src/accel/optimizers.ts; with 8 they update one at a time);
  * - it reuses bind groups (reuseBindGroups).
  */
 function adaptDevices(gpu: GpuLike): void {

@@ -4,7 +4,7 @@
 # PyTorch's step time for the same network (torch), each part only if named (default: all); with bench, the same steps
 # on Dawn's null device too (the CPU side alone, in $OUT/null/). Everything printed is also kept
 # in $OUT/device.log, with .device/run.mjs's device-results.json and PyTorch's torch-step.json beside it; back here,
-# `npx tsx bench/device/summary.ts DIR` turns them into the README's lines. `device.sh diagnose` instead runs each
+# `npx tsx bench/device/summary.ts DIR` turns them into the lines of docs/performance.md. `device.sh diagnose` instead runs each
 # check in a process of its own (see below): for a machine where the plain run crashes or hangs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

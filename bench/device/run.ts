@@ -1,6 +1,6 @@
 // The GPU machine's one program: `npm run device:build` bundles it into .device/run.mjs with everything it needs
-// (see bench/device/build.ts); the device tool runs it there with the command that build prints. It does the checks
-// of issue 6 in one process, so that one call of a short device budget covers them all:
+// (see bench/device/build.ts); device.sh runs it there. It does every check in one process, so that one command on
+// the GPU machine covers them all:
 //   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
 //           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
 //   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger batches of
@@ -28,6 +28,7 @@ import { deviceAdaptations } from '../../src/webgpu.ts';
 import { formatEpoch, formatTest } from '../../src/training/train.ts';
 import { BATCH, benchStep, measure, median, onBackend, realEpoch, type Result, timeBlocks } from '../measure.ts';
 import { formatProfile, profileSteps } from '../profile.ts';
+import { TEST_FILES } from './test-files.ts';
 import { runRegistered } from './vitest-shim.ts';
 
 const { values, positionals } = parseArgs({
@@ -105,25 +106,6 @@ if (!values['skip-auto']) await section('automatic choice', async () => {
   }
 });
 
-/** The test files run on the GPU, by the names `--files` takes (comma-separated; default all). */
-const TEST_FILES: Record<string, () => Promise<unknown>> = {
-  webgpu: () => import('../../test/kernels/webgpu.test.ts'),
-  'fused-batches': () => import('../../test/data/fused-batches.test.ts'),
-  activations: () => import('../../test/nn/activations.test.ts'),
-  dropout: () => import('../../test/nn/dropout.test.ts'),
-  'fused-activations': () => import('../../test/nn/fused-activations.test.ts'),
-  ffnn: () => import('../../test/nn/ffnn.test.ts'),
-  init: () => import('../../test/nn/init.test.ts'),
-  memory: () => import('../../test/nn/memory.test.ts'),
-  optimizers: () => import('../../test/optim/optimizers.test.ts'),
-  'fused-webgpu': () => import('../../test/optim/fused-webgpu.test.ts'),
-  train: () => import('../../test/training/train.test.ts'),
-  'fused-metrics': () => import('../../test/training/fused-metrics.test.ts'),
-  checkpoint: () => import('../../test/training/checkpoint.test.ts'),
-  fixtures: () => import('../../test/questions/fixtures.test.ts'),
-  'question-1b': () => import('../../test/questions/question-1b.test.ts'),
-};
-
 /** Reads every tensor from a staging buffer of its own, destroyed after, instead of tfjs's pooled ones. */
 function freshReads(): void {
   interface Gpu {
@@ -196,11 +178,11 @@ if (parts.includes('step')) {
 if (parts.includes('tests')) {
   await section('tests', async () => {
     process.env.CC6204_TEST_BACKENDS ??= backend;
-    const names = values.files ? values.files.split(',') : Object.keys(TEST_FILES);
-    const unknown = names.filter((name) => !(name in TEST_FILES));
-    if (unknown.length) throw new Error(`no test file named ${unknown.join(', ')} (known: ${Object.keys(TEST_FILES).join(', ')})`);
+    const names = values.files ? values.files.split(',') : [...TEST_FILES.keys()];
+    const unknown = names.filter((name) => !TEST_FILES.has(name));
+    if (unknown.length) throw new Error(`no test file named ${unknown.join(', ')} (known: ${[...TEST_FILES.keys()].join(', ')})`);
     // Each file registers its tests when imported, as under vitest.
-    for (const name of names) await TEST_FILES[name]!();
+    for (const name of names) await TEST_FILES.get(name)!();
     const summary = await runRegistered();
     report.tests = summary;
     console.log(`Tests: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);

@@ -1,7 +1,6 @@
-// Back from the GPU machine: `npx tsx bench/device/summary.ts DIR` reads what device.sh left in DIR (the device
-// tool's files_at): device-results.json, torch-step.json and null/device-results.json. It prints the lines the README
-// and the issue's closing note take: the GPU, the tests, each bench variant against PyTorch's step, the profile and
-// the epoch.
+// Back from the GPU machine: `npx tsx bench/device/summary.ts DIR` reads what device.sh left in DIR (its $OUT):
+// device-results.json, torch-step.json and null/device-results.json. It prints the lines docs/performance.md takes:
+// the GPU, the tests, each bench variant against PyTorch's step, the profile and the epoch.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpochMetrics, EvaluationMetrics } from '../../src/training/train.ts';

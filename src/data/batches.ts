@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { op } from '../op.ts';
 import { Random } from '../random.ts';
 import type { Dataset } from './mnist.ts';
 
@@ -6,7 +7,7 @@ import type { Dataset } from './mnist.ts';
 export type BatchData = Pick<Dataset, 'count' | 'features' | 'classes' | 'pixels' | 'labels'>;
 
 /**
- * Mini-batches of one dataset as tensors, made from gatherBatch or on the GPU (fused-batches.ts), the same values
+ * Mini-batches of one dataset as tensors, made by gatherBatch (or on a GPU, src/accel/batches.ts), the same values
  * either way; `dispose()` frees what the source keeps.
  */
 export interface BatchSource {
@@ -88,3 +89,12 @@ export function gatherBatch(dataset: BatchData, indices: ArrayLike<number>): Bat
   }
   return { x, y: oneHot(batchLabels, classes), size };
 }
+
+/** Batches of `data` as tensors, each made by gatherBatch. */
+export const batchSource = op('batchSource', (data: BatchData): BatchSource => ({
+  batch(indices) {
+    const batch = gatherBatch(data, indices);
+    return { x: tf.tensor2d(batch.x, [batch.size, data.features]), y: tf.tensor2d(batch.y, [batch.size, data.classes]) };
+  },
+  dispose() {},
+}));

@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { digestOfFile, formatChecksum, type Checksum } from './checksum.ts';
+import { KitError } from '../errors.ts';
 
 export interface EnsureFileOptions {
   /** File name, both on the mirrors (appended to each base URL) and in `cacheDir`. */
@@ -30,9 +31,11 @@ export interface MirrorFailure {
 }
 
 /** No mirror gave a whole file with the right checksum; `failures` has each mirror's reason, in order. */
-export class DownloadError extends Error {
+export class DownloadError extends KitError {
   readonly code = 'DOWNLOAD_FAILED';
-  override readonly name = 'DownloadError';
+  override get name(): string {
+    return 'DownloadError';
+  }
 
   constructor(
     readonly file: string,

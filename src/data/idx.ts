@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { KitError } from '../errors.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -25,9 +26,11 @@ export interface Idx {
 }
 
 /** A file that is not a whole, well-formed unsigned-byte IDX file; the message names the file. */
-export class IdxFormatError extends Error {
+export class IdxFormatError extends KitError {
   readonly code = 'IDX_FORMAT';
-  override readonly name = 'IdxFormatError';
+  override get name(): string {
+    return 'IdxFormatError';
+  }
 
   constructor(
     readonly file: string,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { digestOfBytes, digestOfFile, formatChecksum } from './checksum.ts';
 import { defaultDataDir, ensureFile } from './download.ts';
 import { parseIdx, readIdxBytes } from './idx.ts';
+import { KitError } from '../errors.ts';
 import {
   DATASET_SOURCES,
   parseDatasetName,
@@ -48,9 +49,11 @@ export interface LoadDatasetOptions {
 }
 
 /** The data set's files do not fit together or do not match what was recorded; the message names the file. */
-export class DatasetError extends Error {
+export class DatasetError extends KitError {
   readonly code = 'DATASET_INVALID';
-  override readonly name = 'DatasetError';
+  override get name(): string {
+    return 'DatasetError';
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { md5, sha256, type Checksum } from './checksum.ts';
+import { KitError } from '../errors.ts';
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -124,9 +125,11 @@ export function parseDatasetName(value: string): DatasetName {
   return name;
 }
 
-export class UnknownDatasetError extends Error {
+export class UnknownDatasetError extends KitError {
   readonly code = 'UNKNOWN_DATASET';
-  override readonly name = 'UnknownDatasetError';
+  override get name(): string {
+    return 'UnknownDatasetError';
+  }
 
   constructor(readonly value: string) {
     super(`Unknown dataset '${value}'; valid datasets are: ${DATASET_NAMES.join(', ')}.`);

@@ -2,10 +2,14 @@
 // and overwrite each other's checkpoint.
 
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { KitError } from '../errors.ts';
 
 /** The folder is taken by a live process. */
-export class FolderInUseError extends Error {
+export class FolderInUseError extends KitError {
   readonly code = 'FOLDER_IN_USE';
+  override get name(): string {
+    return 'FolderInUseError';
+  }
 }
 
 /**

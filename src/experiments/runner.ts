@@ -10,7 +10,7 @@ import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../trai
 import { count } from '../words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
-import { gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from './results.ts';
+import { gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from '../report/results.ts';
 
 export interface RunOptions {
   dataset: string;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { op } from '../op.ts';
 
 /** A value for an activation's parameter: a plain number, or a scalar tensor when the parameter is trained. */
 export type ParamValue = number | tf.Scalar;
@@ -112,3 +113,11 @@ export function activationByName(name: string): Activation {
   }
   return ACTIVATIONS[name as ActivationName];
 }
+
+/** h = f(u): a layer's activation, element-wise (softmax: over each row). */
+export const activate = op('activate', (activation: Activation, u: tf.Tensor, param?: ParamValue): tf.Tensor => activation.f(u, param));
+
+/** dL/du = dL/dh ⊙ f'(u): back through a layer's activation, element-wise. */
+export const activationGrad = op('activationGrad', (activation: Activation, dH: tf.Tensor2D, u: tf.Tensor2D, param?: ParamValue): tf.Tensor2D =>
+  tf.mul(dH, activation.dfdx(u, param)),
+);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hash32 } from '../random.ts';
-import { fusedDropout } from './fused-dropout.ts';
+import { op } from '../op.ts';
 
 /**
  * Inverted dropout: each unit of each sample is kept with probability `keep` by its own Bernoulli draw, and kept
@@ -8,7 +8,7 @@ import { fusedDropout } from './fused-dropout.ts';
  *
  * The draws are counter-based: draw i of the mask with seed s is a 32-bit hash of i and of s (`maskDraw`), so a
  * mask needs no random stream, is the same on every backend, and a GPU draws it in the shader that applies it
- * (fused-dropout.ts) instead of receiving it from the CPU. Unit i is kept when the top 24 bits of its draw, as a
+ * (src/accel/dropout.ts) instead of receiving it from the CPU. Unit i is kept when the top 24 bits of its draw, as a
  * fraction of 2^24, are below keep (in float32).
  */
 
@@ -35,14 +35,11 @@ export function invertedDropoutMask(shape: number[], keep: number, seed: number)
   return tf.tensor(values, shape, 'float32');
 }
 
-/**
- * `h` with inverted dropout applied (h·mask), and the mask (kept for the backward pass): one kernel on webgpu, the
- * mask drawn in JavaScript elsewhere. The same values either way.
- */
-export function applyInvertedDropout(h: tf.Tensor2D, keep: number, seed: number): { output: tf.Tensor2D; mask: tf.Tensor2D } {
-  checkKeep(keep);
-  const fused = fusedDropout(h, keep, maskKey(seed));
-  if (fused) return fused;
-  const mask = invertedDropoutMask(h.shape, keep, seed) as tf.Tensor2D;
-  return { output: tf.mul(h, mask), mask };
-}
+/** `h` with inverted dropout applied, h ⊙ mask, and the mask (the backward pass multiplies by it again). */
+export const applyInvertedDropout = op(
+  'applyInvertedDropout',
+  (h: tf.Tensor2D, keep: number, seed: number): { output: tf.Tensor2D; mask: tf.Tensor2D } => {
+    const mask = invertedDropoutMask(h.shape, keep, seed) as tf.Tensor2D;
+    return { output: tf.mul(h, mask), mask };
+  },
+);

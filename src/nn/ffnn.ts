@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Activation, activationByName } from './activations.ts';
+import { type Activation, activate, activationByName, activationGrad } from './activations.ts';
 import { applyInvertedDropout } from './dropout.ts';
-import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad, type GradAndBiasGrad } from './fused-activations.ts';
 import { type InitMethod, type Initializer, initializerFor } from './init.ts';
+import { biasGrad, inputGrad, linear, weightGrad } from './linear.ts';
 import { softmaxCrossEntropyGrad } from './loss.ts';
 import { Parameter } from './parameter.ts';
 import { Random, randomSeed } from '../random.ts';
@@ -166,12 +166,9 @@ export class FFNN {
         if (outputLayer !== undefined && k === outputLayer + 1) return { output: h, cache: null as ForwardCache | null };
         kept.masks.push(mask);
         kept.inputs.push(h);
-        // u = h·W + b, in one kernel (on a GPU, one dispatch instead of two).
-        const u = tf.fused.matMul({ a: h, b: layer.weights.value, bias: layer.bias.value }) as tf.Tensor2D;
+        const u = linear(h, layer.weights.value as tf.Tensor2D, layer.bias.value as tf.Tensor1D);
         kept.preActivations.push(u);
-        const param = layer.param?.value as tf.Scalar | undefined;
-        // One kernel where the backend has one (webgpu, wasm), else tfjs operations: the same formula either way.
-        h = (fusedActivation(layer.activation, u, param) ?? layer.activation.f(u, param)) as tf.Tensor2D;
+        h = activate(layer.activation, u, layer.param?.value as tf.Scalar | undefined) as tf.Tensor2D;
       }
       return { output: h, cache: train ? kept : null };
     });
@@ -201,36 +198,27 @@ export class FFNN {
         targets.push(parameter);
         found.push(value);
       };
-      // dL/du of the output layer (softmax and cross-entropy together), and its sum over the batch.
-      let [dU, dB] = fusedSoftmaxCrossEntropyGrad(yPred, y) ?? withBatchSum(softmaxCrossEntropyGrad(yPred, y));
+      // dL/du of the output layer: softmax and cross-entropy together give (ŷ − y)/batch.
+      let dU = softmaxCrossEntropyGrad(yPred, y);
       for (let k = this.layers.length - 1; k >= 0; k--) {
-        const layer = this.layers[k] as Layer;
-        // u^k = h^(k−1)·W^k + b^k, with h^(k−1) the layer's input after dropout; b^k is added to every row, so its
-        // gradient is dL/du^k summed over the batch.
-        gradient(layer.weights, matMulTransposedLeft(cache.inputs[k] as tf.Tensor2D, dU));
-        gradient(layer.bias, dB);
+        const { weights, bias } = this.layers[k] as Layer;
+        // u^k = h^(k−1)·W^k + b^k, with h^(k−1) the layer's input after dropout.
+        gradient(weights, weightGrad(cache.inputs[k] as tf.Tensor2D, dU));
+        gradient(bias, biasGrad(dU));
         if (k === 0) break;
         // dL/dh^(k−1): back through W^k, then through the dropout mask on layer k's input.
-        let dH = matMulTransposedRight(dU, layer.weights.value as tf.Tensor2D);
-        const mask = cache.masks[k] as tf.Tensor2D | null;
-        // dL/du^(k−1): through the activation of the layer below.
+        let dH = inputGrad(dU, weights.value as tf.Tensor2D);
+        const mask = cache.masks[k];
+        if (mask) dH = tf.mul(dH, mask);
+        // dL/du^(k−1): back through the activation of the layer below.
         const below = this.layers[k - 1] as Layer;
         const u = cache.preActivations[k - 1] as tf.Tensor2D;
         const param = below.param?.value as tf.Scalar | undefined;
-        const trainsParam = below.param !== null && below.activation.dfdparam !== undefined && param !== undefined;
-        // One kernel for dL/du and its batch sum where the backend has it (webgpu, wasm), which also applies the mask when
-        // nothing else needs dL/dh on its own.
-        const folded = mask && !trainsParam ? fusedActivationGrad(below.activation, dH, u, param, mask) : null;
-        if (folded) {
-          [dU, dB] = folded;
-          continue;
-        }
-        if (mask) dH = tf.mul(dH, mask) as tf.Tensor2D;
-        if (trainsParam) {
+        if (below.param && below.activation.dfdparam) {
           // One parameter shared by every unit and sample: its gradient is the sum of their contributions.
-          gradient(below.param!, tf.sum(tf.mul(dH, below.activation.dfdparam!(u, param))));
+          gradient(below.param, tf.sum(tf.mul(dH, below.activation.dfdparam(u, param as tf.Scalar))));
         }
-        [dU, dB] = fusedActivationGrad(below.activation, dH, u, param) ?? withBatchSum(tf.mul(dH, below.activation.dfdx(u, param)) as tf.Tensor2D);
+        dU = activationGrad(below.activation, dH, u, param);
       }
       return found;
     });
@@ -299,33 +287,6 @@ export class FFNN {
   private isCallerInput(t: tf.Tensor): boolean {
     return this.cache?.masks[0] === null && this.cache.inputs[0] === t;
   }
-}
-
-/**
- * Whether products with a transposed operand should transpose it first. On the wasm backend such a product leaves
- * XNNPACK's fast path (1 GFLOP/s against 27); elsewhere the transpose flags of matMul cost nothing, and an explicit
- * transpose is one more kernel (on a GPU, one more dispatch of fixed cost).
- */
-const explicitTransposes = (): boolean => tf.getBackend() === 'wasm';
-
-/** aᵀ·b. On wasm the transpose is explicit; `a` is a batch of activations, which transposes quickly. */
-function matMulTransposedLeft(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return explicitTransposes() ? tf.matMul(tf.transpose(a), b) : tf.matMul(a, b, true, false);
-}
-
-/**
- * dU·Wᵀ for a batch dU [batch, nOut] and weights W [nIn, nOut]. On wasm it is computed as (W·dUᵀ)ᵀ: it transposes
- * two batch-sized matrices instead of the weights, and keeps the freshly updated W out of the operand that XNNPACK
- * repacks on every call. Measured on wasm for 512×1024 weights: 5.7 ms against 12.2 ms.
- */
-function matMulTransposedRight(dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D {
-  if (!explicitTransposes()) return tf.matMul(dU, weights, false, true);
-  return tf.transpose(tf.matMul(weights, tf.transpose(dU))) as tf.Tensor2D;
-}
-
-/** A layer's dL/du and its sum over the batch, the gradient of its bias. */
-function withBatchSum(dU: tf.Tensor2D): GradAndBiasGrad {
-  return [dU, tf.sum(dU, 0)];
 }
 
 function isPositiveInteger(n: number): boolean {

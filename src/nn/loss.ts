@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { op } from '../op.ts';
 
 /**
  * Mean cross-entropy of predicted probabilities `probs` against one-hot (or soft) `targets`, both [batch, C]:
@@ -16,6 +17,6 @@ export function crossEntropy(probs: tf.Tensor2D, targets: tf.Tensor2D, epsilon =
  * Gradient of the mean cross-entropy with respect to the logits of a softmax output layer: (ŷ − y)/batch. The
  * softmax Jacobian and the loss's derivative cancel to this, which is why the network's backward starts here.
  */
-export function softmaxCrossEntropyGrad(probs: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(tf.sub(probs, targets), probs.shape[0]));
-}
+export const softmaxCrossEntropyGrad = op('softmaxCrossEntropyGrad', (probs: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => tf.div(tf.sub(probs, targets), probs.shape[0])),
+);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { type FusedStep, Optimizer, checkOption, zerosLike } from './optimizer.ts';
+import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface AdamOptions {
   lr?: number;
@@ -21,8 +21,8 @@ export class Adam extends Optimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  private readonly means: tf.Variable[];
-  private readonly squares: tf.Variable[];
+  /** The moving averages P of gradients and S of squared gradients. */
+  readonly state: { P: tf.Variable[]; S: tf.Variable[] };
 
   constructor(
     parameters: Iterable<Parameter>,
@@ -37,34 +37,24 @@ export class Adam extends Optimizer {
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.epsilon = epsilon;
-    this.means = zerosLike(this.params);
-    this.squares = zerosLike(this.params);
+    this.state = { P: zerosLike(this.params), S: zerosLike(this.params) };
   }
 
   /** The bias corrections 1 − beta1^t and 1 − beta2^t of the current step. */
-  private corrections(): [number, number] {
+  corrections(): [number, number] {
     return [1 - this.beta1 ** this.t, 1 - this.beta2 ** this.t];
   }
 
-  protected update(p: Parameter, grad: tf.Tensor, i: number): void {
-    const m = this.means[i] as tf.Variable;
-    const s = this.squares[i] as tf.Variable;
+  update(p: Parameter, grad: tf.Tensor, i: number): void {
+    const P = this.state.P[i] as tf.Variable;
+    const S = this.state.S[i] as tf.Variable;
     const [correction1, correction2] = this.corrections();
-    m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
-    s.assign(tf.add(tf.mul(s, this.beta2), tf.mul(tf.mul(grad, grad), 1 - this.beta2)));
-    const mHat = tf.div(m, correction1);
-    const sHat = tf.div(s, correction2);
+    P.assign(tf.add(tf.mul(P, this.beta1), tf.mul(grad, 1 - this.beta1)));
+    S.assign(tf.add(tf.mul(S, this.beta2), tf.mul(tf.mul(grad, grad), 1 - this.beta2)));
+    const pHat = tf.div(P, correction1);
+    const sHat = tf.div(S, correction2);
     const rate = tf.div(this.lr, tf.add(tf.sqrt(sHat), this.epsilon));
-    p.value.assign(tf.sub(p.value, tf.mul(rate, mHat)));
+    p.value.assign(tf.sub(p.value, tf.mul(rate, pHat)));
   }
 
-  protected override fusedStep(): FusedStep {
-    const { beta1: b1, beta2: b2, lr, epsilon: eps } = this;
-    const [c1, c2] = this.corrections();
-    return { kernel: 'adam', state: [this.means, this.squares], constants: { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1, c2, lr, eps } };
-  }
-
-  dispose(): void {
-    tf.dispose([...this.means, ...this.squares]);
-  }
 }

@@ -1,21 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { type FusedKernel, fusedUpdates } from './fused.ts';
+import { op } from '../op.ts';
 
-/** The fused kernel that does an optimizer's `update` (src/optim/fused.ts), and what it reads besides p and grad. */
-export interface FusedStep {
-  kernel: FusedKernel;
-  /** The optimizer's state, in the kernel's input order after the parameter and its gradient: one tensor per parameter each. */
-  state: tf.Variable[][];
-  constants: Record<string, number>;
+/** The optimizer's state by name: per name, one tensor per parameter (velocity V, moving averages P and S). */
+export type OptimizerState = Readonly<Record<string, readonly tf.Variable[]>>;
+
+/** A parameter with its gradient, and its index among the optimizer's parameters (its state's index). */
+export interface ParameterToUpdate {
+  p: Parameter;
+  grad: tf.Tensor;
+  i: number;
 }
 
 /**
  * An optimizer updates its parameters in place from their gradients. State (velocities, moving averages) is made
- * once, one tensor per parameter, and freed by `dispose()`; a parameter without a gradient is left alone.
- *
- * A subclass writes its formula with tfjs operations in `update`, and may name in `fusedStep` a kernel that computes
- * the same in one pass (wasm, webgpu), which `step` then takes where the backend has it.
+ * once, one tensor per parameter, named in `state`, and freed by `dispose()`; a parameter without a gradient is left
+ * alone. A subclass writes its formula with tfjs operations in `update`.
  */
 export abstract class Optimizer {
   protected readonly params: readonly Parameter[];
@@ -27,6 +27,9 @@ export abstract class Optimizer {
     if (this.params.length === 0) throw new Error(`${this.constructor.name}: no parameters to optimize.`);
   }
 
+  /** The state, by name (empty for an optimizer without state). */
+  abstract readonly state: OptimizerState;
+
   /** Steps taken so far. */
   get steps(): number {
     return this.t;
@@ -35,41 +38,12 @@ export abstract class Optimizer {
   /** Updates every parameter that has a gradient. */
   step(): void {
     this.t += 1;
-    tf.tidy(() => {
-      const active = this.params.flatMap((p, i) => (p.grad ? [{ p, grad: p.grad, i }] : []));
-      const fusedStep = this.fusedStep();
-      if (fusedStep) {
-        const { kernel, state, constants } = fusedStep;
-        const tensors = active.map(({ p, grad, i }) => [p.value, grad, ...state.map((perParameter) => perParameter[i] as tf.Variable)]);
-        const fused = fusedUpdates(kernel, tensors, constants);
-        if (fused) {
-          active.forEach(({ p, i }, k) => {
-            const [value, ...newState] = fused[k] as tf.Tensor[];
-            newState.forEach((t, j) => (state[j]?.[i] as tf.Variable).assign(t));
-            p.value.assign(value as tf.Tensor);
-          });
-          return;
-        }
-      }
-      for (const { p, grad, i } of active) this.update(p, grad, i);
-    });
+    const withGrad = this.params.flatMap((p, i) => (p.grad ? [{ p, grad: p.grad, i }] : []));
+    tf.tidy(() => updateParameters(this, withGrad));
   }
 
-  /** Updates parameter `i` from its gradient with tfjs operations (inside step's tidy). */
-  protected abstract update(p: Parameter, grad: tf.Tensor, i: number): void;
-
-  /** The fused kernel of this step and its inputs; none by default (an optimizer of your own needs none). */
-  protected fusedStep(): FusedStep | null {
-    return null;
-  }
-
-  /**
-   * The tensors of its state, which a checkpoint saves and restores in place: those its fused step reads (an
-   * optimizer of your own with state and no fused step names them here).
-   */
-  stateTensors(): tf.Variable[] {
-    return this.fusedStep()?.state.flat() ?? [];
-  }
+  /** Updates parameter `i` (and its state) from its gradient: the optimizer's formula, inside step's tidy. */
+  abstract update(p: Parameter, grad: tf.Tensor, i: number): void;
 
   /** Takes up the step count saved in a checkpoint, with the state tensors restored. */
   restoreSteps(steps: number): void {
@@ -77,9 +51,21 @@ export abstract class Optimizer {
     this.t = steps;
   }
 
+  /** The state's tensors, name by name in the order `state` lists them: what a checkpoint saves and restores in place. */
+  stateTensors(): tf.Variable[] {
+    return Object.values(this.state).flat();
+  }
+
   /** Frees the optimizer's state, not the parameters. */
-  abstract dispose(): void;
+  dispose(): void {
+    tf.dispose(this.stateTensors());
+  }
 }
+
+/** One optimizer step over the parameters that have a gradient, each by the optimizer's `update`. */
+export const updateParameters = op('updateParameters', (optimizer: Optimizer, parameters: ParameterToUpdate[]): void => {
+  for (const { p, grad, i } of parameters) optimizer.update(p, grad, i);
+});
 
 /** One zero tensor per parameter, shaped like it, for optimizer state. */
 export function zerosLike(parameters: readonly Parameter[]): tf.Variable[] {

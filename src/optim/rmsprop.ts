@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { type FusedStep, Optimizer, checkOption, zerosLike } from './optimizer.ts';
+import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface RMSPropOptions {
   lr?: number;
@@ -15,7 +15,8 @@ export class RMSProp extends Optimizer {
   readonly lr: number;
   readonly beta: number;
   readonly epsilon: number;
-  private readonly squares: tf.Variable[];
+  /** The moving average S of squared gradients. */
+  readonly state: { S: tf.Variable[] };
 
   constructor(parameters: Iterable<Parameter>, { lr = 0.001, beta = 0.9, epsilon = 1e-8 }: RMSPropOptions = {}) {
     super(parameters);
@@ -25,22 +26,14 @@ export class RMSProp extends Optimizer {
     this.lr = lr;
     this.beta = beta;
     this.epsilon = epsilon;
-    this.squares = zerosLike(this.params);
+    this.state = { S: zerosLike(this.params) };
   }
 
-  protected update(p: Parameter, grad: tf.Tensor, i: number): void {
-    const s = this.squares[i] as tf.Variable;
-    s.assign(tf.add(tf.mul(s, this.beta), tf.mul(tf.mul(grad, grad), 1 - this.beta)));
-    const rate = tf.div(this.lr, tf.add(tf.sqrt(s), this.epsilon));
+  update(p: Parameter, grad: tf.Tensor, i: number): void {
+    const S = this.state.S[i] as tf.Variable;
+    S.assign(tf.add(tf.mul(S, this.beta), tf.mul(tf.mul(grad, grad), 1 - this.beta)));
+    const rate = tf.div(this.lr, tf.add(tf.sqrt(S), this.epsilon));
     p.value.assign(tf.sub(p.value, tf.mul(rate, grad)));
   }
 
-  protected override fusedStep(): FusedStep {
-    const { beta, lr, epsilon: eps } = this;
-    return { kernel: 'rmsprop', state: [this.squares], constants: { beta, rest: 1 - beta, lr, eps } };
-  }
-
-  dispose(): void {
-    tf.dispose(this.squares);
-  }
 }

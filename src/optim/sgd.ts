@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { type FusedStep, Optimizer, checkOption, zerosLike } from './optimizer.ts';
+import { Optimizer, checkOption, zerosLike } from './optimizer.ts';
 
 export interface SGDOptions {
   /** Learning rate. */
@@ -20,7 +20,8 @@ export class SGD extends Optimizer {
   readonly lr: number;
   readonly beta: number;
   readonly momentum: number;
-  private readonly velocity: tf.Variable[];
+  /** The velocity V, when there is momentum. */
+  readonly state: { V: tf.Variable[] };
 
   constructor(parameters: Iterable<Parameter>, { lr = 0.001, beta = 0, momentum = 0 }: SGDOptions = {}) {
     super(parameters);
@@ -30,31 +31,22 @@ export class SGD extends Optimizer {
     this.lr = lr;
     this.beta = beta;
     this.momentum = momentum;
-    this.velocity = momentum > 0 ? zerosLike(this.params) : [];
+    this.state = { V: momentum > 0 ? zerosLike(this.params) : [] };
   }
 
-  protected update(p: Parameter, grad: tf.Tensor, i: number): void {
+  update(p: Parameter, grad: tf.Tensor, i: number): void {
     if (this.momentum === 0) {
       p.value.assign(tf.sub(this.decayed(p), tf.mul(grad, this.lr)));
       return;
     }
-    const v = this.velocity[i] as tf.Variable;
-    v.assign(tf.sub(tf.mul(v, this.momentum), tf.mul(grad, this.lr)));
-    p.value.assign(tf.add(this.decayed(p), v));
+    const V = this.state.V[i] as tf.Variable;
+    V.assign(tf.sub(tf.mul(V, this.momentum), tf.mul(grad, this.lr)));
+    p.value.assign(tf.add(this.decayed(p), V));
   }
 
-  protected override fusedStep(): FusedStep {
-    const keep = 1 - this.beta;
-    if (this.momentum === 0) return { kernel: 'sgd', state: [], constants: { keep, lr: this.lr } };
-    return { kernel: 'momentum', state: [this.velocity], constants: { keep, lr: this.lr, m: this.momentum } };
-  }
-
-  /** (1 − beta)·p; with no decay, p itself (1·p is p exactly, as the fused kernel computes it). */
+  /** (1 − beta)·p; with no decay, p itself (1·p is p exactly). */
   private decayed(p: Parameter): tf.Tensor {
     return this.beta === 0 ? p.value : tf.mul(p.value, 1 - this.beta);
   }
 
-  dispose(): void {
-    tf.dispose(this.velocity);
-  }
 }

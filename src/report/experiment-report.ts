@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunResult } from '../experiments/results.ts';
+import type { RunResult } from './results.ts';
 import { writeWhole } from '../files.ts';
 import { count } from '../words.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';

@@ -1,5 +1,5 @@
 /** Markdown tables of an experiment's runs, in the notebook's number formats (loss `3.773`, accuracy `97.68%`). */
-import { gaps, type RunResult } from '../experiments/results.ts';
+import { gaps, type RunResult } from './results.ts';
 
 const MISSING = '—';
 

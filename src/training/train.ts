@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BatchData, type BatchSource, batchIndices, gatherBatch } from '../data/batches.ts';
-import { deviceBatches } from '../data/fused-batches.ts';
+import { type BatchData, type BatchSource, batchIndices, batchSource } from '../data/batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
-import { crossEntropy } from '../nn/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { hasFusedMetrics, fusedMetrics } from './fused-metrics.ts';
+import { RunningTotals } from './metrics.ts';
 import { progressBar } from './progress.ts';
 
 export type TrainingData = BatchData;
@@ -53,87 +51,6 @@ export function formatEpoch(metrics: EpochMetrics): string {
 
 export function formatTest(metrics: EvaluationMetrics): string {
   return `Test Results: ${formatMetrics(metrics)}`;
-}
-
-/** Batches of `data`: made on the GPU where the backend can (fused-batches.ts), else by gatherBatch. */
-export function batchSource(data: TrainingData): BatchSource {
-  return (
-    deviceBatches(data) ?? {
-      batch(indices) {
-        const batch = gatherBatch(data, indices);
-        return { x: tf.tensor2d(batch.x, [batch.size, data.features]), y: tf.tensor2d(batch.y, [batch.size, data.classes]) };
-      },
-      dispose() {},
-    }
-  );
-}
-
-/**
- * A running loss and count of right predictions, kept on the backend so that the loop never waits on a read. Each
- * batch adds its mean loss (`batchMean`, as the notebook reports training) or its summed loss (`sampleSum`, for a
- * per-sample mean over batches of any size). One total each, or on webgpu one per row of the batch (rank 1), updated
- * by one kernel (fused-metrics.ts) and summed when read.
- */
-export class RunningTotals {
-  private loss: tf.Tensor;
-  private right: tf.Tensor;
-
-  /** `rows`: the largest batch that will be added. */
-  constructor(
-    rows: number,
-    private readonly mode: 'batchMean' | 'sampleSum',
-  ) {
-    const shape = hasFusedMetrics() ? [rows] : [];
-    this.loss = tf.zeros(shape);
-    this.right = tf.zeros(shape);
-  }
-
-  add(yPred: tf.Tensor2D, y: tf.Tensor2D): void {
-    const batch = yPred.shape[0];
-    const perRow = this.loss.rank === 1;
-    const scale = this.mode === 'batchMean' ? 1 / batch : 1;
-    const fused = perRow ? fusedMetrics(yPred, y, this.loss as tf.Tensor1D, this.right as tf.Tensor1D, scale) : null;
-    const [loss, right]: tf.Tensor[] =
-      fused ??
-      tf.tidy(() => {
-        const mean = crossEntropy(yPred, y);
-        const correct = tf.sum(tf.cast(tf.equal(tf.argMax(yPred, 1), tf.argMax(y, 1)), 'float32'));
-        // Per-row totals that the fused kernel can no longer add to (turned off meanwhile) become one total each.
-        const [lossSoFar, rightSoFar] = perRow ? [tf.sum(this.loss), tf.sum(this.right)] : [this.loss, this.right];
-        return [tf.add(lossSoFar, this.mode === 'batchMean' ? mean : tf.mul(mean, batch)), tf.add(rightSoFar, correct)];
-      });
-    tf.dispose([this.loss, this.right]);
-    this.loss = loss as tf.Tensor;
-    this.right = right as tf.Tensor;
-  }
-
-  /**
-   * Starts reading the loss so far, to be awaited later. The read is queued now, behind only the work queued so far,
-   * so by the time it is awaited the backend is usually past it. (A clone shares the total's memory, which lives
-   * until both are freed.)
-   */
-  checkpoint(): Promise<void> {
-    const snapshot = this.loss.clone();
-    const read = snapshot.data().then(
-      () => snapshot.dispose(),
-      (error: unknown) => {
-        snapshot.dispose();
-        throw error;
-      },
-    );
-    // Awaited later, which rethrows; this only keeps a failure before then from counting as unhandled.
-    read.catch(() => {});
-    return read;
-  }
-
-  /** Waits for the backend, then frees the totals. */
-  async read(): Promise<{ loss: number; right: number }> {
-    const loss = tf.sum(this.loss);
-    const right = tf.sum(this.right);
-    const [lossValue, rightValue] = await Promise.all([loss.data(), right.data()]);
-    tf.dispose([loss, right, this.loss, this.right]);
-    return { loss: lossValue[0] as number, right: rightValue[0] as number };
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../bench/bench.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { onBackend, parseFlag, type Result, workingKernels } from '../../bench/measure.ts';
-import { hasFusedUpdate } from '../../src/optim/fused.ts';
+import { hasFusedUpdate } from '../../src/accel/optimizers.ts';
 import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
 import { DAWN_INSTALLED } from '../helpers/backends.ts';
 
@@ -28,7 +28,7 @@ describe('bench helpers', () => {
     expect(partOf('/x/node_modules/@tensorflow/tfjs-core/dist/tf-core.node.js', 'f')).toBe('@tensorflow/tfjs-core');
     expect(partOf('node_modules/webgpu/index.js', 'f')).toBe('webgpu');
     expect(partOf('/work/kit/src/nn/ffnn.ts', 'forward')).toBe('the kit (src)');
-    expect(partOf('src/kernels/webgpu.ts', 'runWgsl')).toBe('the kit (src)');
+    expect(partOf('src/accel/webgpu.ts', 'runWgsl')).toBe('the kit (src)');
     expect(partOf('bench/measure.ts', 'step')).toBe('bench');
     expect(partOf('node:internal/timers', 'f')).toBe('Node.js');
     expect(partOf('wasm://wasm/001a96ee', 'wasm-function[3]')).toMatch(/^WebAssembly/);

@@ -8,7 +8,7 @@ import { encodeIdx } from '../../src/data/idx.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';
 import { main } from '../../src/experiments/cli.ts';
 import { EXPERIMENT_1C, EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
-import { ResultsLog, type TestRecord } from '../../src/experiments/results.ts';
+import { ResultsLog, type TestRecord } from '../../src/report/results.ts';
 import { runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
 import { makeTempDir } from '../data/helpers.ts';
 

@@ -153,16 +153,18 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
 describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('FFNN backward on webgpu', () => {
   beforeAll(() => useBackend('webgpu'));
 
-  it('applies each dropout mask inside the activation-gradient kernel: 3 kernels a layer (2 products, 1 gradient)', async () => {
+  it('takes the fused kernels: per layer its products and one gradient kernel that also sums the bias gradient, plus one product a dropout mask', async () => {
     const net = new FFNN(6, [7, 6, 5], ['relu', 'celu', 'swish', 'softmax'], CLASSES, { keepProb: [0.9, 0.8, 0.7, 0.6], seed: 4 });
     const x = tf.tensor2d(normals(25).matrix(BATCH, 6, 1));
     const y = tf.tensor2d(oneHotRows(BATCH, CLASSES));
     const yPred = net.forward(x);
     const profile = await tf.profile(() => net.backward(x, y, yPred));
-    const names = profile.kernels.map((k) => k.name);
-    expect(names).not.toContain('Multiply');
-    // Per layer dW = hᵀ·dU, and below the output dH = dU·Wᵀ and dU of the layer below; the output's dU first.
-    expect(names.filter((name) => name !== 'Reshape')).toHaveLength(1 + 4 + 3 * 2);
+    const names = profile.kernels.map((k) => k.name).filter((name) => name !== 'Reshape');
+    // dH ⊙= mask below each of the three hidden layers' outputs; no bias gradient of its own (no Sum).
+    expect(names.filter((name) => name === 'Multiply')).toHaveLength(3);
+    expect(names).not.toContain('Sum');
+    // Per layer dW = hᵀ·dU, and below the output dH = dU·Wᵀ, the mask and dU of the layer below; the output's dU first.
+    expect(names).toHaveLength(1 + 4 + 3 * 3);
     net.dispose();
     tf.dispose([x, y, yPred]);
   });

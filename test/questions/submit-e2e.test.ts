@@ -33,15 +33,12 @@ async function submit(argv: string[], questions?: Question[]) {
 
 /** Adam as a student might get it wrong: no bias correction. */
 class AdamWithoutBiasCorrection extends Optimizer {
-  private readonly m = zerosLike(this.params);
-  private readonly s = zerosLike(this.params);
-  protected update(p: Parameter, g: tf.Tensor, i: number): void {
-    this.m[i]!.assign(tf.add(tf.mul(this.m[i]!, 0.9), tf.mul(g, 0.1)));
-    this.s[i]!.assign(tf.add(tf.mul(this.s[i]!, 0.999), tf.mul(tf.mul(g, g), 0.001)));
-    p.value.assign(tf.sub(p.value, tf.mul(tf.div(0.001, tf.add(tf.sqrt(this.s[i]!), 1e-8)), this.m[i]!)));
-  }
-  dispose(): void {
-    tf.dispose([...this.m, ...this.s]);
+  readonly state = { P: zerosLike(this.params), S: zerosLike(this.params) };
+  update(p: Parameter, g: tf.Tensor, i: number): void {
+    const [P, S] = [this.state.P[i]!, this.state.S[i]!];
+    P.assign(tf.add(tf.mul(P, 0.9), tf.mul(g, 0.1)));
+    S.assign(tf.add(tf.mul(S, 0.999), tf.mul(tf.mul(g, g), 0.001)));
+    p.value.assign(tf.sub(p.value, tf.mul(tf.div(0.001, tf.add(tf.sqrt(S), 1e-8)), P)));
   }
 }
 

@@ -1,4 +1,4 @@
-import type { RunResult } from '../../src/experiments/results.ts';
+import type { RunResult } from '../../src/report/results.ts';
 
 /** A run with a plausible learning curve; unfinished when `test` is false. */
 export function fakeRun(

@@ -9,7 +9,7 @@ import {
   type EpochRecord,
   type RunResult,
   type RunSpec,
-} from '../../src/experiments/results.ts';
+} from '../../src/report/results.ts';
 
 const META = { backend: 'cpu', dataset: 'mnist-fake', seed: 1234 };
 

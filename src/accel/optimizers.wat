@@ -1,14 +1,14 @@
 ;; Fused optimizer updates for the wasm backend: one pass over memory instead of one pass per tfjs operation.
-;; Every operation is a single-precision IEEE operation in the order the kit's tfjs code applies them, so the results
+;; Every operation is a single-precision IEEE operation in the order the reference formulas (src/optim) apply them, so the results
 ;; are bit for bit those of the unfused path (and of the autograder's float32 reference).
 ;;
 ;; The memory is the tfjs wasm backend's own (imported); all pointers are byte offsets of float32 arrays in it, and
 ;; n is the number of elements. Four elements a step with SIMD, then one at a time for the rest.
-;; Compiled by `npm run build:kernels` into src/optim/kernels-wasm.ts; MEMORY below becomes shared or not.
+;; Compiled by `npm run build:kernels` into optimizers-wasm.ts; MEMORY below becomes shared or not.
 (module
   (import "env" "memory" (memory MEMORY))
 
-  ;; SGD with the course's weight decay: p' = keep·p − lr·g, keep = 1 − beta.
+  ;; SGD.update (src/optim/sgd.ts) without momentum: p' = keep·p − lr·g, keep = 1 − beta.
   (func (export "sgd")
     (param $p i32) (param $g i32) (param $pOut i32) (param $n i32) (param $keep f32) (param $lr f32)
     (local $i i32) (local $end i32) (local $keep4 v128) (local $lr4 v128)
@@ -33,7 +33,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $next))))
 
-  ;; SGD with momentum: v' = m·v − lr·g, p' = keep·p + v'.
+  ;; SGD.update with momentum: v' = m·v − lr·g, p' = keep·p + v'.
   (func (export "momentum")
     (param $p i32) (param $g i32) (param $v i32) (param $pOut i32) (param $vOut i32) (param $n i32)
     (param $keep f32) (param $lr f32) (param $m f32)
@@ -66,7 +66,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $next))))
 
-  ;; RMSProp: s' = s·beta + (g·g)·(1 − beta), p' = p − (lr / (√s' + eps))·g.
+  ;; RMSProp.update (src/optim/rmsprop.ts): s' = s·beta + (g·g)·(1 − beta), p' = p − (lr / (√s' + eps))·g.
   (func (export "rmsprop")
     (param $p i32) (param $g i32) (param $s i32) (param $pOut i32) (param $sOut i32) (param $n i32)
     (param $beta f32) (param $rest f32) (param $lr f32) (param $eps f32)
@@ -110,7 +110,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $next))))
 
-  ;; Adam: m' = m·b1 + g·(1 − b1), s' = s·b2 + (g·g)·(1 − b2), m̂ = m'/c1, ŝ = s'/c2,
+  ;; Adam.update (src/optim/adam.ts): m' = m·b1 + g·(1 − b1), s' = s·b2 + (g·g)·(1 − b2), m̂ = m'/c1, ŝ = s'/c2,
   ;; p' = p − (lr / (√ŝ + eps))·m̂, with c1 = 1 − b1^t and c2 = 1 − b2^t.
   (func (export "adam")
     (param $p i32) (param $g i32) (param $m i32) (param $s i32)

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Parameter } from '../../src/nn/parameter.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { useFusedKernels } from '../../src/kernels/fused.ts';
+import { useFusedKernels } from '../../src/op.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../src/nn/loss.ts';
-import { useFusedKernels } from '../../src/kernels/fused.ts';
-import { fusedMetrics } from '../../src/training/fused-metrics.ts';
-import { RunningTotals } from '../../src/training/train.ts';
+import { useFusedKernels } from '../../src/op.ts';
+import { fusedAddToTotals } from '../../src/accel/metrics.ts';
+import { RunningTotals, type Totals } from '../../src/training/metrics.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals, softmaxRows } from '../helpers/reference64.ts';
 
@@ -31,14 +31,14 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused training metrics o
       const targets = tf.tensor2d(y);
       expectedLoss += (await values(crossEntropy(probs, targets)))[0]!;
       expectedRight += (await values(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(targets, 1)), 'float32'))))[0]!;
-      let next: [tf.Tensor1D, tf.Tensor1D] | null = null;
+      let next: Totals | null = null;
       const profile = await tf.profile(() => {
-        next = fusedMetrics(probs, targets, loss, right, 1 / size);
-        return next ?? undefined;
+        next = fusedAddToTotals({ loss, right }, probs, targets, 'batchMean');
+        return next ? [next.loss, next.right] : undefined;
       });
       expect(profile.kernels.map((k) => k.name)).toEqual(['CC6204TrainingMetrics']);
       tf.dispose([loss, right, probs, targets]);
-      [loss, right] = next!;
+      ({ loss, right } = next! as { loss: tf.Tensor1D; right: tf.Tensor1D });
     }
     const [gotLoss] = await values(tf.sum(loss));
     const [gotRight] = await values(tf.sum(right));
@@ -51,7 +51,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused training metrics o
     // Row 0: tie between columns 1 and 4, target 1 (right); row 1: the same tie, target 4 (wrong).
     const q = [[0.1, 0.35, 0.1, 0.1, 0.35], [0.1, 0.35, 0.1, 0.1, 0.35]];
     const y = [[0, 1, 0, 0, 0], [0, 0, 0, 0, 1]];
-    const [loss, right] = fusedMetrics(tf.tensor2d(q), tf.tensor2d(y), tf.zeros([2]), tf.zeros([2]), 1)!;
+    const { loss, right } = fusedAddToTotals({ loss: tf.zeros([2]), right: tf.zeros([2]) }, tf.tensor2d(q), tf.tensor2d(y), 'sampleSum')!;
     expect(await values(right)).toEqual([1, 0]);
     for (const rowLoss of await values(loss)) expect(rowLoss).toBeCloseTo(-Math.log(0.35), 6);
   });
@@ -78,6 +78,6 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused training metrics o
 
   it('leave the work to tfjs operations for a batch larger than the totals', () => {
     const { q, y } = batch(8, 4);
-    expect(fusedMetrics(tf.tensor2d(q), tf.tensor2d(y), tf.zeros([4]), tf.zeros([4]), 1)).toBeNull();
+    expect(fusedAddToTotals({ loss: tf.zeros([4]), right: tf.zeros([4]) }, tf.tensor2d(q), tf.tensor2d(y), 'sampleSum')).toBeNull();
   });
 });

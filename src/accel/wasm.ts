@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * WebAssembly modules of the kit's own on the wasm backend (kernels.wat's optimizer updates, activations.wat's
+ * WebAssembly modules of the kit's own on the wasm backend (optimizers.wat's updates, activations.wat's
  * activations), for work that tfjs would spread over several kernels, each a pass over memory. They run over the
  * backend's own memory, so a kernel reads its input tensors and writes its outputs where tfjs keeps them: no copy.
  */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fusedUpdate } from '../../src/optim/fused.ts';
-import { wordsTensor } from '../../src/kernels/webgpu.ts';
+import { fusedUpdate } from '../../src/accel/optimizers.ts';
+import { wordsTensor } from '../../src/accel/webgpu.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 
 // CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
@@ -69,7 +69,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('work the GPU rejects', (
     // A binding that its layout does not have: WebGPU reports it as an event and drops the work.
     const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
     // Dawn prints its report of this on stderr, under this label.
-    const label = 'invalid on purpose by test/kernels/webgpu.test.ts';
+    const label = 'invalid on purpose by test/accel/webgpu.test.ts';
     device.createBindGroup({ label, layout: device.createBindGroupLayout({ entries: [] }), entries: [{ binding: 0, resource: { buffer } }] });
     await expect(a.data()).rejects.toThrow(/^The GPU rejected work queued before this read, so its results are not valid \(GPUValidationError: /);
     expect(await values(a)).toEqual([3, 3, 3, 3]);

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useFusedKernels } from '../../src/kernels/fused.ts';
-import { fusedUpdate } from '../../src/optim/fused.ts';
+import { useFusedKernels } from '../../src/op.ts';
+import { fusedUpdate } from '../../src/accel/optimizers.ts';
 import { useBackend } from '../helpers/backends.ts';
-import { bitsAfterSteps, OPTIMIZERS } from './fused-helpers.ts';
+import { bitsAfterSteps, OPTIMIZERS } from './optimizer-steps.ts';
 
 describe('fused optimizer kernels on wasm', () => {
   beforeAll(() => useBackend('wasm'));

@@ -1,12 +1,12 @@
 ;; The activations of the 2e network and their derivatives, for the wasm backend: one SIMD pass over memory for what
 ;; tfjs does in 3 to 10 kernels (celu forward: clamp, divide, exp, subtract, multiply, relu, add), each a pass of its
-;; own. The formulas are those of activations.ts in the same order; exp is computed here (tfjs's comes from the C
+;; own. The formulas are those of src/nn/activations.ts in the same order; exp is computed here (tfjs's comes from the C
 ;; library), so results agree with the tfjs operations to a few units in the last place, not bit for bit.
 ;;
 ;; The memory is the tfjs wasm backend's own (imported); pointers are byte offsets of float32 arrays in it. Four
 ;; elements a step with SIMD; the rest (of the n elements, or of a row in `grad`) one at a time, each in lane 0 of a
 ;; vector, through the same functions.
-;; Compiled by `npm run build:kernels` into src/nn/activations-wasm.ts; MEMORY below becomes shared or not.
+;; Compiled by `npm run build:kernels` into activations-wasm.ts; MEMORY below becomes shared or not.
 (module
   (import "env" "memory" (memory MEMORY))
 
@@ -74,7 +74,7 @@
     (f32x4.div (v128.const f32x4 1 1 1 1)
       (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp (f32x4.neg (local.get $x))))))
 
-  ;; celu: max(u, 0) + a·(exp(min(u, 0) / a) − 1)
+  ;; celu.f (src/nn/activations.ts): max(u, 0) + a·(exp(min(u, 0) / a) − 1)
   (func $celu (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (f32x4.add
       (f32x4.pmax (local.get $u) (v128.const f32x4 0 0 0 0))
@@ -83,19 +83,19 @@
           (call $exp (f32x4.div (f32x4.pmin (local.get $u) (v128.const f32x4 0 0 0 0)) (local.get $a)))
           (v128.const f32x4 1 1 1 1)))))
 
-  ;; swish: u·sigmoid(a·u)
+  ;; swish.f: u·sigmoid(a·u)
   (func $swish (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (f32x4.mul (local.get $u) (call $sigmoid (f32x4.mul (local.get $a) (local.get $u)))))
 
-  ;; relu': 1 where u > 0, else 0 (0 at 0, as tf.step(u, 0); 0 at NaN too, where tf.step gives NaN)
+  ;; relu.dfdx: 1 where u > 0, else 0 (0 at 0, as tf.step(u, 0); 0 at NaN too, where tf.step gives NaN)
   (func $reluPrime (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (v128.and (f32x4.gt (local.get $u) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))
 
-  ;; celu': exp(min(u, 0) / a)
+  ;; celu.dfdx: exp(min(u, 0) / a)
   (func $celuPrime (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (call $exp (f32x4.div (f32x4.pmin (local.get $u) (v128.const f32x4 0 0 0 0)) (local.get $a))))
 
-  ;; swish': s + bu·(s·sigmoid(−bu)), s = sigmoid(bu), bu = a·u
+  ;; swish.dfdx: s + bu·(s·sigmoid(−bu)), s = sigmoid(bu), bu = a·u
   (func $swishPrime (type $elementwise) (param $u v128) (param $a v128) (result v128)
     (local $bu v128) (local $s v128)
     (local.set $bu (f32x4.mul (local.get $a) (local.get $u)))
@@ -126,11 +126,10 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $next))))
 
-  ;; For a batch of `rows` rows of `columns` units: du = d·f'(u), d being dh, or dh·m where `masked` is not 0 (m a
-  ;; dropout mask), and db = du summed over the rows, in row order (the bias gradient). f' is the table's entry
-  ;; `derivative`.
+  ;; For a batch of `rows` rows of `columns` units: du = dh·f'(u) and db = du summed over the rows, in row order (the
+  ;; bias gradient). f' is the table's entry `derivative`.
   (func (export "grad")
-    (param $derivative i32) (param $dh i32) (param $u i32) (param $m i32) (param $masked i32)
+    (param $derivative i32) (param $dh i32) (param $u i32)
     (param $du i32) (param $db i32) (param $rows i32) (param $columns i32) (param $a f32)
     (local $row i32) (local $i i32) (local $rowEnd i32) (local $end4 i32) (local $j i32) (local $a4 v128) (local $d v128) (local $g v128)
     (local.set $a4 (f32x4.splat (local.get $a)))
@@ -145,8 +144,6 @@
       (block $done4 (loop $next4
         (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
         (local.set $d (v128.load (i32.add (local.get $dh) (local.get $i))))
-        (if (local.get $masked)
-          (then (local.set $d (f32x4.mul (local.get $d) (v128.load (i32.add (local.get $m) (local.get $i)))))))
         (local.set $g (f32x4.mul (local.get $d)
           (call_indirect (type $elementwise)
             (v128.load (i32.add (local.get $u) (local.get $i))) (local.get $a4) (local.get $derivative))))
@@ -159,8 +156,6 @@
       (block $done (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $rowEnd)))
         (local.set $d (f32x4.splat (f32.load (i32.add (local.get $dh) (local.get $i)))))
-        (if (local.get $masked)
-          (then (local.set $d (f32x4.mul (local.get $d) (f32x4.splat (f32.load (i32.add (local.get $m) (local.get $i))))))))
         (local.set $g (f32x4.mul (local.get $d)
           (call_indirect (type $elementwise)
             (f32x4.splat (f32.load (i32.add (local.get $u) (local.get $i)))) (local.get $a4) (local.get $derivative))))

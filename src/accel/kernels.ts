@@ -1,20 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedKernelsOn } from '../op.ts';
 
 /**
- * The kit's fused kernels (optimizer updates and activations on wasm and webgpu) do in one kernel what tfjs
- * does in several. Each has an operation-by-operation path that computes the same, which the other backends take,
- * and which this switch selects everywhere, e.g. to compare the two.
+ * The kit's own kernels (optimizer updates, activations, dropout, metrics and batches on wasm and webgpu) do in one
+ * kernel what the reference formulas do in several tfjs operations. They are registered with tfjs by name for the
+ * backends that have them; these helpers run one where the current backend has it.
  */
-let enabled = true;
-
-/** Turns the fused kernels off (or back on). */
-export function useFusedKernels(on: boolean): void {
-  enabled = on;
-}
 
 /** Whether `runFused(kernelName, …)` would run the kernel on the current backend (for float32 inputs). */
 export function hasFused(kernelName: string): boolean {
-  return enabled && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+  return fusedKernelsOn() && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
 /** Whether the fused kernels can take these tensors: every one float32 and not empty. */
@@ -30,8 +25,8 @@ export function runKernelOutputs(kernelName: string, inputs: Record<string, tf.T
 }
 
 /**
- * Runs the fused kernel `kernelName` when it is on, the current backend has it, and every input is float32 and not
- * empty: returns its outputs in order, or null so that the caller takes the operation-by-operation path.
+ * Runs the kernel `kernelName` when it is on, the current backend has it, and every input is float32 and not empty:
+ * returns its outputs in order, or null so that the caller takes the reference formula.
  */
 export function runFused(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] | null {
   if (!hasFused(kernelName) || !fusable(Object.values(inputs))) return null;

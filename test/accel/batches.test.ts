@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { gatherBatch } from '../../src/data/batches.ts';
-import { deviceBatches } from '../../src/data/fused-batches.ts';
-import { useFusedKernels } from '../../src/kernels/fused.ts';
-import { batchSource } from '../../src/training/train.ts';
+import { batchSource, gatherBatch } from '../../src/data/batches.ts';
+import { deviceBatches } from '../../src/accel/batches.ts';
+import { useFusedKernels } from '../../src/op.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 
 /** A dataset of `count` samples of `features` bytes, every byte value present, labels in 0..classes-1. */

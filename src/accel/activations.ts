@@ -1,14 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { runFused } from '../kernels/fused.ts';
-import { registerWasmKernel, type WasmCall } from '../kernels/wasm.ts';
-import { registerWgslKernel, type WgslKernel, type WgslLaunch } from '../kernels/webgpu.ts';
-import type { Activation, ActivationName, ParamValue } from './activations.ts';
+import { type Activation, type ActivationName, activate, activationGrad, type ParamValue } from '../nn/activations.ts';
+import { softmaxCrossEntropyGrad } from '../nn/loss.ts';
+import { setFaster } from '../op.ts';
 import { ACTIVATION_KERNELS } from './activations-wasm.ts';
+import { runFused } from './kernels.ts';
+import { withBiasGrad } from './linear.ts';
+import { registerWasmKernel, type WasmCall } from './wasm.ts';
+import { registerWgslKernel, type WgslKernel, type WgslLaunch } from './webgpu.ts';
 
 /**
  * The activations, and in the backward pass dh·f'(u) or the output layer's (ŷ − y)/batch together with its sum over
  * the batch (the bias gradient), in one kernel each on the webgpu and wasm backends. Written with tfjs operations
- * (activations.ts and loss.ts, which every backend runs and the tests check against float64 references), celu takes
+ * (src/nn/activations.ts and loss.ts, the reference formulas, checked against float64 references), celu takes
  * 7 kernels forward and 4 back, swish 3 and 8, softmax 5, and a sum over the batch 2 (tfjs transposes first): on a
  * GPU, where each kernel is a dispatch of fixed cost, that is most of a training step of the 2e network; on wasm each
  * is a pass over memory, and celu's clamp and exp alone took a seventh of a step. These WGSL formulas, and those of
@@ -22,12 +25,14 @@ import { ACTIVATION_KERNELS } from './activations-wasm.ts';
  * parameter (celu's alpha, swish's beta).
  */
 const FORMULAS: Partial<Record<ActivationName, { f?: string; grad: string }>> = {
-  // tf.step(u, 0): the derivative at 0 is taken as 0.
+  // relu.dfdx, tf.step(u, 0): the derivative at 0 is taken as 0.
   relu: { grad: 'du[i] = select(0.0, d, u[i] > 0.0);' },
+  // celu.f and celu.dfdx.
   celu: {
     f: 'h[i] = max(u[i], 0.0) + a * (exp(min(u[i], 0.0) / a) - 1.0);',
     grad: 'du[i] = d * exp(min(u[i], 0.0) / a);',
   },
+  // swish.f and swish.dfdx.
   swish: {
     f: 'h[i] = u[i] * (1.0 / (1.0 + exp(-(a * u[i]))));',
     // sigmoid(bu) + bu·sigmoid(bu)·sigmoid(−bu), as activations.ts has it.
@@ -64,17 +69,13 @@ function columnSumBody(formula: string, out: string, sum: string): string {
     ${sum}[column] = total;`;
 }
 
-/**
- * du = d·f'(u) and db = du summed over the rows, where d is dh, or with `masked` dh·m: the dropout mask m of the
- * layer above multiplies dL/dh in the same kernel.
- */
-function gradKernel(formula: string, param: ParamRead, masked: boolean): WgslKernel {
-  const upstream = masked ? 'let d = dh[i] * m[i];' : 'let d = dh[i];';
+/** du = dh·f'(u) and db = du summed over the rows. */
+function gradKernel(formula: string, param: ParamRead): WgslKernel {
   return {
-    inputs: ['dh', 'u', ...paramInput(param), ...(masked ? ['m'] : [])],
+    inputs: ['dh', 'u', ...paramInput(param)],
     outputs: ['du', 'db'],
     constants: ['rows', ...paramConstant(param)],
-    body: readParam(param) + columnSumBody(`${upstream}\n      ${formula}`, 'du', 'db'),
+    body: readParam(param) + columnSumBody(`let d = dh[i];\n      ${formula}`, 'du', 'db'),
   };
 }
 
@@ -86,7 +87,7 @@ function withColumnSums(input: string) {
   };
 }
 
-/** softmax over each row of `classes` values, shifted by the row's maximum, as activations.ts computes it. */
+/** softmax.f: over each row of `classes` values, shifted by the row's maximum. */
 const SOFTMAX: WgslKernel = {
   inputs: ['u'],
   outputs: ['h'],
@@ -104,10 +105,7 @@ const SOFTMAX: WgslKernel = {
     h[i] = exp(u[i] - top) / sum;`,
 };
 
-/**
- * (ŷ − y)/batch, the gradient of the mean cross-entropy with respect to a softmax layer's input (loss.ts), and its
- * sum over the batch.
- */
+/** softmaxCrossEntropyGrad, (ŷ − y)/batch, and its sum over the batch. */
 const SOFTMAX_CROSS_ENTROPY_GRAD: WgslKernel = {
   inputs: ['q', 'y'],
   outputs: ['g', 'db'],
@@ -119,29 +117,13 @@ const forwardName = (name: ActivationName) => `CC6204Activation_${name}`;
 const gradName = (name: ActivationName) => `CC6204ActivationGrad_${name}`;
 const SOFTMAX_CROSS_ENTROPY_GRAD_NAME = 'CC6204SoftmaxCrossEntropyGrad';
 
-for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?: string; grad: string }][]) {
-  const hasParam = name !== 'relu';
-  // The variant by how the parameter comes: in a tensor (`pa` given), as a constant, or not at all (relu).
-  const variant = (given: tf.NamedTensorInfoMap): ParamRead => (!hasParam ? 'none' : given.pa ? 'tensor' : 'constant');
-  const variants = <T>(make: (param: ParamRead) => T) => ({ none: make('none'), constant: make('constant'), tensor: make('tensor') });
-  if (formulas.f) {
-    const forward = variants((param) => forwardKernel(formulas.f as string, param));
-    registerWgslKernel(forwardName(name), (given) => forward[variant(given)]);
-  }
-  const grad = { plain: variants((param) => gradKernel(formulas.grad, param, false)), masked: variants((param) => gradKernel(formulas.grad, param, true)) };
-  registerWgslKernel(gradName(name), (given) => grad[given.m ? 'masked' : 'plain'][variant(given)], withColumnSums('dh'));
-}
-
-registerWgslKernel(forwardName('softmax'), SOFTMAX);
-registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, withColumnSums('q'));
-
 /**
  * activations.wat's exports. `activation` and `derivative` are indices into its table of f and f'; `a` is the
- * activation's parameter; `masked` is 1 when `m` points to a dropout mask.
+ * activation's parameter.
  */
 export interface ActivationExports {
   forward(activation: number, u: number, h: number, n: number, a: number): void;
-  grad(derivative: number, dh: number, u: number, m: number, masked: number, du: number, db: number, rows: number, columns: number, a: number): void;
+  grad(derivative: number, dh: number, u: number, du: number, db: number, rows: number, columns: number, a: number): void;
 }
 
 /** activations.wat's table: each activation's f, and f', by index. */
@@ -151,32 +133,12 @@ export const WASM_DERIVATIVE = { relu: 2, celu: 3, swish: 4 } as const;
 /** The parameter's value: from its one-element tensor when trained, else the constant `a` (none for relu). */
 const paramOf = ({ inputs, attrs, read }: WasmCall<ActivationExports>): number => (inputs.pa ? (read(inputs.pa)[0] as number) : (attrs.a ?? 0));
 
-for (const [name, index] of Object.entries(WASM_FORWARD) as [ActivationName, number][]) {
-  registerWasmKernel<ActivationExports>(forwardName(name), ACTIVATION_KERNELS, (call) => {
-    const u = call.inputs.u as tf.TensorInfo;
-    const h = call.output(u.shape);
-    call.exports.forward(index, call.at(u), call.at(h), tf.util.sizeFromShape(u.shape), paramOf(call));
-    return h;
-  });
-}
-
-for (const [name, index] of Object.entries(WASM_DERIVATIVE) as [ActivationName, number][]) {
-  registerWasmKernel<ActivationExports>(gradName(name), ACTIVATION_KERNELS, (call) => {
-    const { inputs, output, at } = call;
-    const [dh, u, m] = [inputs.dh, inputs.u, inputs.m] as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo | undefined];
-    const [rows, columns] = dh.shape as [number, number];
-    const [du, db] = [output([rows, columns]), output([columns])];
-    call.exports.grad(index, at(dh), at(u), m ? at(m) : 0, m ? 1 : 0, at(du), at(db), rows, columns, paramOf(call));
-    return [du, db];
-  });
-}
-
 function paramInputs(activation: Activation, param: ParamValue | undefined): { inputs: Record<string, tf.Tensor>; attrs: Record<string, number> } {
   if (param instanceof tf.Tensor) return { inputs: { pa: param }, attrs: {} };
   return { inputs: {}, attrs: { a: param ?? activation.param?.initial ?? 0 } };
 }
 
-/** activation.f(u, param) in one kernel where the backend has it, else null. */
+/** activate(activation, u, param) in one kernel where the backend has it, else null. */
 export function fusedActivation(activation: Activation, u: tf.Tensor, param?: ParamValue): tf.Tensor | null {
   if (activation.name === 'softmax') {
     const classes = u.shape[u.rank - 1] ?? 0;
@@ -190,29 +152,62 @@ export function fusedActivation(activation: Activation, u: tf.Tensor, param?: Pa
 /** dL/du for a batch [rows, units] and its sum over the batch [units], the gradient of the layer's bias. */
 export type GradAndBiasGrad = [tf.Tensor2D, tf.Tensor1D];
 
-function pair(result: tf.Tensor[] | null): GradAndBiasGrad | null {
-  return result ? [result[0] as tf.Tensor2D, result[1] as tf.Tensor1D] : null;
-}
-
 /**
- * du = dh·activation.dfdx(u, param) for a batch, and du summed over the batch, in one kernel where the backend has it,
- * else null. With `mask` (a dropout mask of dh's shape) dh·mask takes dh's place, in the same kernel. The kernels read
- * u and the mask element by element, so shapes other than dh's (which tfjs would broadcast) take the tfjs path.
+ * activationGrad(activation, dh, u, param), dh·f'(u), and its sum over the batch, in one kernel where the backend has
+ * it, else null. The kernel reads u element by element, so a u of another shape than dh's (which tfjs would
+ * broadcast) takes the reference.
  */
-export function fusedActivationGrad(
-  activation: Activation,
-  dh: tf.Tensor2D,
-  u: tf.Tensor2D,
-  param?: ParamValue,
-  mask?: tf.Tensor2D,
-): GradAndBiasGrad | null {
-  if (!FORMULAS[activation.name] || dh.rank !== 2) return null;
-  if (!tf.util.arraysEqual(u.shape, dh.shape) || (mask && !tf.util.arraysEqual(mask.shape, dh.shape))) return null;
+export function fusedActivationGrad(activation: Activation, dh: tf.Tensor2D, u: tf.Tensor2D, param?: ParamValue): GradAndBiasGrad | null {
+  if (!FORMULAS[activation.name] || dh.rank !== 2 || !tf.util.arraysEqual(u.shape, dh.shape)) return null;
   const { inputs, attrs } = paramInputs(activation, param);
-  return pair(runFused(gradName(activation.name), { dh, u, ...inputs, ...(mask ? { m: mask } : {}) }, { rows: dh.shape[0], ...attrs }));
+  return runFused(gradName(activation.name), { dh, u, ...inputs }, { rows: dh.shape[0], ...attrs }) as GradAndBiasGrad | null;
 }
 
-/** softmaxCrossEntropyGrad(probs, targets) of loss.ts, (ŷ − y)/batch, and its sum over the batch, in one kernel where the backend has it. */
+/** softmaxCrossEntropyGrad(probs, targets), (ŷ − y)/batch, and its sum over the batch in one kernel where the backend has it. */
 export function fusedSoftmaxCrossEntropyGrad(probs: tf.Tensor2D, targets: tf.Tensor2D): GradAndBiasGrad | null {
-  return pair(runFused(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, { q: probs, y: targets }, { rows: probs.shape[0] }));
+  return runFused(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, { q: probs, y: targets }, { rows: probs.shape[0] }) as GradAndBiasGrad | null;
+}
+
+/** Registers the activation kernels on wasm and webgpu, and the fused versions of activate and activationGrad. */
+export function installActivationKernels(): void {
+  for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?: string; grad: string }][]) {
+    const hasParam = name !== 'relu';
+    // The variant by how the parameter comes: in a tensor (`pa` given), as a constant, or not at all (relu).
+    const variant = (given: tf.NamedTensorInfoMap): ParamRead => (!hasParam ? 'none' : given.pa ? 'tensor' : 'constant');
+    const variants = <T>(make: (param: ParamRead) => T) => ({ none: make('none'), constant: make('constant'), tensor: make('tensor') });
+    if (formulas.f) {
+      const forward = variants((param) => forwardKernel(formulas.f as string, param));
+      registerWgslKernel(forwardName(name), (given) => forward[variant(given)]);
+    }
+    const grad = variants((param) => gradKernel(formulas.grad, param));
+    registerWgslKernel(gradName(name), (given) => grad[variant(given)], withColumnSums('dh'));
+  }
+
+  registerWgslKernel(forwardName('softmax'), SOFTMAX);
+  registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, withColumnSums('q'));
+
+  for (const [name, index] of Object.entries(WASM_FORWARD) as [ActivationName, number][]) {
+    registerWasmKernel<ActivationExports>(forwardName(name), ACTIVATION_KERNELS, (call) => {
+      const u = call.inputs.u as tf.TensorInfo;
+      const h = call.output(u.shape);
+      call.exports.forward(index, call.at(u), call.at(h), tf.util.sizeFromShape(u.shape), paramOf(call));
+      return h;
+    });
+  }
+
+  for (const [name, index] of Object.entries(WASM_DERIVATIVE) as [ActivationName, number][]) {
+    registerWasmKernel<ActivationExports>(gradName(name), ACTIVATION_KERNELS, (call) => {
+      const { inputs, output, at } = call;
+      const [dh, u] = [inputs.dh, inputs.u] as [tf.TensorInfo, tf.TensorInfo];
+      const [rows, columns] = dh.shape as [number, number];
+      const [du, db] = [output([rows, columns]), output([columns])];
+      call.exports.grad(index, at(dh), at(u), at(du), at(db), rows, columns, paramOf(call));
+      return [du, db];
+    });
+  }
+
+  setFaster(activate, fusedActivation);
+  // The bias gradients wait for biasGrad (linear.ts).
+  setFaster(activationGrad, (activation, dh, u, param) => withBiasGrad(fusedActivationGrad(activation, dh, u, param)));
+  setFaster(softmaxCrossEntropyGrad, (probs, targets) => withBiasGrad(fusedSoftmaxCrossEntropyGrad(probs, targets)));
 }

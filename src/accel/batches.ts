@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hasFused, runKernelOutputs } from '../kernels/fused.ts';
-import { registerWgslKernel, type WgslKernel, wordsTensor } from '../kernels/webgpu.ts';
-import { type BatchData, type BatchSource, checkIndex, SCALED } from './batches.ts';
+import { type BatchData, type BatchSource, batchSource, checkIndex, SCALED } from '../data/batches.ts';
+import { setFaster } from '../op.ts';
+import { hasFused, runKernelOutputs } from './kernels.ts';
+import { registerWgslKernel, type WgslKernel, wordsTensor } from './webgpu.ts';
 
 /** WGSL function `name(index)`: byte `index` of the packed `words`, four to a word, the first in the low bits. */
 const byteReader = (name: string, words: string): string => `fn ${name}(index: u32) -> u32 {
@@ -32,11 +33,6 @@ const GATHER: WgslKernel = {
 
 const KERNEL = 'CC6204GatherBatch';
 
-registerWgslKernel(KERNEL, GATHER, ({ rows }, { features, classes }) => {
-  const size = (rows as tf.TensorInfo).shape[0] as number;
-  return { outputs: [[size, features as number], [size, classes as number]], invocations: size * (features as number) };
-});
-
 /** Whether this machine stores the low byte of a word first, as the kernel reads packed bytes (x86, ARM: yes). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -48,7 +44,7 @@ function packedBytes(bytes: Uint8Array): tf.Tensor1D {
 }
 
 /**
- * Batches of `data` made on the GPU where the backend has the kernel (webgpu, fused kernels on) and a sample has at
+ * batchSource(data) made on the GPU where the backend has the kernel (webgpu, fused kernels on) and a sample has at
  * least as many features as there are classes (the kernel writes the targets from the first invocations), else
  * null. The caller disposes it.
  */
@@ -71,4 +67,13 @@ export function deviceBatches(data: BatchData): BatchSource | null {
       tf.dispose([pixels, labels, scaled]);
     },
   };
+}
+
+/** Registers the batch kernel on webgpu, and the GPU's version of batchSource. */
+export function installBatchKernel(): void {
+  registerWgslKernel(KERNEL, GATHER, ({ rows }, { features, classes }) => {
+    const size = (rows as tf.TensorInfo).shape[0] as number;
+    return { outputs: [[size, features as number], [size, classes as number]], invocations: size * (features as number) };
+  });
+  setFaster(batchSource, deviceBatches);
 }

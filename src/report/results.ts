@@ -4,6 +4,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { KitError } from '../errors.ts';
 
 export interface RunSpec {
   /** Stable key of the run, e.g. `"adam:heuristic"` or `"baseline"`. */
@@ -57,8 +58,11 @@ export interface Gaps {
 }
 
 /** A line of the log that cannot be read, other than a torn last line. */
-export class MalformedResultsLogError extends Error {
+export class MalformedResultsLogError extends KitError {
   readonly code = 'MALFORMED_RESULTS_LOG';
+  override get name(): string {
+    return 'MalformedResultsLogError';
+  }
 
   constructor(
     readonly file: string,
@@ -66,7 +70,6 @@ export class MalformedResultsLogError extends Error {
     reason: string,
   ) {
     super(`${file}:${line}: ${reason}`);
-    this.name = 'MalformedResultsLogError';
   }
 }
 

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useFusedKernels } from '../../src/kernels/fused.ts';
-import { storageBuffersPerShader } from '../../src/kernels/webgpu.ts';
-import { fusedUpdate, fusedUpdates } from '../../src/optim/fused.ts';
-import { WGSL_UPDATES } from '../../src/optim/fused-webgpu.ts';
+import { useFusedKernels } from '../../src/op.ts';
+import { storageBuffersPerShader } from '../../src/accel/webgpu.ts';
+import { fusedUpdate, fusedUpdates, UPDATES } from '../../src/accel/optimizers.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { normals, relativeError } from '../helpers/reference64.ts';
-import { afterSteps, grads, OPTIMIZERS, SHAPES } from './fused-helpers.ts';
+import { afterSteps, grads, OPTIMIZERS, SHAPES } from './optimizer-steps.ts';
 
 // CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
 describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused optimizer kernels on webgpu', () => {
@@ -23,7 +22,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused optimizer kernels 
       const fused = await afterSteps(make, true);
       const unfused = await afterSteps(make, false);
       const kernel = fused.kernels[0]!.replace(/_pair$/, '');
-      const update = WGSL_UPDATES[kernel.replace('CC6204Fused_', '') as keyof typeof WGSL_UPDATES];
+      const update = UPDATES[kernel.replace('CC6204Fused_', '') as keyof typeof UPDATES];
       const pairs = storageBuffersPerShader() >= 2 * (update.inputs.length + update.outputs.length);
       expect(new Set(fused.kernels)).toEqual(new Set([pairs ? `${kernel}_pair` : kernel]));
       expect(fused.kernels.length).toBe(grads.length * (pairs ? Math.ceil(SHAPES.length / 2) : SHAPES.length));

@@ -1,4 +1,4 @@
-// `npm run build:kernels`: compiles the kit's WebAssembly text (src/optim/kernels.wat, src/nn/activations.wat) into
+// `npm run build:kernels`: compiles the kit's WebAssembly text (src/accel/optimizers.wat, activations.wat) into
 // TypeScript modules beside them, each once for each kind of memory the wasm backend may have (plain, or shared in
 // its multi-threaded build). The output is committed; a test checks it is current.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import type { WasmBinaries } from './wasm.ts';
 
 /** Each module: its source, and the TypeScript file its binaries go to under the name `constant`. */
 export const WASM_MODULES = [
-  { source: '../optim/kernels.wat', output: '../optim/kernels-wasm.ts', constant: 'OPTIMIZER_KERNELS' },
-  { source: '../nn/activations.wat', output: '../nn/activations-wasm.ts', constant: 'ACTIVATION_KERNELS' },
+  { source: './optimizers.wat', output: './optimizers-wasm.ts', constant: 'OPTIMIZER_KERNELS' },
+  { source: './activations.wat', output: './activations-wasm.ts', constant: 'ACTIVATION_KERNELS' },
 ].map(({ source, output, constant }) => ({
   source: fileURLToPath(new URL(source, import.meta.url)),
   output: fileURLToPath(new URL(output, import.meta.url)),

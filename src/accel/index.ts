@@ -1,0 +1,25 @@
+import { installActivationKernels } from './activations.ts';
+import { installBatchKernel } from './batches.ts';
+import { installDropoutKernel } from './dropout.ts';
+import { installLinearGradients } from './linear.ts';
+import { installMetricsKernel } from './metrics.ts';
+import { installOptimizerKernels } from './optimizers.ts';
+
+/**
+ * The fast paths: the kit's own kernels for the wasm and webgpu backends, registered with tfjs by name, and the
+ * faster versions of the reference formulas' named operations (src/op.ts) that run them where the current backend
+ * has them. Each computes what its reference formula computes; a test holds it to that formula. Installed once, when
+ * a backend is chosen (src/backend.ts); `useFusedKernels(false)` turns them off.
+ */
+let installed = false;
+
+export function installFastPaths(): void {
+  if (installed) return;
+  installed = true;
+  installActivationKernels();
+  installBatchKernel();
+  installDropoutKernel();
+  installLinearGradients();
+  installMetricsKernel();
+  installOptimizerKernels();
+}

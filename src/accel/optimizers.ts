@@ -1,0 +1,203 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Adam } from '../optim/adam.ts';
+import { type Optimizer, type ParameterToUpdate, updateParameters } from '../optim/optimizer.ts';
+import { RMSProp } from '../optim/rmsprop.ts';
+import { SGD } from '../optim/sgd.ts';
+import { setFaster } from '../op.ts';
+import { fusable, hasFused, runFused, runKernelOutputs } from './kernels.ts';
+import { OPTIMIZER_KERNELS } from './optimizers-wasm.ts';
+import { registerWasmKernel } from './wasm.ts';
+import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './webgpu.ts';
+
+/**
+ * The optimizer updates of src/optim in one kernel per parameter, on the wasm and webgpu backends. Each tfjs
+ * operation is a kernel of its own, and an Adam step over the homework network's 8 parameters takes 14 per
+ * parameter. On wasm each is a full pass over memory (about 11 ms a step, a third of it): the kernels of
+ * optimizers.wat do each update in one SIMD pass over the backend's own memory, with the same float32 operations in
+ * the same order, so their results are bit for bit those of the reference formulas. On webgpu each is a dispatch
+ * with a fixed cost (see webgpu.ts). The cpu and tensorflow backends run the reference formulas.
+ *
+ * UPDATES is each update's signature on both backends (what it reads, in order, what it writes, and its constants)
+ * and its WGSL, the formula of its optimizer's `update`; optimizers.wat has the same functions.
+ */
+export const UPDATES = {
+  // SGD.update without momentum.
+  sgd: {
+    inputs: ['p', 'g'],
+    outputs: ['pOut'],
+    constants: ['keep', 'lr'],
+    body: 'pOut[i] = p[i] * c.keep - g[i] * c.lr;',
+  },
+  // SGD.update with momentum.
+  momentum: {
+    inputs: ['p', 'g', 'v'],
+    outputs: ['pOut', 'vOut'],
+    constants: ['keep', 'lr', 'm'],
+    body: `let v2 = v[i] * c.m - g[i] * c.lr;
+    vOut[i] = v2;
+    pOut[i] = p[i] * c.keep + v2;`,
+  },
+  // RMSProp.update.
+  rmsprop: {
+    inputs: ['p', 'g', 's'],
+    outputs: ['pOut', 'sOut'],
+    constants: ['beta', 'rest', 'lr', 'eps'],
+    body: `let s2 = s[i] * c.beta + (g[i] * g[i]) * c.rest;
+    sOut[i] = s2;
+    pOut[i] = p[i] - (c.lr / (sqrt(s2) + c.eps)) * g[i];`,
+  },
+  // Adam.update.
+  adam: {
+    inputs: ['p', 'g', 'm', 's'],
+    outputs: ['pOut', 'mOut', 'sOut'],
+    constants: ['b1', 'rest1', 'b2', 'rest2', 'c1', 'c2', 'lr', 'eps'],
+    body: `let m2 = m[i] * c.b1 + g[i] * c.rest1;
+    let s2 = s[i] * c.b2 + (g[i] * g[i]) * c.rest2;
+    mOut[i] = m2;
+    sOut[i] = s2;
+    pOut[i] = p[i] - (c.lr / (sqrt(s2 / c.c2) + c.eps)) * (m2 / c.c1);`,
+  },
+} as const satisfies Record<string, WgslKernel>;
+
+export type FusedKernel = keyof typeof UPDATES;
+
+/** The kernel of an optimizer's update, the state it reads after p and g (in the kernel's order), and its constants. */
+interface FusedStep {
+  kernel: FusedKernel;
+  state: readonly (readonly tf.Variable[])[];
+  constants: Record<string, number>;
+}
+
+/** The fused step of the kit's optimizers, with the constants computed as their `update` computes them; null for others. */
+function fusedStep(optimizer: Optimizer): FusedStep | null {
+  if (optimizer instanceof SGD) {
+    const keep = 1 - optimizer.beta;
+    const { lr, momentum: m } = optimizer;
+    return m === 0 ? { kernel: 'sgd', state: [], constants: { keep, lr } } : { kernel: 'momentum', state: [optimizer.state.V], constants: { keep, lr, m } };
+  }
+  if (optimizer instanceof RMSProp) {
+    const { beta, lr, epsilon: eps } = optimizer;
+    return { kernel: 'rmsprop', state: [optimizer.state.S], constants: { beta, rest: 1 - beta, lr, eps } };
+  }
+  if (optimizer instanceof Adam) {
+    const { beta1: b1, beta2: b2, lr, epsilon: eps } = optimizer;
+    const [c1, c2] = optimizer.corrections();
+    return { kernel: 'adam', state: [optimizer.state.P, optimizer.state.S], constants: { b1, rest1: 1 - b1, b2, rest2: 1 - b2, c1, c2, lr, eps } };
+  }
+  return null;
+}
+
+/**
+ * An update of two parameters in one dispatch: invocations below `c.split` (the first parameter's size) update the
+ * first with `update`'s body, the others the second, whose tensors are named with a `B` suffix (`pB`, `gB`, … and
+ * `pOutB`, …). It binds twice the storage buffers, within what the device allows only where it allows more than
+ * WebGPU's default of 8 for Adam, momentum and RMSProp.
+ */
+export function pairedUpdate(update: WgslKernel): WgslKernel {
+  const tensors = [...update.inputs, ...update.outputs];
+  const second = update.body.replace(new RegExp(`\\b(${tensors.join('|')})\\[i\\]`, 'g'), '$1B[j]');
+  return {
+    inputs: [...update.inputs, ...update.inputs.map((name) => `${name}B`)],
+    outputs: [...update.outputs, ...update.outputs.map((name) => `${name}B`)],
+    constants: [...update.constants, 'split'],
+    body: `let split = u32(c.split);
+  if (i < split) {
+    ${update.body}
+  } else {
+    let j = i - split;
+    ${second}
+  }`,
+  };
+}
+
+/**
+ * optimizers.wat's exports: each takes the addresses of its inputs then its outputs, the element count, then its
+ * float32 constants, in the order UPDATES lists them.
+ */
+type KernelExports = Record<FusedKernel, (...args: number[]) => void>;
+
+const kernelName = (kernel: FusedKernel) => `CC6204Fused_${kernel}`;
+const pairName = (kernel: FusedKernel) => `CC6204Fused_${kernel}_pair`;
+
+/** The split point reaches the shader as a float32 constant, exact for integers up to 2^24. */
+const MAX_PAIRED_FIRST = 2 ** 24;
+
+/**
+ * Runs a fused update when the current backend has it (and the fused kernels are on): returns the new tensors in the
+ * kernel's output order (parameter first, then its state), or null.
+ */
+export function fusedUpdate(kernel: FusedKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, number>): tf.Tensor[] | null {
+  return runFused(kernelName(kernel), inputs, attrs);
+}
+
+/** Whether fusedUpdate(kernel, …) would run the fused kernel on the current backend. */
+export const hasFusedUpdate = (kernel: FusedKernel): boolean => hasFused(kernelName(kernel));
+
+/**
+ * The fused update of several parameters with the same constants: `parameters` holds per parameter its tensors in
+ * the kernel's input order (the parameter, its gradient, then its state). Returns per parameter its new tensors in
+ * the kernel's output order, or null (for all of them). On webgpu two parameters share a dispatch where the device
+ * allows a shader the buffers (pairedUpdate): a layer's weights and bias in one. The results are those of one kernel
+ * per parameter, bit for bit.
+ */
+export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], constants: Record<string, number>): tf.Tensor[][] | null {
+  // Checked once for all: each parameter then runs unchecked, so that none is updated unless all are.
+  if (!hasFusedUpdate(kernel) || !fusable(parameters.flat())) return null;
+  const { inputs, outputs } = UPDATES[kernel];
+  const named = (tensors: tf.Tensor[], suffix = '') => Object.fromEntries(inputs.map((name, j) => [`${name}${suffix}`, tensors[j] as tf.Tensor]));
+  const pairs = hasFused(pairName(kernel)) && storageBuffersPerShader() >= 2 * (inputs.length + outputs.length);
+  const results: tf.Tensor[][] = [];
+  for (let k = 0; k < parameters.length; ) {
+    const first = parameters[k] as tf.Tensor[];
+    const second = parameters[k + 1];
+    const split = (first[0] as tf.Tensor).size;
+    if (pairs && second && split < MAX_PAIRED_FIRST) {
+      const both = runKernelOutputs(pairName(kernel), { ...named(first), ...named(second, 'B') }, { ...constants, split });
+      results.push(both.slice(0, outputs.length), both.slice(outputs.length));
+      k += 2;
+    } else {
+      results.push(runKernelOutputs(kernelName(kernel), named(first), constants));
+      k += 1;
+    }
+  }
+  return results;
+}
+
+/** updateParameters in one fused kernel per parameter (or pair of them), where the backend has it. */
+function fusedUpdateParameters(optimizer: Optimizer, parameters: ParameterToUpdate[]): void | null {
+  const step = fusedStep(optimizer);
+  if (!step) return null;
+  const { kernel, state, constants } = step;
+  const tensors = parameters.map(({ p, grad, i }) => [p.value, grad, ...state.map((perParameter) => perParameter[i] as tf.Variable)]);
+  const fused = fusedUpdates(kernel, tensors, constants);
+  if (!fused) return null;
+  parameters.forEach(({ p, i }, k) => {
+    const [value, ...newState] = fused[k] as tf.Tensor[];
+    newState.forEach((t, j) => (state[j]?.[i] as tf.Variable).assign(t));
+    p.value.assign(value as tf.Tensor);
+  });
+}
+
+/** Registers the update kernels on wasm and webgpu, and the fused version of updateParameters. */
+export function installOptimizerKernels(): void {
+  for (const [kernel, update] of Object.entries(UPDATES) as [FusedKernel, (typeof UPDATES)[FusedKernel]][]) {
+    registerWasmKernel<KernelExports>(kernelName(kernel), OPTIMIZER_KERNELS, ({ exports, inputs, attrs, output, at }) => {
+      const tensors = update.inputs.map((name) => inputs[name] as tf.TensorInfo);
+      const shape = (tensors[0] as tf.TensorInfo).shape;
+      const outputs = update.outputs.map(() => output(shape));
+      const constants = update.constants.map((name) => attrs[name] as number);
+      exports[kernel](...[...tensors, ...outputs].map(at), tf.util.sizeFromShape(shape), ...constants);
+      return outputs;
+    });
+    registerWgslKernel(kernelName(kernel), update);
+    // Each half's outputs shaped like its parameter; one invocation per element of both.
+    registerWgslKernel(pairName(kernel), pairedUpdate(update), ({ p, pB }) => {
+      const [first, second] = [p as tf.TensorInfo, pB as tf.TensorInfo];
+      return {
+        outputs: [...update.outputs.map(() => first.shape), ...update.outputs.map(() => second.shape)],
+        invocations: tf.util.sizeFromShape(first.shape) + tf.util.sizeFromShape(second.shape),
+      };
+    });
+  }
+  setFaster(updateParameters, fusedUpdateParameters);
+}

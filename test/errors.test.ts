@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { FailedTest, LibraryError, MessageFromServer, NestedFailedTest, UserError } from '../grader/errors.ts';
+import { UsageError } from '../src/cli.ts';
+import { DownloadError } from '../src/data/download.ts';
+import { IdxFormatError } from '../src/data/idx.ts';
+import { DatasetError } from '../src/data/mnist.ts';
+import { UnknownDatasetError } from '../src/data/sources.ts';
+import { KitError } from '../src/errors.ts';
+import { FolderInUseError } from '../src/experiments/lock.ts';
+import { MalformedResultsLogError } from '../src/report/results.ts';
+
+describe("the kit's errors", () => {
+  const failed = new FailedTest([true, false], 'wrong');
+  const errors: [KitError, string, string][] = [
+    [new UsageError('bad option'), 'UsageError', 'USAGE'],
+    [new FolderInUseError('taken'), 'FolderInUseError', 'FOLDER_IN_USE'],
+    [new MalformedResultsLogError('results.jsonl', 3, 'not JSON'), 'MalformedResultsLogError', 'MALFORMED_RESULTS_LOG'],
+    [new IdxFormatError('a.idx', 'short'), 'IdxFormatError', 'IDX_FORMAT'],
+    [new DownloadError('a.gz', '/tmp', []), 'DownloadError', 'DOWNLOAD_FAILED'],
+    [new DatasetError('mismatch'), 'DatasetError', 'DATASET_INVALID'],
+    [new UnknownDatasetError('cifar'), 'UnknownDatasetError', 'UNKNOWN_DATASET'],
+    // The course's names; UserError keeps the server's own code.
+    [new UserError('invalid_answer', 'no'), 'UserError', 'invalid_answer'],
+    [failed, 'FailedTest', 'FAILED_TEST'],
+    [new NestedFailedTest(new Map([['2', failed]]), 'You got 0 of the 1 required tests to pass the test'), 'NestedFailedTest', 'NESTED_FAILED_TEST'],
+    [new LibraryError('no connection'), 'LibraryError', 'LIBRARY_ERROR'],
+    [new MessageFromServer('busy', 503), 'MessageFromServer', 'MESSAGE_FROM_SERVER'],
+  ];
+
+  it.each(errors)('%s: a KitError with its own name and a stable code', (error, name, code) => {
+    expect(error).toBeInstanceOf(KitError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe(name);
+    expect(error.code).toBe(code);
+    expect(String(error)).toMatch(new RegExp(`^${name}: `));
+    // The name lives on the class, so that inspecting an error shows its fields only.
+    expect(Object.keys(error)).not.toContain('name');
+  });
+});
