@@ -2,9 +2,8 @@
 // so that its peak memory is its own.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { BACKENDS, isBackendName, unknownBackend, usableBackends } from '../src/backend.ts';
-import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
 import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
@@ -62,7 +61,7 @@ function table(results: Result[]): string {
 
 /** Validated options, or a UsageError. */
 function parseOptions(argv: string[]) {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine('bench', {
     args: argv,
     options: {
       backend: { type: 'string' },

@@ -2,11 +2,10 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_SEED, makeTestFile } from './reference.ts';
 import { generateToken, startLocalGrader } from './server.ts';
 import { DEFAULT_TEST_FILE, formatTestFile, readTestFile } from './test-file.ts';
-import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 
 const DEFAULT_PORT = 6204;
 
@@ -50,7 +49,7 @@ function waitForSignal(): Promise<void> {
 }
 
 async function serve(args: string[], log: (line: string) => void, untilStopped: () => Promise<void>): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine('grader serve', {
     args,
     options: {
       host: { type: 'string', default: '127.0.0.1' },
@@ -91,7 +90,7 @@ async function serve(args: string[], log: (line: string) => void, untilStopped: 
 }
 
 function makeTests(args: string[], log: (line: string) => void): number {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine('grader make-tests', {
     args,
     options: { seed: { type: 'string', default: String(DEFAULT_SEED) }, out: { type: 'string' } },
   });

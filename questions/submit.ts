@@ -1,13 +1,12 @@
 // `npm run submit <question...|all>`: grades the kit's answers to homework 3 against the course autograder, or, with
 // none configured, against the kit's local one.
 
-import { parseArgs } from 'node:util';
 import { AutograderClient } from '../grader/client.ts';
 import { loadGraderConfig } from '../grader/config.ts';
 import { LibraryError, MessageFromServer } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession, isSessionWide } from '../grader/session.ts';
-import { isMain, reportFailure, runCommand, UsageError } from '../src/cli.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../src/cli.ts';
 import { count } from '../src/words.ts';
 import type { Question } from './types.ts';
 
@@ -64,11 +63,11 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
   let grader: LocalGrader | undefined;
   let client: AutograderClient | undefined;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: { backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-    });
+    const { values, positionals } = parseCommandLine(
+      'submit',
+      { args: [...argv], options: { backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true },
+      env,
+    );
     if (values.help) {
       log(HELP);
       return 0;

@@ -1,10 +1,10 @@
 // What the kit's command lines (`npm run submit`, `grader`, `experiment`, `bench`) share: settings from `.env`, how
-// a failure becomes one line and an exit code, how a number option is read, and whether a module is the script
-// Node.js was started with.
+// the options are read (and what npm kept of them), how a failure becomes one line and an exit code, how a number
+// option is read, and whether a module is the script Node.js was started with.
 
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { inspect } from 'node:util';
+import { inspect, parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse } from 'dotenv';
 import { KitError } from './errors.ts';
 
@@ -43,6 +43,50 @@ function parseArgsSentence(message: string): string {
   const first = message.split(/\.(?:\s|$)/)[0] as string;
   const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(first);
   return ambiguous ? `${first}: a value that starts with a dash goes as ${ambiguous[1]}=VALUE` : first;
+}
+
+/**
+ * The options of the kit's that npm kept for itself, for the command `script` (an npm script's name, and for a
+ * command with subcommands the subcommand after it). Written without `--` (`npm run submit 1a --backend cpu`), an
+ * option goes to npm, which puts it in the environment as `npm_config_backend` (`true`, its value left among the
+ * arguments; or the value given with `=`) and passes the rest on. Returns the line that says how to write the
+ * command, or undefined when npm took none (or the command was not started by `npm run script`).
+ */
+export function optionsTakenByNpm(
+  script: string,
+  options: Readonly<Record<string, { type: 'string' | 'boolean' }>>,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  // `grader serve`: the npm script, then the words before the options.
+  const [event, ...command] = script.split(' ');
+  if (env.npm_lifecycle_event !== event) return undefined;
+  const taken = Object.entries(options).flatMap(([name, { type }]) => {
+    const value = env[`npm_config_${name.replaceAll('-', '_')}`];
+    return value === undefined ? [] : [{ name, type, value }];
+  });
+  if (taken.length === 0) return undefined;
+  // A string option's value stayed among the arguments, where it followed the option: after the others, as a rule.
+  const rest = [...args];
+  const valuesLeft = taken.filter(({ type, value }) => type === 'string' && value === 'true').length;
+  const leftValues = valuesLeft > 0 ? rest.splice(rest.length - valuesLeft) : [];
+  const written = taken.map(({ name, type, value }) => {
+    if (type === 'boolean') return `--${name}`;
+    return `--${name} ${value === 'true' ? (leftValues.shift() ?? 'VALUE') : value}`;
+  });
+  const names = taken.map(({ name }) => `--${name}`);
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  return `npm took ${list}: write npm run ${event} -- ${[...command, ...rest, ...written].join(' ')}`;
+}
+
+/**
+ * node:util's parseArgs for the command `npm run <script>`, once it is clear that npm kept none of its options: that
+ * mistake is a UsageError saying how to write the command (optionsTakenByNpm).
+ */
+export function parseCommandLine<T extends ParseArgsConfig & { args: string[] }>(script: string, config: T, env: NodeJS.ProcessEnv = process.env) {
+  const taken = optionsTakenByNpm(script, config.options ?? {}, config.args, env);
+  if (taken !== undefined) throw new UsageError(taken);
+  return parseArgs<T>(config);
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readEnvFile, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { optionsTakenByNpm, parseCommandLine, readEnvFile, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
 import { makeTempDir } from './data/helpers.ts';
 
 function report(failure: unknown, options: { debug?: boolean; usageHint?: string } = {}) {
@@ -174,5 +174,35 @@ describe('isMain: every command runs from a folder whose path has a space, reach
     const child = runScript(link, ['--help']);
     expect(child.status, child.stderr).toBe(0);
     expect(child.stdout).toContain(usage);
+  });
+});
+
+describe('options npm kept for itself (written without --)', () => {
+  const SUBMIT = { backend: { type: 'string' }, help: { type: 'boolean' } } as const;
+  const EXPERIMENT = { epochs: { type: 'string' }, fresh: { type: 'boolean' }, backend: { type: 'string' } } as const;
+
+  it.each([
+    // npm run submit 1a --backend cpu: npm takes --backend as a flag (true) and passes 1a and cpu on.
+    ['submit', SUBMIT, ['1a', 'cpu'], { npm_config_backend: 'true' }, 'npm took --backend: write npm run submit -- 1a --backend cpu'],
+    // npm run submit 1a --backend=cpu: the value goes with it.
+    ['submit', SUBMIT, ['1a'], { npm_config_backend: 'cpu' }, 'npm took --backend: write npm run submit -- 1a --backend cpu'],
+    ['experiment', EXPERIMENT, ['2e', '0'], { npm_config_epochs: 'true', npm_config_fresh: 'true' }, 'npm took --epochs and --fresh: write npm run experiment -- 2e --epochs 0 --fresh'],
+    ['grader serve', { port: { type: 'string' } }, ['5000'], { npm_config_port: 'true' }, 'npm took --port: write npm run grader -- serve --port 5000'],
+  ] as const)('%s %j with %j', (script, options, args, config, message) => {
+    const env = { npm_lifecycle_event: script.split(' ')[0], ...config };
+    expect(optionsTakenByNpm(script, options, args, env)).toBe(message);
+    expect(() => parseCommandLine(script, { args: [...args], options, allowPositionals: true }, env)).toThrow(new UsageError(message));
+  });
+
+  it('says nothing when npm kept nothing, or the command was not started by npm run', () => {
+    expect(optionsTakenByNpm('submit', SUBMIT, ['1a'], { npm_lifecycle_event: 'submit', npm_config_cache: '/root/.npm' })).toBeUndefined();
+    expect(optionsTakenByNpm('submit', SUBMIT, ['1a', 'cpu'], { npm_config_backend: 'true' })).toBeUndefined();
+    expect(parseCommandLine('submit', { args: ['1a', '--backend', 'cpu'], options: SUBMIT, allowPositionals: true }, {}).values).toEqual({ backend: 'cpu' });
+  });
+
+  it('reaches the user through npm as one usage line', () => {
+    const child = spawnSync('npm', ['run', '-s', 'submit', '1a', '--backend', 'cpu'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    expect(child.status).toBe(2);
+    expect(child.stderr.trim()).toBe('Usage error: npm took --backend: write npm run submit -- 1a --backend cpu');
   });
 });

@@ -1,16 +1,18 @@
-import { parseArgs } from 'node:util';
 import { selectBackend } from '../backend.ts';
-import { isMain, reportFailure, runCommand, UsageError, wholeNumberOption } from '../cli.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../cli.ts';
 import { DATASET_NAMES, parseDatasetName } from '../data/sources.ts';
 import { experimentById, EXPERIMENTS, selectRuns } from './definitions.ts';
-import { runExperiment } from './runner.ts';
+import { count } from '../words.ts';
+import { ExperimentStopped, runExperiment } from './runner.ts';
 
 export const HELP = `Usage: npm run experiment -- <1c|2e> [options]
 
 Runs the MNIST experiments of homework 3 and writes, under <out>/<experiment>/:
-results.jsonl (every epoch, appended as it ends), summary.md, charts/*.svg and *.png, report.html.
+results.jsonl (every epoch, appended as it ends), summary.md, charts/*.svg and *.png, report.html, and each
+finished run's network in networks/*.safetensors.
 Stop at any time: the same command skips the runs already finished with the same settings and takes a
-stopped run up after its last finished epoch (its state is kept in checkpoints/ until it ends).
+stopped run up after its last finished epoch (its state is kept in checkpoints/*.safetensors until it ends).
+A run whose loss or accuracy stops being a number is recorded as failed and runs again next time.
 One process at a time runs into a results folder.
 
 Experiments:
@@ -33,19 +35,22 @@ Options:
   --fresh            run everything again (the old results.jsonl is kept as a .bak)
   --help             this text
 
-Exit status: 0 when every run asked for has finished, 1 if one failed, 2 for bad options.
+Exit status: 0 when every run asked for has finished, 1 if one failed, 2 for bad options, 130 or 143 when
+stopped by Ctrl+C (SIGINT) or SIGTERM.
 `;
 
 export interface CliIo {
   log: (line: string) => void;
   error: (line: string) => void;
   progressStream?: NodeJS.WriteStream;
+  /** Stops the experiment once aborted, with the signal's name as the reason (exit status 130 for SIGINT, 143 else). */
+  signal?: AbortSignal;
 }
 
 /** Runs the CLI; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function main(argv: string[], io: CliIo = { log: console.log, error: console.error }): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandLine('experiment', {
       args: argv,
       allowPositionals: true,
       options: {
@@ -90,13 +95,40 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
     };
     const backend = await selectBackend(values.backend);
     io.log(`Backend: ${backend.description}`);
-    await runExperiment(experiment, runs, { ...options, backend: backend.name, log: io.log, progressStream: io.progressStream });
-    return 0;
+    const { failed } = await runExperiment(experiment, runs, {
+      ...options,
+      backend: backend.name,
+      log: io.log,
+      progressStream: io.progressStream,
+      signal: io.signal,
+    });
+    if (failed.length > 0) io.error(`Error: ${count(failed.length, 'run')} failed (${failed.join(', ')}); the others finished.`);
+    return failed.length > 0 ? 1 : 0;
   } catch (failure) {
+    if (failure instanceof ExperimentStopped) {
+      io.error(failure.message);
+      return io.signal?.reason === 'SIGTERM' ? 143 : 130;
+    }
     return reportFailure(failure, { error: io.error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
   }
 }
 
+/**
+ * An AbortSignal that SIGINT (Ctrl+C) and SIGTERM abort, with the signal's name as the reason: the experiment stops
+ * between two batches, says where it stood and gives the folder back. A second one ends the process at once.
+ */
+function stopOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(name, () => {
+      if (controller.signal.aborted) process.exit(name === 'SIGINT' ? 130 : 143);
+      controller.abort(name);
+    });
+  }
+  return controller.signal;
+}
+
 if (isMain(import.meta.url)) {
-  await runCommand(() => main(process.argv.slice(2), { log: console.log, error: console.error, progressStream: process.stderr }));
+  const signal = stopOnSignals();
+  await runCommand(() => main(process.argv.slice(2), { log: console.log, error: console.error, progressStream: process.stderr, signal }));
 }

@@ -14,7 +14,7 @@ export class FolderInUseError extends KitError {
 
 /**
  * Takes `lockPath` for this process, or throws FolderInUseError naming the live process that holds it. A lock left by
- * a process that is gone is taken over. Returns the function that gives it back.
+ * a process that is gone, or a zombie, is taken over. Returns the function that gives it back.
  */
 export function takeLock(lockPath: string, what: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -48,12 +48,24 @@ function readHolder(lockPath: string): number | undefined {
   }
 }
 
+/** Whether process `pid` runs: it exists and, where /proc says so, is not a zombie (ended, not yet reaped). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: alive, but another user's.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** /proc/<pid>/stat's state is Z; false where there is no /proc (macOS, Windows). */
+function isZombie(pid: number): boolean {
+  try {
+    // "pid (command) state ...": the command may hold spaces and parentheses, so the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }

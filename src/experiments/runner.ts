@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
+import { KitError } from '../errors.ts';
 import { join } from 'node:path';
 import { loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
 import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
-import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, writeCheckpoint } from '../training/checkpoint.ts';
+import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, saveNetwork, writeCheckpoint } from '../training/checkpoint.ts';
 import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../training/train.ts';
 import { count } from '../words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
@@ -28,6 +29,30 @@ export interface RunOptions {
   progressStream?: NodeJS.WriteStream;
   /** Where the dataset files come from (default: the real mirrors and local folders); tests give their own. */
   sources?: Record<DatasetName, DatasetSource>;
+  /** Stops the experiment between two batches once aborted (its reason, e.g. 'SIGINT', is said): see ExperimentStopped. */
+  signal?: AbortSignal;
+}
+
+/** The experiment was stopped (Ctrl+C, a kill): the message says where, and that the same command goes on from there. */
+export class ExperimentStopped extends KitError {
+  readonly code = 'STOPPED';
+  override get name(): string {
+    return 'ExperimentStopped';
+  }
+}
+
+/** A run whose loss or accuracy stopped being a number: it is recorded as failed and the other runs go on. */
+export class RunFailed extends KitError {
+  readonly code = 'RUN_FAILED';
+  override get name(): string {
+    return 'RunFailed';
+  }
+}
+
+/** What an experiment wrote, and the runs that failed (none when it all went well). */
+export interface ExperimentOutcome {
+  written: string[];
+  failed: string[];
 }
 
 /** The settings that decide a run's numbers: a finished run is reused only when they are all the same. */
@@ -49,9 +74,22 @@ function runSpec(run: RunDefinition, options: RunOptions, epochs: number, batchS
 
 const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON.stringify(b.config);
 
-/** Where a run's state after its last finished epoch is kept until the run ends: `checkpoints/adam-heuristic.ckpt`. */
+const fileName = (runId: string) => `${runId.replace(/[^A-Za-z0-9_-]/g, '-')}.safetensors`;
+
+/** Where a run's state after its last finished epoch is kept until the run ends: `checkpoints/adam-heuristic.safetensors`. */
 function checkpointPath(outDir: string, runId: string): string {
-  return join(outDir, 'checkpoints', `${runId.replace(/[^A-Za-z0-9_-]/g, '-')}.ckpt`);
+  return join(outDir, 'checkpoints', fileName(runId));
+}
+
+/** Where a finished run's network is kept: `networks/adam-heuristic.safetensors`. */
+function networkPath(outDir: string, runId: string): string {
+  return join(outDir, 'networks', fileName(runId));
+}
+
+/** Its loss and accuracy, if either is not a finite number. */
+function notANumber({ loss, acc }: { loss: number; acc: number }): string | undefined {
+  if (Number.isFinite(loss) && Number.isFinite(acc)) return undefined;
+  return `its loss is ${loss} and its accuracy ${acc}`;
 }
 
 /**
@@ -60,7 +98,7 @@ function checkpointPath(outDir: string, runId: string): string {
  * every run in the log. A run stopped part way goes on from its last finished epoch, with the numbers it would have
  * had; a finished one is skipped. Returns the paths written.
  */
-export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<string[]> {
+export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<ExperimentOutcome> {
   const { log } = options;
   const dataset = parseDatasetName(options.dataset);
   const outDir = join(options.outDir, experiment.id);
@@ -83,13 +121,14 @@ async function runLocked(
   dataset: DatasetName,
   outDir: string,
   results: ResultsLog,
-): Promise<string[]> {
+): Promise<ExperimentOutcome> {
   const { log } = options;
   if (options.fresh) {
     const backup = results.fresh();
     if (backup) log(`Starting afresh; the previous results are kept in ${backup}`);
   }
   const previous = results.load();
+  const failed: string[] = [];
 
   const pending = runs.flatMap((run) => {
     const epochs = options.epochs ?? run.epochs;
@@ -100,8 +139,9 @@ async function runLocked(
       log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
       return [];
     }
-    // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue.
-    let before = done && !done.finished ? done.epochs : [];
+    // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue; a
+    // failed run starts over.
+    let before = done && !done.finished && done.failed === undefined ? done.epochs : [];
     if (before.length > 0 && done) {
       const otherwise = !sameConfig(done.spec, spec) ? 'other settings' : done.backend !== options.backend ? `the ${done.backend} backend` : undefined;
       if (otherwise) {
@@ -121,6 +161,14 @@ async function runLocked(
     log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
 
     for (const { run, epochs, batchSize, spec, before } of pending) {
+      // Where the run stands, for the line said if the experiment is stopped.
+      let finishedEpochs = before.length;
+      const stoppedDuring = (reason: unknown) =>
+        new ExperimentStopped(
+          `Stopped by ${String(reason)} during ${run.id}, epoch ${finishedEpochs + 1} of ${epochs}` +
+            (finishedEpochs === 1 ? ' (epoch 1 is kept)' : finishedEpochs > 1 ? ` (epochs 1-${finishedEpochs} are kept)` : '') +
+            `; run the same command to go on from there.`,
+        );
       log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
       const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
       const optimizer = run.optimizer(network);
@@ -149,22 +197,32 @@ async function runLocked(
           seed: options.seed,
           log,
           progressStream: options.progressStream,
+          signal: options.signal,
           onEpoch: async (metrics) => {
+            const broken = notANumber(metrics);
+            if (broken) {
+              results.appendEpoch(run.id, metrics);
+              throw new RunFailed(`${run.id} failed at epoch ${metrics.epoch}: ${broken}.`);
+            }
             const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
             // The epoch's line and its checkpoint one right after the other, synchronously: only a stop within those
             // milliseconds leaves them apart, and then the run starts over (the checkpoint's epoch must match).
             results.appendEpoch(run.id, metrics);
             writeCheckpoint(checkpoint, state);
+            finishedEpochs = metrics.epoch;
           },
         });
-        const test: TestRecord = await evaluate(network, testSet, { batchSize: 1000 });
+        const test: TestRecord = await evaluate(network, testSet, { batchSize: 1000, signal: options.signal });
         log(formatTest(test));
+        const brokenTest = notANumber(test);
+        if (brokenTest) throw new RunFailed(`${run.id} failed in the test pass: ${brokenTest}.`);
         if (experiment.showGaps) {
           // The training set as the test set is measured, without dropout: the network's own gap.
-          const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000 });
+          const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000, signal: options.signal });
           test.train = { loss, acc };
           log(`Train set without dropout: ${formatMetrics(test.train)}`);
         }
+        await saveNetwork(networkPath(outDir, run.id), network, { run: run.id, key, test: JSON.stringify(test) });
         results.finishRun(run.id, test);
         removeCheckpoint(checkpoint);
         if (experiment.showGaps) {
@@ -174,6 +232,13 @@ async function runLocked(
             log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
           }
         }
+      } catch (failure) {
+        if (options.signal?.aborted) throw stoppedDuring(options.signal.reason);
+        if (!(failure instanceof RunFailed)) throw failure;
+        log(`${failure.message} Recorded as failed; the same command runs it again. Going on with the other runs.`);
+        results.failRun(run.id, failure.message);
+        removeCheckpoint(checkpoint);
+        failed.push(run.id);
       } finally {
         optimizer.dispose();
         network.dispose();
@@ -192,5 +257,5 @@ async function runLocked(
   log(`\n${summaryTable(all)}`);
   log(`Results: ${results.path}`);
   log(`Report: ${join(outDir, 'report.html')} (${count(written.length, 'file')} written)`);
-  return written;
+  return { written, failed };
 }

@@ -48,6 +48,8 @@ export interface RunResult {
   test?: TestRecord;
   backend?: string;
   finished: boolean;
+  /** Why the run failed (its loss or accuracy stopped being a number, say), if it did; it then runs again. */
+  failed?: string;
 }
 
 export interface Gaps {
@@ -76,7 +78,8 @@ export class MalformedResultsLogError extends KitError {
 type LogLine =
   | ({ type: 'start'; runId: string; spec: RunSpec } & RunMeta)
   | ({ type: 'epoch'; runId: string } & EpochRecord)
-  | ({ type: 'test'; runId: string } & TestRecord);
+  | ({ type: 'test'; runId: string } & TestRecord)
+  | { type: 'failed'; runId: string; reason: string };
 
 export interface ResultsLogOptions {
   /** Receives warnings, such as a torn last line being skipped. */
@@ -110,6 +113,11 @@ export class ResultsLog {
     this.append({ type: 'test', runId, ...test });
   }
 
+  /** Records that a run failed: it is not finished, and the next command runs it again from the start. */
+  failRun(runId: string, reason: string): void {
+    this.append({ type: 'failed', runId, reason });
+  }
+
   /** Every run in the order it was first started, each as of its last start. */
   load(): Map<string, RunResult> {
     const runs = new Map<string, RunResult>();
@@ -126,6 +134,8 @@ export class ResultsLog {
       if (line.type === 'epoch') {
         const { type, runId, ...epoch } = line;
         run.epochs.push(epoch);
+      } else if (line.type === 'failed') {
+        run.failed = line.reason;
       } else {
         const { type, runId, ...test } = line;
         run.test = test;
@@ -253,6 +263,8 @@ function parseLine(text: string): LogLine | undefined {
       if (train[0] === undefined || train[1] === undefined) return undefined;
       return { type: 'test', runId: value.runId, loss, acc, seconds, train: { loss: train[0], acc: train[1] } };
     }
+    case 'failed':
+      return typeof value.reason === 'string' ? { type: 'failed', runId: value.runId, reason: value.reason } : undefined;
     default:
       return undefined;
   }

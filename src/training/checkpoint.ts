@@ -2,68 +2,47 @@
 // finished epoch with the numbers it would have had: the parameters, the optimizer's state and step count, and where
 // the network's random source (dropout masks) stands. The batch order needs nothing: it follows from seed and epoch.
 //
-// File: "CC6204CK", the header's length (uint32, little-endian), the header (JSON), zeros to a multiple of 4, then
-// every tensor's float32 values in the header's order, little-endian.
+// The file is safetensors (src/training/safetensors.ts), so Python's safetensors and PyTorch load it: tensors
+// `network/<parameter>` and `optimizer/<state>/<parameter index>`, and the rest in its metadata, with a checksum.
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { partialPath, removeFolderIfEmpty, writeWhole } from '../files.ts';
 import type { FFNN } from '../nn/ffnn.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
+import { decodeSafetensors, encodeSafetensors, type NamedValues, SafetensorsError } from './safetensors.ts';
 
-const MAGIC = 'CC6204CK';
-// Float32Array's bytes are the file's as they are on such a machine (nearly every one); elsewhere one value at a time.
-const LITTLE_ENDIAN = endianness() === 'LE';
-
-/** The format's version: a file of another is not taken up. */
-const VERSION = 1;
-
-interface Header {
-  version: number;
-  /** What the state belongs to (the run's settings); a checkpoint is taken up only by the same key. */
-  key: string;
-  /** Epochs finished. */
-  epoch: number;
-  optimizerSteps: number;
-  randomState: number;
-  shapes: number[][];
-}
+/** What the metadata says the file is: a file of another kind or version is not taken up. */
+const FORMAT = 'cc6204-kit checkpoint 2';
 
 export interface TrainingState {
   network: FFNN;
   optimizer: Optimizer;
 }
 
-function tensorsOf({ network, optimizer }: TrainingState): tf.Variable[] {
-  return [...network.parameters().map((p) => p.value), ...optimizer.stateTensors()];
+/** Every tensor of the state, by its name in the file, in a fixed order. */
+function namedTensors({ network, optimizer }: TrainingState): { name: string; tensor: tf.Variable }[] {
+  return [
+    ...network.parameters().map((p) => ({ name: `network/${p.name}`, tensor: p.value })),
+    ...Object.entries(optimizer.state).flatMap(([state, perParameter]) => perParameter.map((tensor, i) => ({ name: `optimizer/${state}/${i}`, tensor }))),
+  ];
 }
 
 /** The state of `network` and `optimizer` after `epoch` finished epochs, as the bytes of a checkpoint file. */
 export async function encodeCheckpoint(key: string, epoch: number, state: TrainingState): Promise<Buffer> {
-  const tensors = tensorsOf(state);
-  const header: Header = {
-    version: VERSION,
-    key,
-    epoch,
-    optimizerSteps: state.optimizer.steps,
-    randomState: state.network.randomState(),
-    shapes: tensors.map((t) => t.shape),
-  };
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-  const start = align4(MAGIC.length + 4 + headerBytes.length);
-  const values = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
-  const file = Buffer.alloc(start + 4 * values.reduce((sum, v) => sum + v.length, 0));
-  file.write(MAGIC, 0, 'latin1');
-  file.writeUInt32LE(headerBytes.length, MAGIC.length);
-  headerBytes.copy(file, MAGIC.length + 4);
-  let offset = start;
-  for (const v of values) {
-    if (LITTLE_ENDIAN) offset += Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(file, offset);
-    else for (const x of v) offset = file.writeFloatLE(x, offset);
-  }
-  return file;
+  const named = namedTensors(state);
+  const values = await Promise.all(named.map(({ tensor }) => tensor.data() as Promise<Float32Array>));
+  return encodeSafetensors({
+    metadata: {
+      format: FORMAT,
+      key,
+      epoch: String(epoch),
+      optimizerSteps: String(state.optimizer.steps),
+      randomState: String(state.network.randomState()),
+    },
+    tensors: named.map(({ name, tensor }, i) => ({ name, shape: tensor.shape, values: values[i] as Float32Array })),
+  });
 }
 
 /** Writes a checkpoint's bytes to `path` (its folder made if need be), whole or not at all. */
@@ -77,40 +56,48 @@ export async function saveCheckpoint(path: string, key: string, epoch: number, s
 }
 
 /**
- * Restores into `network` and `optimizer` the checkpoint at `path` if it exists, was saved under `key` after `epoch`
- * finished epochs, and holds tensors of the same shapes; else changes nothing and says why it cannot be used.
+ * A trained network alone, as safetensors (`network/<parameter>` tensors, whole or not at all), with `metadata` (the
+ * run's settings, say): for Python's safetensors or PyTorch to load.
+ */
+export async function saveNetwork(path: string, network: FFNN, metadata: Record<string, string>): Promise<void> {
+  const parameters = network.parameters();
+  const values = await Promise.all(parameters.map((p) => p.value.data() as Promise<Float32Array>));
+  const tensors = parameters.map((p, i) => ({ name: `network/${p.name}`, shape: p.shape, values: values[i] as Float32Array }));
+  writeWhole(path, encodeSafetensors({ metadata: { format: 'cc6204-kit network', ...metadata }, tensors }));
+}
+
+const wholeNumber = (text: string | undefined): number | undefined => (text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined);
+
+/**
+ * Restores into `network` and `optimizer` the checkpoint at `path` if it exists, is whole (its checksum), was saved
+ * under `key` after `epoch` finished epochs, and holds tensors of the same names and shapes; else changes nothing and
+ * says why it cannot be used.
  */
 export function loadCheckpoint(path: string, key: string, epoch: number, state: TrainingState): { restored: true } | { unusable: string } {
   if (!existsSync(path)) return { unusable: 'no checkpoint' };
-  const file = readFileSync(path);
-  if (file.length < MAGIC.length + 4 || file.toString('latin1', 0, MAGIC.length) !== MAGIC) return { unusable: 'not a checkpoint file' };
-  const headerLength = file.readUInt32LE(MAGIC.length);
-  let header: Header;
+  let file: { metadata: Record<string, string>; tensors: NamedValues[] };
   try {
-    header = JSON.parse(file.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + headerLength)) as Header;
-  } catch {
-    return { unusable: 'its header cannot be read' };
+    file = decodeSafetensors(readFileSync(path));
+  } catch (error) {
+    if (error instanceof SafetensorsError) return { unusable: error.message };
+    throw error;
   }
-  if (!isHeader(header)) return { unusable: 'its header cannot be read' };
-  if (header.version !== VERSION) return { unusable: `version ${String(header.version)} is not this kit's` };
-  if (header.key !== key) return { unusable: 'it was saved with other settings' };
-  if (header.epoch !== epoch) return { unusable: `it was saved after epoch ${header.epoch}, not ${epoch}` };
-  const tensors = tensorsOf(state);
-  const sameShapes = header.shapes.length === tensors.length && tensors.every((t, i) => tf.util.arraysEqual(t.shape, header.shapes[i] as number[]));
-  if (!sameShapes) return { unusable: 'its tensors do not fit this network and optimizer' };
-  const start = align4(MAGIC.length + 4 + headerLength);
-  const total = tensors.reduce((sum, t) => sum + t.size, 0);
-  if (file.length !== start + 4 * total) return { unusable: `it has ${file.length} bytes, not ${start + 4 * total}` };
-
-  let offset = start;
-  for (const t of tensors) {
-    const values = new Float32Array(t.size);
-    if (LITTLE_ENDIAN) offset += file.copy(Buffer.from(values.buffer), 0, offset, offset + values.byteLength);
-    else for (let i = 0; i < values.length; i++, offset += 4) values[i] = file.readFloatLE(offset);
-    tf.tidy(() => t.assign(tf.tensor(values, t.shape, 'float32')));
+  const { metadata, tensors } = file;
+  if (metadata.format !== FORMAT) return { unusable: `it is not a checkpoint of this kit's (${metadata.format ?? 'no format'})` };
+  if (metadata.key !== key) return { unusable: 'it was saved with other settings' };
+  const [savedEpoch, steps, randomState] = [metadata.epoch, metadata.optimizerSteps, metadata.randomState].map(wholeNumber);
+  if (savedEpoch === undefined || steps === undefined || randomState === undefined || randomState >= 2 ** 32) {
+    return { unusable: 'its metadata cannot be read' };
   }
-  state.optimizer.restoreSteps(header.optimizerSteps);
-  state.network.restoreRandomState(header.randomState);
+  if (savedEpoch !== epoch) return { unusable: `it was saved after epoch ${savedEpoch}, not ${epoch}` };
+  const named = namedTensors(state);
+  const fits =
+    tensors.length === named.length &&
+    named.every(({ name, tensor }, i) => tensors[i]?.name === name && tf.util.arraysEqual(tensors[i].shape, tensor.shape));
+  if (!fits) return { unusable: 'its tensors do not fit this network and optimizer' };
+  named.forEach(({ tensor }, i) => tf.tidy(() => tensor.assign(tf.tensor((tensors[i] as NamedValues).values, tensor.shape, 'float32'))));
+  state.optimizer.restoreSteps(steps);
+  state.network.restoreRandomState(randomState);
   return { restored: true };
 }
 
@@ -120,18 +107,4 @@ export function removeCheckpoint(path: string): void {
   rmSync(partialPath(path), { force: true });
   // Left while another run's checkpoint is there.
   removeFolderIfEmpty(dirname(path));
-}
-
-/** Whether `value` has every field of a header, of the right kind (its values are checked where they are used). */
-function isHeader(value: unknown): value is Header {
-  const h = value as Header | null;
-  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  return (
-    typeof h === 'object' && h !== null && typeof h.key === 'string' && whole(h.epoch) && whole(h.optimizerSteps) &&
-    whole(h.randomState) && h.randomState < 2 ** 32 && Array.isArray(h.shapes) && h.shapes.every((shape) => Array.isArray(shape) && shape.every(whole))
-  );
-}
-
-function align4(n: number): number {
-  return Math.ceil(n / 4) * 4;
 }

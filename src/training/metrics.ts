@@ -70,6 +70,11 @@ export class RunningTotals {
     return read;
   }
 
+  /** Frees the totals unread. */
+  dispose(): void {
+    tf.dispose([this.totals.loss, this.totals.right]);
+  }
+
   /** Waits for the backend, then frees the totals. */
   async read(): Promise<{ loss: number; right: number }> {
     const loss = tf.sum(this.totals.loss);

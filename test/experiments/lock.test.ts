@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,25 @@ function deadPid(): number {
 }
 
 describe('takeLock', () => {
+  it.runIf(existsSync('/proc/self/stat'))('takes over a lock whose process is a zombie (ended, not yet reaped)', async () => {
+    const path = join(dir, 'zombie.lock');
+    // A child that ends at once, whose parent (this shell) sleeps without reaping it.
+    const parent = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+    try {
+      // Until the child has ended it is alive; wait until /proc says it is a zombie.
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain(') Z ');
+      writeFileSync(path, `${pid}\n`);
+      const release = takeLock(path, 'experiment 2e into x');
+      expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n`);
+      release();
+    } finally {
+      parent.kill();
+    }
+  });
+
   it('writes this process id, and gives the lock back', () => {
     const path = join(dir, 'a.lock');
     const release = takeLock(path, 'experiment 2e into x');

@@ -9,7 +9,9 @@ import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';
 import { main } from '../../src/experiments/cli.ts';
 import { EXPERIMENT_1C, EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
 import { ResultsLog, type TestRecord } from '../../src/report/results.ts';
-import { runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
+import { ExperimentStopped, runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
+import type { FFNN } from '../../src/nn/ffnn.ts';
+import { SGD } from '../../src/optim/sgd.ts';
 import { makeTempDir } from '../data/helpers.ts';
 
 let dir: string;
@@ -68,7 +70,8 @@ afterAll(() => cleanup());
 describe('the experiment runner', () => {
   it('2e adam:heuristic for one epoch on 500 samples writes the log, every chart, the summary and the report', async () => {
     const lines: string[] = [];
-    const written = await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines));
+    const { written, failed } = await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines));
+    expect(failed).toEqual([]);
     expect(lines).toContain('Dataset: mnist (500 training and 100 test images)');
     expect(lines).toContain('\n2e adam:heuristic: Adam, heuristic init, 1 epoch, batch 100');
     expect(lines.some((l) => /^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
@@ -152,17 +155,33 @@ describe('the experiment runner', () => {
       await runExperiment(EXPERIMENT_1C, run(), options([], { epochs: 3, outDir: straight }));
       const stopped = join(dir, 'stopped');
       await stopAtEpoch3(stopped);
-      expect(existsSync(join(stopped, '1c', 'checkpoints', 'dropout.ckpt'))).toBe(true);
+      expect(existsSync(join(stopped, '1c', 'checkpoints', 'dropout.safetensors'))).toBe(true);
 
       const lines: string[] = [];
       await runExperiment(EXPERIMENT_1C, run(), options(lines, { epochs: 3, outDir: stopped }));
-      expect(lines).toContain(`Going on after epoch 2, where it stopped (${join(stopped, '1c', 'checkpoints', 'dropout.ckpt')}):`);
+      expect(lines).toContain(`Going on after epoch 2, where it stopped (${join(stopped, '1c', 'checkpoints', 'dropout.safetensors')}):`);
       expect(lines.filter((l) => l.startsWith('Epoch: ')).map((l) => l.slice(0, 8))).toEqual(['Epoch: 1', 'Epoch: 2', 'Epoch: 3']);
       expect(numbers(stopped)).toEqual(numbers(straight));
       // Epochs 1 and 2 were not trained again: the log goes on where it stopped.
       const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'epoch', 'test']);
       expect(existsSync(join(stopped, '1c', 'checkpoints'))).toBe(false);
+    });
+
+    it('stopped by a signal, says where it stood, gives the folder back, and goes on to the numbers of a run never stopped', async () => {
+      const stopped = join(dir, 'stopped-signal');
+      const controller = new AbortController();
+      const lines: string[] = [];
+      const stopping = options(lines, { epochs: 3, outDir: stopped, signal: controller.signal, log: (line) => {
+        lines.push(line);
+        if (line.startsWith('Epoch: 2')) controller.abort('SIGINT');
+      } });
+      const failure = await runExperiment(EXPERIMENT_1C, run(), stopping).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ExperimentStopped);
+      expect((failure as Error).message).toBe('Stopped by SIGINT during dropout, epoch 3 of 3 (epochs 1-2 are kept); run the same command to go on from there.');
+      expect(existsSync(join(stopped, '1c', '.lock'))).toBe(false);
+      await runExperiment(EXPERIMENT_1C, run(), options([], { epochs: 3, outDir: stopped }));
+      expect(numbers(stopped)).toEqual(numbers(join(dir, 'straight')));
     });
 
     it('starts over, saying why, when it stopped with other settings or on another backend', async () => {
@@ -183,14 +202,36 @@ describe('the experiment runner', () => {
     it('starts over, saying why, when its checkpoint cannot be used, and still ends with the same numbers', async () => {
       const stopped = join(dir, 'stopped-lost');
       await stopAtEpoch3(stopped);
-      writeFileSync(join(stopped, '1c', 'checkpoints', 'dropout.ckpt'), 'damaged');
+      writeFileSync(join(stopped, '1c', 'checkpoints', 'dropout.safetensors'), 'damaged');
       const lines: string[] = [];
       await runExperiment(EXPERIMENT_1C, run(), options(lines, { epochs: 3, outDir: stopped }));
-      expect(lines).toContain('Starting dropout over: it stopped after epoch 2, but its checkpoint cannot be used (not a checkpoint file).');
+      expect(lines).toContain("Starting dropout over: it stopped after epoch 2, but its checkpoint cannot be used (it has 7 bytes, fewer than a header's length).");
       expect(numbers(stopped)).toEqual(numbers(join(dir, 'straight')));
       const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'start', 'epoch', 'epoch', 'epoch', 'test']);
     });
+  });
+
+  it('a run whose loss stops being a number is recorded as failed, the others go on, and the next command runs it again', async () => {
+    const [adam] = selectRuns(EXPERIMENT_2E, 'adam:heuristic');
+    const boom = { ...adam!, id: 'boom', label: 'SGD at lr 1e30', optimizer: (net: FFNN) => new SGD(net.parameters(), { lr: 1e30 }) };
+    const experiment = { ...EXPERIMENT_2E, runs: [boom, adam!] };
+    const outDir = join(dir, 'diverged');
+    const lines: string[] = [];
+    const outcome = await runExperiment(experiment, [boom, adam!], options(lines, { outDir }));
+    expect(outcome.failed).toEqual(['boom']);
+    expect(lines.filter((l) => l.startsWith('boom failed'))).toEqual([
+      expect.stringMatching(/^boom failed at epoch 1: its loss is NaN and its accuracy [\d.]+\. Recorded as failed; the same command runs it again\. Going on with the other runs\.$/),
+    ]);
+    const log = ResultsLog.open(join(outDir, '2e', 'results.jsonl')).load();
+    expect(log.get('boom')).toMatchObject({ finished: false, failed: expect.stringContaining('boom failed at epoch 1') });
+    expect(log.get('adam:heuristic')?.finished).toBe(true);
+    expect(existsSync(join(outDir, '2e', 'networks', 'adam-heuristic.safetensors'))).toBe(true);
+    expect(existsSync(join(outDir, '2e', 'networks', 'boom.safetensors'))).toBe(false);
+    const again: string[] = [];
+    expect((await runExperiment(experiment, [boom, adam!], options(again, { outDir }))).failed).toEqual(['boom']);
+    expect(again).toContain('Skipping adam:heuristic: already finished with these settings (--fresh runs it again).');
+    expect(again.some((l) => l.startsWith('Going on after'))).toBe(false);
   });
 
   it('1c prints the train/test gaps after each run, as the notebook did, and the training set measured without dropout', async () => {

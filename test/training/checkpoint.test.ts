@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,6 +9,7 @@ import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.ts';
+import { encodeSafetensors } from '../../src/training/safetensors.ts';
 import { type EpochMetrics, train } from '../../src/training/train.ts';
 import { makeTempDir } from '../data/helpers.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
@@ -47,7 +49,7 @@ describe.each(BACKENDS_UNDER_TEST)('checkpoints on %s', (backend) => {
     const straightOptimizer = makeOptimizer(straightNet);
     const straight = await train(straightNet, data, straightOptimizer, options);
 
-    const path = join(dir, `${backend}-${makeOptimizer.name}-${Math.random()}.ckpt`);
+    const path = join(dir, `${backend}-${makeOptimizer.name}-${Math.random()}.safetensors`);
     const firstNet = network(1);
     const firstOptimizer = makeOptimizer(firstNet);
     const first = await train(firstNet, data, firstOptimizer, {
@@ -83,7 +85,7 @@ describe.each(BACKENDS_UNDER_TEST)('checkpoints on %s', (backend) => {
   it('saving and loading leave the tensor count as it was', async () => {
     const net = network(1);
     const adam = new Adam(net.parameters());
-    const path = join(dir, `${backend}-count.ckpt`);
+    const path = join(dir, `${backend}-count.safetensors`);
     const before = tf.memory().numTensors;
     await saveCheckpoint(path, 'k', 1, { network: net, optimizer: adam });
     expect(loadCheckpoint(path, 'k', 1, { network: net, optimizer: adam })).toEqual({ restored: true });
@@ -96,37 +98,78 @@ describe.each(BACKENDS_UNDER_TEST)('checkpoints on %s', (backend) => {
 describe('the checkpoint file', () => {
   beforeAll(() => useBackend('cpu'));
 
-  it('is what its format says: "CC6204CK", header length, JSON header, zeros to a multiple of 4, float32 LE values', async () => {
+  it('is safetensors: header length, JSON header padded to 8 bytes with the state in __metadata__, float32 LE values', async () => {
     const net = network(4);
     const adam = new Adam(net.parameters());
-    const path = join(dir, 'format.ckpt');
+    const path = join(dir, 'format.safetensors');
     await saveCheckpoint(path, 'the key', 7, { network: net, optimizer: adam });
     const file = readFileSync(path);
-    expect(file.toString('latin1', 0, 8)).toBe('CC6204CK');
-    const headerLength = file.readUInt32LE(8);
-    const header = JSON.parse(file.toString('utf8', 12, 12 + headerLength));
+    const headerLength = Number(file.readBigUInt64LE(0));
+    expect(headerLength % 8).toBe(0);
+    const header = JSON.parse(file.toString('utf8', 8, 8 + headerLength));
+    const { sha256, ...metadata } = header.__metadata__;
+    expect(metadata).toEqual({ format: 'cc6204-kit checkpoint 2', key: 'the key', epoch: '7', optimizerSteps: '0', randomState: String(net.randomState()) });
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    const names = [
+      ...net.parameters().map((p) => `network/${p.name}`),
+      ...['P', 'S'].flatMap((state) => net.parameters().map((_, i) => `optimizer/${state}/${i}`)),
+    ];
+    expect(Object.keys(header as object).slice(1)).toEqual(names);
     const tensors = [...net.parameters().map((p) => p.value), ...adam.stateTensors()];
-    expect(header).toEqual({ version: 1, key: 'the key', epoch: 7, optimizerSteps: 0, randomState: net.randomState(), shapes: tensors.map((t) => t.shape) });
-    let offset = Math.ceil((12 + headerLength) / 4) * 4;
-    expect([...file.subarray(12 + headerLength, offset)].every((byte) => byte === 0)).toBe(true);
-    for (const t of tensors) {
+    let offset = 0;
+    for (const [i, t] of tensors.entries()) {
+      const entry = header[names[i]!];
+      expect(entry).toEqual({ dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * t.size] });
       const expected = Array.from(await t.data());
-      const read = expected.map((_, i) => file.readFloatLE(offset + 4 * i));
-      expect(read).toEqual(expected);
-      offset += 4 * expected.length;
+      expect(expected.map((_, j) => file.readFloatLE(8 + headerLength + offset + 4 * j))).toEqual(expected);
+      offset += 4 * t.size;
     }
-    expect(offset).toBe(file.length);
+    expect(8 + headerLength + offset).toBe(file.length);
     adam.dispose();
     net.dispose();
   });
+
+  // CI installs Python's safetensors where it can; elsewhere this says so and is skipped.
+  const python = spawnSync('python3', ['-c', 'import safetensors.numpy'], { encoding: 'utf8' });
+  it.skipIf(python.status !== 0)("loads in Python's safetensors, values and metadata as the kit wrote them", async () => {
+    const net = network(5);
+    const sgd = new SGD(net.parameters(), { momentum: 0.9 });
+    const path = join(dir, 'python.safetensors');
+    await saveCheckpoint(path, 'k', 3, { network: net, optimizer: sgd });
+    const script = [
+      'import json, sys',
+      'from safetensors import safe_open',
+      'from safetensors.numpy import load_file',
+      'tensors = load_file(sys.argv[1])',
+      "with safe_open(sys.argv[1], framework='numpy') as f: metadata = f.metadata()",
+      "print(json.dumps({'metadata': metadata, 'tensors': {k: v.astype(float).ravel().tolist() for k, v in tensors.items()}, 'shapes': {k: list(v.shape) for k, v in tensors.items()}}))",
+    ].join('\n');
+    const child = spawnSync('python3', ['-c', script, path], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    const loaded = JSON.parse(child.stdout) as { metadata: Record<string, string>; tensors: Record<string, number[]>; shapes: Record<string, number[]> };
+    expect(loaded.metadata).toMatchObject({ key: 'k', epoch: '3' });
+    for (const p of net.parameters()) {
+      expect(loaded.shapes[`network/${p.name}`]).toEqual(p.shape);
+      expect(loaded.tensors[`network/${p.name}`]).toEqual(Array.from(await p.value.data()));
+    }
+    expect(Object.keys(loaded.tensors).filter((name) => name.startsWith('optimizer/V/'))).toHaveLength(net.parameters().length);
+    sgd.dispose();
+    net.dispose();
+  });
+  if (python.status !== 0) console.log("note: Python's safetensors is not installed here, so the test that loads a checkpoint in it is skipped");
 });
 
-/** A file with the checkpoint's magic and the given header, and no tensors. */
-function writeHeader(path: string, fields: object): void {
-  const header = Buffer.from(JSON.stringify(fields));
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(header.length);
-  writeFileSync(path, Buffer.concat([Buffer.from('CC6204CK'), length, header]));
+/** Overwrites `count` bytes of the file at `path` from `at` (from the end when negative), keeping its size. */
+function overwrite(path: string, at: number, count: number): void {
+  const file = readFileSync(path);
+  const start = at < 0 ? file.length + at : at;
+  for (let i = start; i < start + count; i++) file[i] = (file[i]! + 1) & 0xff;
+  writeFileSync(path, file);
+}
+
+/** A file of the kit's format with other metadata and no tensors, its checksum right. */
+function writeMetadata(path: string, metadata: Record<string, string>): void {
+  writeFileSync(path, encodeSafetensors({ metadata, tensors: [] }));
 }
 
 describe('a checkpoint that cannot be used is reported, and changes nothing', () => {
@@ -135,17 +178,22 @@ describe('a checkpoint that cannot be used is reported, and changes nothing', ()
   it.each([
     ['absent', (path: string) => removeCheckpoint(path), 'settings', 'no checkpoint'],
     ['saved with other settings', () => {}, 'other settings', 'it was saved with other settings'],
-    ['not a checkpoint', (path: string) => writeFileSync(path, 'epoch 2\n'), 'settings', 'not a checkpoint file'],
-    ['cut short', (path: string) => writeFileSync(path, readFileSync(path).subarray(0, -100)), 'settings', 'bytes, not'],
+    ['not a checkpoint', (path: string) => writeFileSync(path, 'epoch 2\n'), 'settings', 'its header claims'],
+    ['cut short', (path: string) => writeFileSync(path, readFileSync(path).subarray(0, -100)), 'settings', 'the file is damaged'],
+    ['damaged in place: 12 bytes of its values overwritten', (path: string) => overwrite(path, -40, 12), 'settings', 'the file is damaged'],
+    ['damaged in place: its epoch in the header', (path: string) => {
+      const file = readFileSync(path);
+      writeFileSync(path, Buffer.from(file.toString('latin1').replace('"epoch":"2"', '"epoch":"1"'), 'latin1'));
+    }, 'settings', 'the file is damaged', 1],
     ['saved after another epoch', () => {}, 'settings', 'it was saved after epoch 2, not 3', 3],
-    ['with a header of the wrong kind', (path: string) => {
-      writeHeader(path, { version: 1, key: 'settings', epoch: 2, optimizerSteps: -5, randomState: 1, shapes: [] });
-    }, 'settings', 'its header cannot be read'],
-    ['of another version of the format', (path: string) => {
-      writeHeader(path, { version: 2, key: 'settings', epoch: 2, optimizerSteps: 0, randomState: 1, shapes: [] });
-    }, 'settings', "version 2 is not this kit's"],
+    ['with metadata of the wrong kind', (path: string) => {
+      writeMetadata(path, { format: 'cc6204-kit checkpoint 2', key: 'settings', epoch: '2', optimizerSteps: '-5', randomState: '1' });
+    }, 'settings', 'its metadata cannot be read'],
+    ['of another format', (path: string) => {
+      writeMetadata(path, { format: 'cc6204-kit checkpoint 1', key: 'settings', epoch: '2', optimizerSteps: '0', randomState: '1' });
+    }, 'settings', "it is not a checkpoint of this kit's (cc6204-kit checkpoint 1)"],
   ])('%s', async (_, spoil, key, reason, epoch = 2) => {
-    const path = join(dir, `spoiled-${Math.random()}.ckpt`);
+    const path = join(dir, `spoiled-${Math.random()}.safetensors`);
     const saved = network(1);
     const adam = new Adam(saved.parameters());
     await saveCheckpoint(path, 'settings', 2, { network: saved, optimizer: adam });
@@ -161,7 +209,7 @@ describe('a checkpoint that cannot be used is reported, and changes nothing', ()
   });
 
   it('for another network shape', async () => {
-    const path = join(dir, `shape-${Math.random()}.ckpt`);
+    const path = join(dir, `shape-${Math.random()}.safetensors`);
     const saved = network(1);
     const adam = new Adam(saved.parameters());
     await saveCheckpoint(path, 'settings', 2, { network: saved, optimizer: adam });
