@@ -7,6 +7,9 @@ import { DatasetError } from '../src/data/mnist.ts';
 import { UnknownDatasetError } from '../src/data/sources.ts';
 import { KitError } from '../src/errors.ts';
 import { FolderInUseError } from '../src/experiments/lock.ts';
+import { ExperimentStopped, RunFailed } from '../src/experiments/runner.ts';
+import { WriteError } from '../src/files.ts';
+import { SafetensorsError } from '../src/training/safetensors.ts';
 import { MalformedResultsLogError } from '../src/report/results.ts';
 
 describe("the kit's errors", () => {
@@ -14,6 +17,10 @@ describe("the kit's errors", () => {
   const errors: [KitError, string, string][] = [
     [new UsageError('bad option'), 'UsageError', 'USAGE'],
     [new FolderInUseError('taken'), 'FolderInUseError', 'FOLDER_IN_USE'],
+    [new WriteError('full'), 'WriteError', 'WRITE_FAILED'],
+    [new ExperimentStopped('stopped'), 'ExperimentStopped', 'STOPPED'],
+    [new RunFailed('NaN'), 'RunFailed', 'RUN_FAILED'],
+    [new SafetensorsError('damaged'), 'SafetensorsError', 'SAFETENSORS_INVALID'],
     [new MalformedResultsLogError('results.jsonl', 3, 'not JSON'), 'MalformedResultsLogError', 'MALFORMED_RESULTS_LOG'],
     [new IdxFormatError('a.idx', 'short'), 'IdxFormatError', 'IDX_FORMAT'],
     [new DownloadError('a.gz', '/tmp', []), 'DownloadError', 'DOWNLOAD_FAILED'],

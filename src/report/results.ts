@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KitError } from '../errors.ts';
+import { WriteError } from '../files.ts';
 
 export interface RunSpec {
   /** Stable key of the run, e.g. `"adam:heuristic"` or `"baseline"`. */
@@ -167,8 +168,15 @@ export class ResultsLog {
       this.repairTail();
       this.tailChecked = true;
     }
-    // Sync and unbuffered: the line is in the file before the call returns.
-    appendFileSync(this.path, `${JSON.stringify(line)}\n`);
+    // Sync and unbuffered: the line is in the file before the call returns. A write cut short (a full disk) leaves a
+    // torn last line, which the next write drops.
+    try {
+      appendFileSync(this.path, `${JSON.stringify(line)}\n`);
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      const advice = code === 'ENOSPC' ? 'the disk is full: free some space, or write elsewhere' : message;
+      throw new WriteError(`Could not add to ${this.path}: ${advice}.`, { cause: error });
+    }
   }
 
   /** Without this, the next line would be glued onto a torn one and turn it into a malformed middle line. */
