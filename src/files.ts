@@ -1,7 +1,7 @@
 // File writes that a crash or a stop cannot leave half done, and tidying what they leave.
 
-import { mkdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { KitError } from './errors.ts';
 
 /** A file that could not be written: the message names it and what to do; `cause` is the system's error. */
@@ -9,6 +9,47 @@ export class WriteError extends KitError {
   readonly code = 'WRITE_FAILED';
   override get name(): string {
     return 'WriteError';
+  }
+}
+
+/** A folder that could not be made: the message names it and why. */
+export class FolderError extends KitError {
+  readonly code = 'FOLDER_FAILED';
+  override get name(): string {
+    return 'FolderError';
+  }
+}
+
+const WHY: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'the file system there does not take new folders',
+  ENOSPC: 'the disk is full',
+};
+
+/**
+ * Makes `folder` and the missing folders above it, one at a time, so that a path that cannot be made (under /proc,
+ * below a file, without permission) fails at once with a FolderError that says why: Node's own recursive mkdir loops
+ * forever on some of them.
+ */
+export function makeFolder(folder: string): void {
+  const missing: string[] = [];
+  let at = resolve(folder);
+  while (!existsSync(at) && dirname(at) !== at) {
+    missing.unshift(at);
+    at = dirname(at);
+  }
+  if (!statSync(at).isDirectory()) throw new FolderError(`Cannot make the folder ${folder}: ${at} is a file, not a folder.`);
+  for (const path of missing) {
+    try {
+      mkdirSync(path);
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      // Made meanwhile by another process.
+      if (code === 'EEXIST' && statSync(path).isDirectory()) continue;
+      throw new FolderError(`Cannot make the folder ${folder}: ${WHY[code ?? ''] ?? message} (${path}).`, { cause: error });
+    }
   }
 }
 
@@ -22,8 +63,8 @@ export function partialPath(path: string): string {
  * A write that fails (a full disk, say) leaves `path` as it was and no partial file, and is a WriteError.
  */
 export function writeWhole(path: string, data: string | Buffer): void {
+  makeFolder(dirname(path));
   try {
-    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(partialPath(path), data);
     renameSync(partialPath(path), path);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream, existsSync, renameSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { digestOfFile, formatChecksum, type Checksum } from './checksum.ts';
 import { KitError } from '../errors.ts';
+import { makeFolder } from '../files.ts';
 
 export interface EnsureFileOptions {
   /** File name, both on the mirrors (appended to each base URL) and in `cacheDir`. */
@@ -41,11 +42,15 @@ export class DownloadError extends KitError {
     readonly file: string,
     readonly cacheDir: string,
     readonly failures: readonly MirrorFailure[],
+    /** Where a damaged copy found in the cache was moved, if one was. */
+    readonly setAside?: string,
   ) {
     super(
       `Could not download ${file} from any mirror:\n` +
         failures.map(({ url, reason }) => `  ${url}: ${reason}`).join('\n') +
-        `\nCheck the network, or put a copy of ${file} in ${cacheDir} yourself.`,
+        (setAside === undefined
+          ? `\nCheck the network, or put a copy of ${file} in ${cacheDir} yourself.`
+          : `\nCheck the network, or replace the damaged ${join(cacheDir, file)} (moved to ${setAside}) with a good copy yourself.`),
     );
   }
 }
@@ -66,9 +71,16 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
     throw error;
   });
   if (cached === checksum.digest) return target;
-  if (cached !== undefined) log(`${target} does not match ${formatChecksum(checksum)}; downloading it again`);
+  let setAside: string | undefined;
+  if (cached !== undefined) {
+    // Kept, not deleted: it may be the only copy there is.
+    setAside = `${target}.damaged`;
+    for (let n = 1; existsSync(setAside); n++) setAside = `${target}.damaged.${n}`;
+    renameSync(target, setAside);
+    log(`${target} is damaged (it does not match ${formatChecksum(checksum)}): moved to ${setAside}; downloading it again`);
+  }
 
-  await mkdir(cacheDir, { recursive: true });
+  makeFolder(cacheDir);
   const timeout = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const agent = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
   const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
@@ -89,7 +101,7 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
   } finally {
     await agent.close();
   }
-  throw new DownloadError(name, cacheDir, failures);
+  throw new DownloadError(name, cacheDir, failures, setAside);
 }
 
 async function download(

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { digestOfBytes, digestOfFile, formatChecksum } from './checksum.ts';
 import { defaultDataDir, ensureFile } from './download.ts';
 import { parseIdx, readIdxBytes } from './idx.ts';
@@ -21,6 +21,8 @@ const CLASSES = 10;
 export interface Dataset {
   name: DatasetName;
   split: Split;
+  /** The folder its files were read from. */
+  folder: string;
   count: number;
   rows: number;
   cols: number;
@@ -102,6 +104,7 @@ export async function loadDataset(name: string, options: LoadDatasetOptions): Pr
   return {
     name: source.name,
     split,
+    folder: dirname(images.path),
     count,
     rows: ROWS,
     cols: COLS,

@@ -3,7 +3,7 @@ import { KitError } from '../errors.ts';
 import { join } from 'node:path';
 import { loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
-import { type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
+import { DATASET_SOURCES, type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, saveNetwork, writeCheckpoint } from '../training/checkpoint.ts';
@@ -70,6 +70,11 @@ function runSpec(run: RunDefinition, options: RunOptions, epochs: number, batchS
       seed: options.seed,
     },
   };
+}
+
+/** The sources, each read from the download cache only. */
+function withoutLocalFolders(sources: Record<DatasetName, DatasetSource>): Record<DatasetName, DatasetSource> {
+  return Object.fromEntries(Object.entries(sources).map(([name, { localDir, ...source }]) => [name, source])) as Record<DatasetName, DatasetSource>;
 }
 
 const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON.stringify(b.config);
@@ -154,10 +159,13 @@ async function runLocked(
 
   // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
   if (pending.length > 0) {
-    const { dataDir, sources } = options;
+    const { dataDir } = options;
+    // A data folder given explicitly wins over a dataset's local folder (Debian's Fashion-MNIST).
+    const given = options.sources ?? DATASET_SOURCES;
+    const sources = dataDir === undefined ? given : withoutLocalFolders(given);
     const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
     const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
-    log(`Dataset: ${dataset} (${trainSet.count} training and ${testSet.count} test images)`);
+    log(`Dataset: ${dataset} from ${trainSet.folder} (${trainSet.count} training and ${testSet.count} test images)`);
     log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
 
     for (const { run, epochs, batchSize, spec, before } of pending) {

@@ -3,10 +3,10 @@
  * markdown summary and one offline HTML page. Unfinished runs are included and marked, so an experiment can be
  * reported while it is still going or after it was cut short.
  */
-import { mkdirSync } from 'node:fs';
+
 import { join } from 'node:path';
 import type { RunResult } from './results.ts';
-import { writeWhole } from '../files.ts';
+import { makeFolder, writeWhole } from '../files.ts';
 import { count } from '../words.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
@@ -42,7 +42,7 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
     writeWhole(path, data);
     written.push(path);
   };
-  mkdirSync(join(options.outDir, 'charts'), { recursive: true });
+  makeFolder(join(options.outDir, 'charts'));
 
   const groups = chartGroups(options.runs, options.groupBy);
   for (const group of groups) {

@@ -2,10 +2,10 @@
  * The results log of one experiment: a JSON-lines file that grows by one line per event, written the moment the
  * event happens, so that a rerun can skip finished runs and, with the run's checkpoint, take up a stopped one.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KitError } from '../errors.ts';
-import { WriteError } from '../files.ts';
+import { makeFolder, WriteError } from '../files.ts';
 
 export interface RunSpec {
   /** Stable key of the run, e.g. `"adam:heuristic"` or `"baseline"`. */
@@ -97,7 +97,7 @@ export class ResultsLog {
   ) {}
 
   static open(path: string, options: ResultsLogOptions = {}): ResultsLog {
-    mkdirSync(dirname(path), { recursive: true });
+    makeFolder(dirname(path));
     return new ResultsLog(path, options.log ?? ((message) => console.warn(message)));
   }
 

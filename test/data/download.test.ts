@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestOfBytes, md5, sha256 } from '../../src/data/checksum.ts';
+import { digestOfBytes, formatChecksum, md5, sha256 } from '../../src/data/checksum.ts';
 import { defaultDataDir, DownloadError, ensureFile, type EnsureFileOptions } from '../../src/data/download.ts';
 import { deadMirrorUrl, folderAndMirrorsPerTest, startMirror } from './helpers.ts';
 
@@ -109,7 +109,26 @@ describe('ensureFile', () => {
     const path = await ensureFile(options([mirror.url], { log: (line) => lines.push(line) }));
     expect(await holdsGood(path)).toBe(true);
     expect(mirror.requests.get(`/${NAME}`)).toBe(1);
-    expect(lines[0]).toMatch(/does not match md5 .*; downloading it again/);
+    expect(lines[0]).toBe(`${join(temp.dir, NAME)} is damaged (it does not match ${formatChecksum(md5(digestOfBytes(good, 'md5')))}): moved to ${join(temp.dir, NAME)}.damaged; downloading it again`);
+    // Set aside, not deleted.
+    expect((await readFile(join(temp.dir, `${NAME}.damaged`))).equals(bad)).toBe(true);
+  });
+
+  it('offline, names the damaged copy it set aside and the file to replace', async () => {
+    await writeFile(join(temp.dir, NAME), bad);
+    await writeFile(join(temp.dir, `${NAME}.damaged`), bad);
+    const error = await ensureFile(options([await deadMirrorUrl()])).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DownloadError);
+    expect((error as DownloadError).message).toContain(
+      `Check the network, or replace the damaged ${join(temp.dir, NAME)} (moved to ${join(temp.dir, NAME)}.damaged.1) with a good copy yourself.`,
+    );
+  });
+
+  it('fails at once, in one line, where the folder cannot be made', async () => {
+    const started = performance.now();
+    const error = await ensureFile({ ...options([]), cacheDir: '/proc/cc6204-kit/mnist' }).catch((caught: unknown) => caught);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect((error as Error).message).toMatch(/^Cannot make the folder \/proc\/cc6204-kit\/mnist: .*\(\/proc\/cc6204-kit\)\.$/);
   });
 
   it('follows redirects', async () => {

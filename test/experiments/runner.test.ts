@@ -47,7 +47,6 @@ function logRecords(path: string) {
 function options(lines: string[], extra: Partial<RunOptions> = {}): RunOptions {
   return {
     dataset: 'mnist',
-    dataDir: join(dir, 'cache'),
     epochs: 1,
     limit: 500,
     seed: 1,
@@ -72,7 +71,7 @@ describe('the experiment runner', () => {
     const lines: string[] = [];
     const { written, failed } = await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines));
     expect(failed).toEqual([]);
-    expect(lines).toContain('Dataset: mnist (500 training and 100 test images)');
+    expect(lines).toContain(`Dataset: mnist from ${dir} (500 training and 100 test images)`);
     expect(lines).toContain('\n2e adam:heuristic: Adam, heuristic init, 1 epoch, batch 100');
     expect(lines.some((l) => /^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
     expect(lines.some((l) => /^Test Results: Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
@@ -210,6 +209,15 @@ describe('the experiment runner', () => {
       const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'start', 'epoch', 'epoch', 'epoch', 'test']);
     });
+  });
+
+  it('reads the data from --data-dir when one is given, even where the dataset has a local folder, and says which folder', async () => {
+    const dataDir = join(dir, 'given-data');
+    mkdirSync(join(dataDir, 'mnist'), { recursive: true });
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('-ubyte.gz'))) writeFileSync(join(dataDir, 'mnist', name), readFileSync(join(dir, name)));
+    const lines: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines, { dataDir, outDir: join(dir, 'given-data-out') }));
+    expect(lines).toContain(`Dataset: mnist from ${join(dataDir, 'mnist')} (500 training and 100 test images)`);
   });
 
   it('a run whose loss stops being a number is recorded as failed, the others go on, and the next command runs it again', async () => {
