@@ -53,6 +53,8 @@ export interface MeasureOptions {
   flags: string[];
   /** Rows per batch (default BATCH). */
   batch?: number;
+  /** Hears of each timed block as it ends, for progress. */
+  onBlock?: (from: number, to: number, msPerStep: number) => void;
 }
 
 /**
@@ -196,14 +198,14 @@ export async function realEpoch({
 }
 
 /** Times one backend in this process (the CLI runs each in a child process of its own). */
-export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, flags, batch = BATCH }: MeasureOptions): Promise<Result> {
+export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
   return onBackend(backend, { fused, flags }, async (info): Promise<Result> => {
     const bench = benchStep(batch);
     await warmUp(bench);
     const kernelsPerStep = workingKernels((await tf.profile(bench.step)).kernels.map((k) => k.name));
     await bench.finish();
     const tensorsBefore = tf.memory().numTensors;
-    const { times, jsTimes } = await timeBlocks(bench, steps);
+    const { times, jsTimes } = await timeBlocks(bench, steps, { onBlock });
     const tensorsAfter = tf.memory().numTensors;
     bench.dispose();
     const mean = times.reduce((s, t) => s + t, 0) / times.length;

@@ -124,6 +124,20 @@ describe('npm run bench', () => {
     expect(result!.tensorsAfter).toBe(result!.tensorsBefore);
   });
 
+  it('with no options times every backend that loads but cpu, no real epoch, with a line of progress a block', () => {
+    const env = { ...process.env };
+    delete env.CC6204_BACKEND;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--steps', '20'], { encoding: 'utf8', env });
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stderr).toMatch(/^Timing wasm \(20 steps\)\.\.\.$/m);
+    expect(child.stderr).toMatch(/^ {2}wasm: 10\/20 steps, [\d.]+ ms a step in the last block$/m);
+    expect(child.stderr).toMatch(/^ {2}wasm: 20\/20 steps/m);
+    expect(child.stderr).not.toMatch(/Timing cpu/);
+    const rows = child.stdout.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| backend') && !line.startsWith('| :'));
+    expect(rows.some((row) => row.startsWith('| wasm'))).toBe(true);
+    expect(rows.every((row) => !row.startsWith('| cpu') && row.includes('| — |'))).toBe(true);
+  }, 120_000);
+
   it('--profile on wasm: the kernels of a step each timed, one small kernel’s cost, and the JavaScript by part', async () => {
     const profile = await profileSteps('wasm', { steps: 10, fused: true, flags: [], batch: 20 });
     expect(profile.batch).toBe(20);
