@@ -8,12 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
 import { UsageError } from '../src/cli.ts';
-import { DAWN_INSTALLED } from './helpers/backends.ts';
+import { BACKENDS_UNDER_TEST, DAWN_INSTALLED } from './helpers/backends.ts';
 import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
 
-const usableHere = await usableBackends();
+// webgpu is taken by name only where it is under test (CI names it, to test it on Mesa's software driver): on a
+// software adapter Dawn prints warnings of its own.
+const webgpuUnderTest = BACKENDS_UNDER_TEST.includes('webgpu');
+const usableHere = await usableBackends(undefined, { automatic: !webgpuUnderTest });
 const nativeLoads = usableHere.includes('tensorflow');
-const webgpuLoads = usableHere.includes('webgpu');
+const webgpuLoads = webgpuUnderTest && usableHere.includes('webgpu');
 // Where the only WebGPU adapter is a software renderer (CI installs Mesa's llvmpipe to test the webgpu backend).
 const webgpuIsSoftware = webgpuLoads && (await installWebGpu()).software;
 
@@ -39,15 +42,13 @@ function runWithBackend(body: string, env: NodeJS.ProcessEnv = process.env, node
 }
 
 describe('backend choice', () => {
-  it('loads wasm and cpu here, whatever else is installed', async () => {
-    const usable = await usableBackends();
-    expect(usable).toEqual(expect.arrayContaining(['wasm', 'cpu']));
+  it('loads wasm and cpu here, whatever else is installed', () => {
+    expect(usableHere).toEqual(expect.arrayContaining(['wasm', 'cpu']));
   });
 
   it('with nothing asked for, takes the first of tensorflow, webgpu, wasm, cpu that loads', async () => {
-    const usable = await usableBackends();
     const info = await selectBackend('');
-    const expected = BACKENDS.find((name) => usable.includes(name) && !(name === 'webgpu' && webgpuIsSoftware));
+    const expected = BACKENDS.find((name) => usableHere.includes(name) && !(name === 'webgpu' && webgpuIsSoftware));
     expect(info.name).toBe(expected);
     expect(tf.getBackend()).toBe(info.name);
   });
@@ -73,7 +74,7 @@ describe('backend choice', () => {
     await selectBackend('wasm');
     const backend = tf.backend();
     const kept = tf.tensor1d([1, 2, 3]);
-    await usableBackends();
+    await usableBackends(undefined, { automatic: !webgpuUnderTest });
     await selectBackend('wasm');
     expect(tf.backend()).toBe(backend);
     expect(Array.from(kept.dataSync())).toEqual([1, 2, 3]);
@@ -97,9 +98,11 @@ describe('backend choice', () => {
   });
 
   // Where tfjs-node is installed and loads there is nothing to refuse.
-  it.runIf(!nativeLoads)('a backend that cannot load is one clear error naming those that can', async () => {
-    const others = usableHere.join(', ');
-    await expect(selectBackend('tensorflow')).rejects.toThrow(new RegExp(`^Backend "tensorflow" cannot load \\(.+\\)\\. Usable here: ${others}\\.$`));
+  it.runIf(!nativeLoads)('a backend that cannot load is one clear error naming those that can', () => {
+    // In a process of its own: the list probes webgpu by name, and Dawn may print warnings of its own doing so.
+    const child = runWithBackend(`await selectBackend('tensorflow').catch((error) => console.log(error.message));`);
+    expect(child.stdout.trim()).toMatch(/^Backend "tensorflow" cannot load \(.+\)\. Usable here: (webgpu, )?wasm, cpu\.$/);
+    if (webgpuLoads) expect(child.stdout).toContain('Usable here: webgpu, wasm, cpu.');
   });
 
   it('webgpu without a GPU is one clear error saying why, naming the usable backends', () => {

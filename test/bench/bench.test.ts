@@ -61,16 +61,16 @@ describe('bench helpers', () => {
 
 describe('onBackend', () => {
   it('puts the tfjs flags and the fused kernels back afterwards, also after a failure', async () => {
-    const before = tf.env().getBool('DEBUG');
-    const settings = { fused: false, flags: [`DEBUG=${!before}`] };
+    const before = tf.env().getBool('TENSORLIKE_CHECK_SHAPE_CONSISTENCY');
+    const settings = { fused: false, flags: [`TENSORLIKE_CHECK_SHAPE_CONSISTENCY=${!before}`] };
     await onBackend('wasm', settings, async () => {
-      expect(tf.env().getBool('DEBUG')).toBe(!before);
+      expect(tf.env().getBool('TENSORLIKE_CHECK_SHAPE_CONSISTENCY')).toBe(!before);
       expect(hasFusedUpdate('sgd')).toBe(false);
     });
-    expect(tf.env().getBool('DEBUG')).toBe(before);
+    expect(tf.env().getBool('TENSORLIKE_CHECK_SHAPE_CONSISTENCY')).toBe(before);
     expect(hasFusedUpdate('sgd')).toBe(true);
     await expect(onBackend('wasm', settings, async () => Promise.reject(new Error('stop')))).rejects.toThrow('stop');
-    expect(tf.env().getBool('DEBUG')).toBe(before);
+    expect(tf.env().getBool('TENSORLIKE_CHECK_SHAPE_CONSISTENCY')).toBe(before);
     expect(hasFusedUpdate('sgd')).toBe(true);
   });
 });

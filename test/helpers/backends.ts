@@ -2,13 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, selectBackend, usableBackends } from '../../src/backend.ts';
 
 /**
- * The backends the numeric tests run on: every one that loads here (wasm and cpu at least), or the list in
- * CC6204_TEST_BACKENDS (comma-separated), e.g. to run them on a GPU machine.
+ * The backends the numeric tests run on: every one the automatic choice would consider here (wasm and cpu at least;
+ * webgpu where a hardware GPU is found), or the list in CC6204_TEST_BACKENDS (comma-separated): CI names webgpu to
+ * test it on Mesa's software driver, a GPU machine names it alone.
  */
 async function testBackends(): Promise<BackendName[]> {
   const listed = process.env.CC6204_TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
   if (listed?.length) return listed as BackendName[];
-  return usableBackends();
+  return usableBackends(undefined, { automatic: true });
 }
 
 export const BACKENDS_UNDER_TEST = await testBackends();
