@@ -134,136 +134,155 @@ async function runLocked(
   }
   const previous = results.load();
   const failed: string[] = [];
-
-  const pending = runs.flatMap((run) => {
-    const epochs = options.epochs ?? run.epochs;
-    const batchSize = options.batchSize ?? run.batchSize;
-    const spec = runSpec(run, options, epochs, batchSize);
-    const done = previous.get(run.id);
-    if (done?.finished && sameConfig(done.spec, spec)) {
-      log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
-      return [];
-    }
-    // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue; a
-    // failed run starts over.
-    let before = done && !done.finished && done.failed === undefined ? done.epochs : [];
-    if (before.length > 0 && done) {
-      const otherwise = !sameConfig(done.spec, spec) ? 'other settings' : done.backend !== options.backend ? `the ${done.backend} backend` : undefined;
-      if (otherwise) {
-        log(`Starting ${run.id} over: it stopped after epoch ${before.length} with ${otherwise}.`);
-        before = [];
+  let reported = false;
+  const report = (only?: 'live' | 'stopped') => {
+    reported = true;
+    return writeExperimentReport({
+      outDir,
+      title: experiment.title,
+      runs: [...results.load().values()],
+      groupBy: experiment.groupBy,
+      meta: { dataset, backend: options.backend, seed: options.seed, date: new Date().toISOString().slice(0, 10) },
+      only,
+    });
+  };
+  try {
+    const pending = runs.flatMap((run) => {
+      const epochs = options.epochs ?? run.epochs;
+      const batchSize = options.batchSize ?? run.batchSize;
+      const spec = runSpec(run, options, epochs, batchSize);
+      const done = previous.get(run.id);
+      if (done?.finished && sameConfig(done.spec, spec)) {
+        log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
+        return [];
       }
-    }
-    return [{ run, epochs, batchSize, spec, before }];
-  });
-
-  // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
-  if (pending.length > 0) {
-    const { dataDir } = options;
-    // A data folder given explicitly wins over a dataset's local folder (Debian's Fashion-MNIST).
-    const given = options.sources ?? DATASET_SOURCES;
-    const sources = dataDir === undefined ? given : withoutLocalFolders(given);
-    const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
-    const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
-    log(`Dataset: ${dataset} from ${trainSet.folder} (${trainSet.count} training and ${testSet.count} test images)`);
-    log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
-
-    for (const { run, epochs, batchSize, spec, before } of pending) {
-      // Where the run stands, for the line said if the experiment is stopped.
-      let finishedEpochs = before.length;
-      const stoppedDuring = (reason: unknown) =>
-        new ExperimentStopped(
-          `Stopped by ${String(reason)} during ${run.id}, epoch ${finishedEpochs + 1} of ${epochs}` +
-            (finishedEpochs === 1 ? ' (epoch 1 is kept)' : finishedEpochs > 1 ? ` (epochs 1-${finishedEpochs} are kept)` : '') +
-            `; run the same command to go on from there.`,
-        );
-      log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
-      const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
-      const optimizer = run.optimizer(network);
-      const checkpoint = checkpointPath(outDir, run.id);
-      const key = JSON.stringify({ config: spec.config, backend: options.backend });
-      try {
-        let earlier = before;
-        if (earlier.length > 0) {
-          const loaded = loadCheckpoint(checkpoint, key, earlier.length, { network, optimizer });
-          if ('unusable' in loaded) {
-            log(`Starting ${run.id} over: it stopped after epoch ${earlier.length}, but its checkpoint cannot be used (${loaded.unusable}).`);
-            earlier = [];
-          } else {
-            log(`Going on after epoch ${earlier.length}, where it stopped (${checkpoint}):`);
-            for (const record of earlier) log(formatEpoch(record));
-          }
+      // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue; a
+      // failed run starts over.
+      let before = done && !done.finished && done.failed === undefined ? done.epochs : [];
+      if (before.length > 0 && done) {
+        const otherwise = !sameConfig(done.spec, spec) ? 'other settings' : done.backend !== options.backend ? `the ${done.backend} backend` : undefined;
+        if (otherwise) {
+          log(`Starting ${run.id} over: it stopped after epoch ${before.length} with ${otherwise}.`);
+          before = [];
         }
-        if (earlier.length === 0) {
-          removeCheckpoint(checkpoint);
-          results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
-        }
-        const history = await train(network, trainSet, optimizer, {
-          epochs,
-          startEpoch: earlier.length,
-          batchSize,
-          seed: options.seed,
-          log,
-          progressStream: options.progressStream,
-          signal: options.signal,
-          onEpoch: async (metrics) => {
-            const broken = notANumber(metrics);
-            if (broken) {
-              results.appendEpoch(run.id, metrics);
-              throw new RunFailed(`${run.id} failed at epoch ${metrics.epoch}: ${broken}.`);
+      }
+      return [{ run, epochs, batchSize, spec, before }];
+    });
+
+    // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
+    if (pending.length > 0) {
+      const { dataDir } = options;
+      // A data folder given explicitly wins over a dataset's local folder (Debian's Fashion-MNIST).
+      const given = options.sources ?? DATASET_SOURCES;
+      const sources = dataDir === undefined ? given : withoutLocalFolders(given);
+      const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
+      const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
+      log(`Dataset: ${dataset} from ${trainSet.folder} (${trainSet.count} training and ${testSet.count} test images)`);
+      report('live');
+      log(`Report: ${join(outDir, 'report.html')}, rewritten after every epoch; open in a browser, it reloads itself until the end.`);
+      log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
+
+      for (const { run, epochs, batchSize, spec, before } of pending) {
+        // Where the run stands, for the line said if the experiment is stopped.
+        let finishedEpochs = before.length;
+        const stoppedDuring = (reason: unknown) =>
+          new ExperimentStopped(
+            `Stopped by ${String(reason)} during ${run.id}, epoch ${finishedEpochs + 1} of ${epochs}` +
+              (finishedEpochs === 1 ? ' (epoch 1 is kept)' : finishedEpochs > 1 ? ` (epochs 1-${finishedEpochs} are kept)` : '') +
+              `; run the same command to go on from there.`,
+          );
+        log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
+        const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
+        const optimizer = run.optimizer(network);
+        const checkpoint = checkpointPath(outDir, run.id);
+        const key = JSON.stringify({ config: spec.config, backend: options.backend });
+        try {
+          let earlier = before;
+          if (earlier.length > 0) {
+            const loaded = loadCheckpoint(checkpoint, key, earlier.length, { network, optimizer });
+            if ('unusable' in loaded) {
+              log(`Starting ${run.id} over: it stopped after epoch ${earlier.length}, but its checkpoint cannot be used (${loaded.unusable}).`);
+              earlier = [];
+            } else {
+              log(`Going on after epoch ${earlier.length}, where it stopped (${checkpoint}):`);
+              for (const record of earlier) log(formatEpoch(record));
             }
-            const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
-            // The epoch's line and its checkpoint one right after the other, synchronously: only a stop within those
-            // milliseconds leaves them apart, and then the run starts over (the checkpoint's epoch must match).
-            results.appendEpoch(run.id, metrics);
-            writeCheckpoint(checkpoint, state);
-            finishedEpochs = metrics.epoch;
-          },
-        });
-        const test: TestRecord = await evaluate(network, testSet, { batchSize: 1000, signal: options.signal });
-        log(formatTest(test));
-        const brokenTest = notANumber(test);
-        if (brokenTest) throw new RunFailed(`${run.id} failed in the test pass: ${brokenTest}.`);
-        if (experiment.showGaps) {
-          // The training set as the test set is measured, without dropout: the network's own gap.
-          const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000, signal: options.signal });
-          test.train = { loss, acc };
-          log(`Train set without dropout: ${formatMetrics(test.train)}`);
-        }
-        await saveNetwork(networkPath(outDir, run.id), network, { run: run.id, key, test: JSON.stringify(test) });
-        results.finishRun(run.id, test);
-        removeCheckpoint(checkpoint);
-        if (experiment.showGaps) {
-          const gap = gaps({ spec, epochs: [...earlier, ...history], test, finished: true });
-          if (gap) {
-            log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
-            log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
           }
+          if (earlier.length === 0) {
+            removeCheckpoint(checkpoint);
+            results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
+          }
+          const history = await train(network, trainSet, optimizer, {
+            epochs,
+            startEpoch: earlier.length,
+            batchSize,
+            seed: options.seed,
+            log,
+            progressStream: options.progressStream,
+            signal: options.signal,
+            onEpoch: async (metrics) => {
+              const broken = notANumber(metrics);
+              if (broken) {
+                results.appendEpoch(run.id, metrics);
+                throw new RunFailed(`${run.id} failed at epoch ${metrics.epoch}: ${broken}.`);
+              }
+              const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
+              // The epoch's line and its checkpoint one right after the other, synchronously: only a stop within those
+              // milliseconds leaves them apart, and then the run starts over (the checkpoint's epoch must match).
+              results.appendEpoch(run.id, metrics);
+              writeCheckpoint(checkpoint, state);
+              finishedEpochs = metrics.epoch;
+              report('live');
+            },
+          });
+          const test: TestRecord = await evaluate(network, testSet, { batchSize: 1000, signal: options.signal });
+          log(formatTest(test));
+          const brokenTest = notANumber(test);
+          if (brokenTest) throw new RunFailed(`${run.id} failed in the test pass: ${brokenTest}.`);
+          if (experiment.showGaps) {
+            // The training set as the test set is measured, without dropout: the network's own gap.
+            const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000, signal: options.signal });
+            test.train = { loss, acc };
+            log(`Train set without dropout: ${formatMetrics(test.train)}`);
+          }
+          await saveNetwork(networkPath(outDir, run.id), network, { run: run.id, key, test: JSON.stringify(test) });
+          results.finishRun(run.id, test);
+          removeCheckpoint(checkpoint);
+          if (experiment.showGaps) {
+            const gap = gaps({ spec, epochs: [...earlier, ...history], test, finished: true });
+            if (gap) {
+              log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
+              log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
+            }
+          }
+        } catch (failure) {
+          if (options.signal?.aborted) throw stoppedDuring(options.signal.reason);
+          if (!(failure instanceof RunFailed)) throw failure;
+          log(`${failure.message} Recorded as failed; the same command runs it again. Going on with the other runs.`);
+          results.failRun(run.id, failure.message);
+          removeCheckpoint(checkpoint);
+          failed.push(run.id);
+          report('live');
+        } finally {
+          optimizer.dispose();
+          network.dispose();
         }
-      } catch (failure) {
-        if (options.signal?.aborted) throw stoppedDuring(options.signal.reason);
-        if (!(failure instanceof RunFailed)) throw failure;
-        log(`${failure.message} Recorded as failed; the same command runs it again. Going on with the other runs.`);
-        results.failRun(run.id, failure.message);
-        removeCheckpoint(checkpoint);
-        failed.push(run.id);
-      } finally {
-        optimizer.dispose();
-        network.dispose();
       }
     }
-  }
 
-  const all: RunResult[] = [...results.load().values()];
-  const written = writeExperimentReport({
-    outDir,
-    title: experiment.title,
-    runs: all,
-    groupBy: experiment.groupBy,
-    meta: { dataset, backend: options.backend, seed: options.seed, date: new Date().toISOString().slice(0, 10) },
-  });
-  log(`\n${summaryTable(all)}`);
-  log(`Results: ${results.path}`);
-  log(`Report: ${join(outDir, 'report.html')} (${count(written.length, 'file')} written)`);
-  return { written, failed };
+    const all: RunResult[] = [...results.load().values()];
+    const written = report();
+    log(`\n${summaryTable(all)}`);
+    log(`Results: ${results.path}`);
+    log(`Report: ${join(outDir, 'report.html')} (${count(written.length, 'file')} written)`);
+    return { written, failed };
+  } catch (failure) {
+    // The live report as it stands, without its reloading; the failure is what is said.
+    try {
+      if (reported) report('stopped');
+    } catch {
+      // A report that cannot be written either (a full disk) adds nothing to the failure.
+    }
+    throw failure;
+  }
 }

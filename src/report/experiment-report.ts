@@ -24,7 +24,15 @@ export interface ExperimentReportOptions {
   groupBy: readonly string[];
   /** Settings shared by all runs (backend, dataset, seed, date), shown under the title. */
   meta: Record<string, unknown>;
+  /**
+   * Only report.html, quickly: `live` while the experiment runs (the page reloads itself every LIVE_REFRESH_SECONDS),
+   * `stopped` once it stopped early (no reload). Default: everything.
+   */
+  only?: 'live' | 'stopped';
 }
+
+/** How often a live report reloads itself in a browser. */
+export const LIVE_REFRESH_SECONDS = 10;
 
 interface ChartGroup {
   /** Human-readable, e.g. `"init: he"`; undefined for the group of all runs. */
@@ -34,7 +42,7 @@ interface ChartGroup {
   accSvg: string;
 }
 
-/** Writes the charts, `summary.md` and `report.html` under `outDir`; returns the paths written, in order. */
+/** Writes the charts, `summary.md` and `report.html` under `outDir` (or report.html alone); returns the paths written, in order. */
 export function writeExperimentReport(options: ExperimentReportOptions): string[] {
   const written: string[] = [];
   const write = (relativePath: string, data: string | Buffer) => {
@@ -42,10 +50,9 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
     writeWhole(path, data);
     written.push(path);
   };
-  makeFolder(join(options.outDir, 'charts'));
-
   const groups = chartGroups(options.runs, options.groupBy);
-  for (const group of groups) {
+  if (options.only === undefined) makeFolder(join(options.outDir, 'charts'));
+  for (const group of options.only === undefined ? groups : []) {
     for (const [kind, svg] of [['loss', group.lossSvg], ['acc', group.accSvg]] as const) {
       write(`charts/${group.fileStem}-${kind}.svg`, svg);
       write(`charts/${group.fileStem}-${kind}.png`, svgToPng(svg, { scale: 2 }));
@@ -72,6 +79,21 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
     (withTrain
       ? ', measured during training (dropout masks on, as the notebook did); "no dropout" is the training set measured after the last epoch as the test set is.'
       : '.');
+
+  const sections: HtmlSection[] = [
+    { heading: 'Summary', text: `${progress}\n\n${gapNote}`, svgs: [], table: summary },
+    ...(cross ? [{ heading: crossHeading, svgs: [], table: cross }] : []),
+    ...groups.map((group) => ({
+      heading: group.caption === undefined ? 'Training curves' : `By ${group.caption}`,
+      svgs: [group.lossSvg, group.accSvg],
+    })),
+    { heading: 'Hyper-parameters', svgs: [], table: configs },
+  ];
+  const refreshSeconds = options.only === 'live' ? LIVE_REFRESH_SECONDS : undefined;
+  if (options.only !== undefined) {
+    write('report.html', htmlReport({ title: options.title, subtitle: metaLine, sections, refreshSeconds }));
+    return written;
+  }
 
   write(
     'summary.md',
@@ -100,15 +122,6 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
     ].join('\n'),
   );
 
-  const sections: HtmlSection[] = [
-    { heading: 'Summary', text: `${progress}\n\n${gapNote}`, svgs: [], table: summary },
-    ...(cross ? [{ heading: crossHeading, svgs: [], table: cross }] : []),
-    ...groups.map((group) => ({
-      heading: group.caption === undefined ? 'Training curves' : `By ${group.caption}`,
-      svgs: [group.lossSvg, group.accSvg],
-    })),
-    { heading: 'Hyper-parameters', svgs: [], table: configs },
-  ];
   write('report.html', htmlReport({ title: options.title, subtitle: metaLine, sections }));
   return written;
 }

@@ -1,6 +1,7 @@
 /**
  * One self-contained HTML page: charts inlined as SVG, styles inline, no scripts and no external URL, so the file
- * opens offline and can be mailed or archived alone.
+ * opens offline and can be mailed or archived alone. While an experiment runs, the page asks the browser to load it
+ * again every few seconds (a meta refresh, no script).
  */
 import { escapeXml } from './chart.ts';
 import type { Table } from './markdown.ts';
@@ -17,6 +18,8 @@ export interface HtmlReportOptions {
   title: string;
   subtitle?: string;
   sections: readonly HtmlSection[];
+  /** Reload the page every this many seconds (while the experiment runs); none by default. */
+  refreshSeconds?: number;
 }
 
 const STYLE = `
@@ -24,6 +27,7 @@ body { font-family: 'DejaVu Sans', system-ui, -apple-system, 'Segoe UI', Roboto,
   margin: 0 auto; padding: 24px; max-width: 1280px; line-height: 1.45; }
 h1 { margin-bottom: 4px; }
 .subtitle { color: #555; margin-top: 0; }
+.live { color: #8a5a00; background: #fff6e0; padding: 6px 10px; border-radius: 4px; display: inline-block; }
 section { margin-top: 32px; }
 h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px; }
@@ -54,12 +58,16 @@ export function htmlReport(options: HtmlReportOptions): string {
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    ...(options.refreshSeconds === undefined ? [] : [`<meta http-equiv="refresh" content="${options.refreshSeconds}">`]),
     `<title>${escapeXml(options.title)}</title>`,
     `<style>${STYLE}</style>`,
     '</head>',
     '<body>',
     `<h1>${escapeXml(options.title)}</h1>`,
     options.subtitle === undefined ? '' : `<p class="subtitle">${escapeXml(options.subtitle)}</p>`,
+    options.refreshSeconds === undefined
+      ? ''
+      : `<p class="live">Running: this page reloads every ${options.refreshSeconds} s until the experiment ends.</p>`,
     ...sections,
     '</body>',
     '</html>',

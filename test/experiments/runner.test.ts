@@ -179,6 +179,8 @@ describe('the experiment runner', () => {
       expect(failure).toBeInstanceOf(ExperimentStopped);
       expect((failure as Error).message).toBe('Stopped by SIGINT during dropout, epoch 3 of 3 (epochs 1-2 are kept); run the same command to go on from there.');
       expect(existsSync(join(stopped, '1c', '.lock'))).toBe(false);
+      // The report stays, without the live page's reloading.
+      expect(readFileSync(join(stopped, '1c', 'report.html'), 'utf8')).not.toContain('http-equiv="refresh"');
       await runExperiment(EXPERIMENT_1C, run(), options([], { epochs: 3, outDir: stopped }));
       expect(numbers(stopped)).toEqual(numbers(join(dir, 'straight')));
     });
@@ -209,6 +211,26 @@ describe('the experiment runner', () => {
       const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'start', 'epoch', 'epoch', 'epoch', 'test']);
     });
+  });
+
+  it('keeps report.html up to date while it runs, reloading itself in a browser, and stops the reloading at the end', async () => {
+    const outDir = join(dir, 'live');
+    const report = join(outDir, '2e', 'report.html');
+    const seen: string[] = [];
+    const lines: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines, { epochs: 2, outDir, log: (line) => {
+      lines.push(line);
+      if (/^Epoch: \d/.test(line) || (line.startsWith('Report:') && line.includes('rewritten'))) seen.push(readFileSync(report, 'utf8'));
+    } }));
+    expect(lines).toContain(`Report: ${report}, rewritten after every epoch; open in a browser, it reloads itself until the end.`);
+    // Before the first epoch, and after each (the epoch's line comes before its report: epoch 2 sees epoch 1's).
+    expect(seen).toHaveLength(3);
+    for (const page of seen) expect(page).toContain('<meta http-equiv="refresh" content="10">');
+    expect(seen[0]).not.toContain('adam:heuristic');
+    expect(seen[2]).toContain('1 of 1 run unfinished');
+    const final = readFileSync(report, 'utf8');
+    expect(final).not.toContain('http-equiv="refresh"');
+    expect(final).toContain('1 run finished.');
   });
 
   it('reads the data from --data-dir when one is given, even where the dataset has a local folder, and says which folder', async () => {

@@ -52,4 +52,12 @@ describe('htmlReport', () => {
     expect(html).toContain('<p>Second &lt;paragraph&gt;.</p>');
     expect(html.match(/<h2>/g)).toHaveLength(3);
   });
+
+  it('reloads itself only when asked, with a meta refresh (no script) and a line that says so', () => {
+    expect(html).not.toContain('http-equiv="refresh"');
+    const live = htmlReport({ title: 'Live', sections: [], refreshSeconds: 10 });
+    expect(live).toContain('<meta http-equiv="refresh" content="10">');
+    expect(live).toContain('Running: this page reloads every 10 s until the experiment ends.');
+    expect(live).not.toContain('<script');
+  });
 });
