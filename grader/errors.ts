@@ -1,7 +1,7 @@
 // The error classes of the course's client, with its names, so that a student who knows `cc6204` recognises them.
 // UserError carries the server's own code (`invalid_answer`, …); the others a code of the kit's.
 
-import { KitError } from '../src/errors.ts';
+import { KitError, kitError } from '../src/errors.ts';
 import type { Mask } from './protocol.ts';
 
 /** The server refused the request (`{"status":"error"}`), or the client refused it before sending. */
@@ -19,11 +19,7 @@ export class UserError extends KitError {
 }
 
 /** The answer was judged and at least one element is wrong. */
-export class FailedTest extends KitError {
-  readonly code = 'FAILED_TEST';
-  override get name(): string {
-    return 'FailedTest';
-  }
+export class FailedTest extends kitError('FailedTest', 'FAILED_TEST') {
 
   constructor(
     readonly mask: Mask,
@@ -37,11 +33,7 @@ export class FailedTest extends KitError {
  * Fewer tests than required passed in a `submitCheckSome`. `failures` maps each failed test id to its failure;
  * `summary` is the first line of the message, `You got X of the Y required tests to pass the test`.
  */
-export class NestedFailedTest extends KitError {
-  readonly code = 'NESTED_FAILED_TEST';
-  override get name(): string {
-    return 'NestedFailedTest';
-  }
+export class NestedFailedTest extends kitError('NestedFailedTest', 'NESTED_FAILED_TEST') {
 
   constructor(
     readonly failures: ReadonlyMap<string, FailedTest>,
@@ -53,19 +45,10 @@ export class NestedFailedTest extends KitError {
 }
 
 /** The client could not talk to the server: no connection, a timeout, or an answer outside the protocol. */
-export class LibraryError extends KitError {
-  readonly code = 'LIBRARY_ERROR';
-  override get name(): string {
-    return 'LibraryError';
-  }
-}
+export class LibraryError extends kitError('LibraryError', 'LIBRARY_ERROR') {}
 
 /** The server answered outside the protocol's happy path: a non-200 status, or a ping that is not OK. */
-export class MessageFromServer extends KitError {
-  readonly code = 'MESSAGE_FROM_SERVER';
-  override get name(): string {
-    return 'MessageFromServer';
-  }
+export class MessageFromServer extends kitError('MessageFromServer', 'MESSAGE_FROM_SERVER') {
 
   constructor(
     message: string,

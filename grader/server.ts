@@ -18,7 +18,7 @@ import {
   type TestDataAnswer,
 } from './protocol.ts';
 import { DEFAULT_TEST_FILE, readTestFile, type TestFile } from './test-file.ts';
-import { KitError } from '../src/errors.ts';
+import { kitError } from '../src/errors.ts';
 
 export interface LocalGraderOptions {
   host?: string;
@@ -169,12 +169,7 @@ function matchRoute(method: string | undefined, path: string): Route | undefined
   }
 }
 
-class BodyTooLarge extends KitError {
-  readonly code = 'BODY_TOO_LARGE';
-  override get name(): string {
-    return 'BodyTooLarge';
-  }
-}
+class BodyTooLarge extends kitError('BodyTooLarge', 'BODY_TOO_LARGE') {}
 
 function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {

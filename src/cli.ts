@@ -6,15 +6,10 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspect, parseArgs, type ParseArgsConfig } from 'node:util';
 import { parse } from 'dotenv';
-import { KitError } from './errors.ts';
+import { kitError } from './errors.ts';
 
 /** A mistake in how a command was called: `Usage error: …`, exit code 2. */
-export class UsageError extends KitError {
-  readonly code = 'USAGE';
-  override get name(): string {
-    return 'UsageError';
-  }
-}
+export class UsageError extends kitError('UsageError', 'USAGE') {}
 
 /**
  * Prints `failure` as one line and returns the exit code: 2 and `Usage error: …` (followed by `usageHint`) for a

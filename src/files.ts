@@ -2,23 +2,19 @@
 
 import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { KitError } from './errors.ts';
+import { kitError } from './errors.ts';
 
 /** A file that could not be written: the message names it and what to do; `cause` is the system's error. */
-export class WriteError extends KitError {
-  readonly code = 'WRITE_FAILED';
-  override get name(): string {
-    return 'WriteError';
-  }
+export class WriteError extends kitError('WriteError', 'WRITE_FAILED') {}
+
+/** Why a write failed, in words: a full disk says so and what to do; anything else, the system's message. */
+export function whyNotWritten(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code === 'ENOSPC' ? 'the disk is full: free some space, or write elsewhere' : message;
 }
 
 /** A folder that could not be made: the message names it and why. */
-export class FolderError extends KitError {
-  readonly code = 'FOLDER_FAILED';
-  override get name(): string {
-    return 'FolderError';
-  }
-}
+export class FolderError extends kitError('FolderError', 'FOLDER_FAILED') {}
 
 const WHY: Record<string, string> = {
   EACCES: 'permission denied',
@@ -69,10 +65,8 @@ export function writeWhole(path: string, data: string | Buffer): void {
     renameSync(partialPath(path), path);
   } catch (error) {
     rmSync(partialPath(path), { force: true });
-    const { code, message } = error as NodeJS.ErrnoException;
     const size = `${(Buffer.byteLength(data) / 2 ** 20).toFixed(1)} MiB`;
-    const advice = code === 'ENOSPC' ? 'the disk is full: free some space, or write elsewhere' : message;
-    throw new WriteError(`Could not write ${path} (${size}): ${advice}.`, { cause: error });
+    throw new WriteError(`Could not write ${path} (${size}): ${whyNotWritten(error)}.`, { cause: error });
   }
 }
 

@@ -8,7 +8,7 @@ import { UnknownDatasetError } from '../src/data/sources.ts';
 import { KitError } from '../src/errors.ts';
 import { FolderInUseError } from '../src/experiments/lock.ts';
 import { ExperimentStopped, RunFailed } from '../src/experiments/runner.ts';
-import { WriteError } from '../src/files.ts';
+import { FolderError, WriteError } from '../src/files.ts';
 import { SafetensorsError } from '../src/training/safetensors.ts';
 import { MalformedResultsLogError } from '../src/report/results.ts';
 
@@ -18,6 +18,7 @@ describe("the kit's errors", () => {
     [new UsageError('bad option'), 'UsageError', 'USAGE'],
     [new FolderInUseError('taken'), 'FolderInUseError', 'FOLDER_IN_USE'],
     [new WriteError('full'), 'WriteError', 'WRITE_FAILED'],
+    [new FolderError('/proc/x'), 'FolderError', 'FOLDER_FAILED'],
     [new ExperimentStopped('stopped'), 'ExperimentStopped', 'STOPPED'],
     [new RunFailed('NaN'), 'RunFailed', 'RUN_FAILED'],
     [new SafetensorsError('damaged'), 'SafetensorsError', 'SAFETENSORS_INVALID'],

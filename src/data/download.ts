@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { digestOfFile, formatChecksum, type Checksum } from './checksum.ts';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 import { makeFolder } from '../files.ts';
 
 export interface EnsureFileOptions {
@@ -32,11 +32,7 @@ export interface MirrorFailure {
 }
 
 /** No mirror gave a whole file with the right checksum; `failures` has each mirror's reason, in order. */
-export class DownloadError extends KitError {
-  readonly code = 'DOWNLOAD_FAILED';
-  override get name(): string {
-    return 'DownloadError';
-  }
+export class DownloadError extends kitError('DownloadError', 'DOWNLOAD_FAILED') {
 
   constructor(
     readonly file: string,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -26,11 +26,7 @@ export interface Idx {
 }
 
 /** A file that is not a whole, well-formed unsigned-byte IDX file; the message names the file. */
-export class IdxFormatError extends KitError {
-  readonly code = 'IDX_FORMAT';
-  override get name(): string {
-    return 'IdxFormatError';
-  }
+export class IdxFormatError extends kitError('IdxFormatError', 'IDX_FORMAT') {
 
   constructor(
     readonly file: string,

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { digestOfBytes, digestOfFile, formatChecksum } from './checksum.ts';
 import { defaultDataDir, ensureFile } from './download.ts';
 import { parseIdx, readIdxBytes } from './idx.ts';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 import {
   DATASET_SOURCES,
   parseDatasetName,
@@ -51,12 +51,7 @@ export interface LoadDatasetOptions {
 }
 
 /** The data set's files do not fit together or do not match what was recorded; the message names the file. */
-export class DatasetError extends KitError {
-  readonly code = 'DATASET_INVALID';
-  override get name(): string {
-    return 'DatasetError';
-  }
-}
+export class DatasetError extends kitError('DatasetError', 'DATASET_INVALID') {}
 
 /**
  * Loads one split of MNIST or Fashion-MNIST, from the dataset's local folder when it has one and it holds the

@@ -1,5 +1,5 @@
 import { md5, sha256, type Checksum } from './checksum.ts';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -125,11 +125,7 @@ export function parseDatasetName(value: string): DatasetName {
   return name;
 }
 
-export class UnknownDatasetError extends KitError {
-  readonly code = 'UNKNOWN_DATASET';
-  override get name(): string {
-    return 'UnknownDatasetError';
-  }
+export class UnknownDatasetError extends kitError('UnknownDatasetError', 'UNKNOWN_DATASET') {
 
   constructor(readonly value: string) {
     super(`Unknown dataset '${value}'; valid datasets are: ${DATASET_NAMES.join(', ')}.`);

@@ -2,15 +2,10 @@
 // and overwrite each other's checkpoint.
 
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 
 /** The folder is taken by a live process. */
-export class FolderInUseError extends KitError {
-  readonly code = 'FOLDER_IN_USE';
-  override get name(): string {
-    return 'FolderInUseError';
-  }
-}
+export class FolderInUseError extends kitError('FolderInUseError', 'FOLDER_IN_USE') {}
 
 /**
  * Takes `lockPath` for this process, or throws FolderInUseError naming the live process that holds it. A lock left by

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 import { join } from 'node:path';
 import { loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
@@ -34,20 +34,10 @@ export interface RunOptions {
 }
 
 /** The experiment was stopped (Ctrl+C, a kill): the message says where, and that the same command goes on from there. */
-export class ExperimentStopped extends KitError {
-  readonly code = 'STOPPED';
-  override get name(): string {
-    return 'ExperimentStopped';
-  }
-}
+export class ExperimentStopped extends kitError('ExperimentStopped', 'STOPPED') {}
 
 /** A run whose loss or accuracy stopped being a number: it is recorded as failed and the other runs go on. */
-export class RunFailed extends KitError {
-  readonly code = 'RUN_FAILED';
-  override get name(): string {
-    return 'RunFailed';
-  }
-}
+export class RunFailed extends kitError('RunFailed', 'RUN_FAILED') {}
 
 /** What an experiment wrote, and the runs that failed (none when it all went well). */
 export interface ExperimentOutcome {

@@ -4,8 +4,8 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { KitError } from '../errors.ts';
-import { makeFolder, WriteError } from '../files.ts';
+import { kitError } from '../errors.ts';
+import { makeFolder, whyNotWritten, WriteError } from '../files.ts';
 
 export interface RunSpec {
   /** Stable key of the run, e.g. `"adam:heuristic"` or `"baseline"`. */
@@ -61,11 +61,7 @@ export interface Gaps {
 }
 
 /** A line of the log that cannot be read, other than a torn last line. */
-export class MalformedResultsLogError extends KitError {
-  readonly code = 'MALFORMED_RESULTS_LOG';
-  override get name(): string {
-    return 'MalformedResultsLogError';
-  }
+export class MalformedResultsLogError extends kitError('MalformedResultsLogError', 'MALFORMED_RESULTS_LOG') {
 
   constructor(
     readonly file: string,
@@ -173,9 +169,7 @@ export class ResultsLog {
     try {
       appendFileSync(this.path, `${JSON.stringify(line)}\n`);
     } catch (error) {
-      const { code, message } = error as NodeJS.ErrnoException;
-      const advice = code === 'ENOSPC' ? 'the disk is full: free some space, or write elsewhere' : message;
-      throw new WriteError(`Could not add to ${this.path}: ${advice}.`, { cause: error });
+      throw new WriteError(`Could not add to ${this.path}: ${whyNotWritten(error)}.`, { cause: error });
     }
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { KitError } from '../errors.ts';
+import { kitError } from '../errors.ts';
 
 /**
  * The safetensors format (as Python's `safetensors` and PyTorch read it): an 8-byte little-endian header length, a
@@ -23,12 +23,7 @@ export interface SafetensorsFile {
 }
 
 /** A file that is not whole, well-formed safetensors with the kit's checksum; the message says what is wrong. */
-export class SafetensorsError extends KitError {
-  readonly code = 'SAFETENSORS_INVALID';
-  override get name(): string {
-    return 'SafetensorsError';
-  }
-}
+export class SafetensorsError extends kitError('SafetensorsError', 'SAFETENSORS_INVALID') {}
 
 const CHECKSUM = 'sha256';
 // Float32Array's bytes are the file's as they are on such a machine (nearly every one); elsewhere one value at a time.
