@@ -63,6 +63,8 @@ async function importFirst(modules: string[]): Promise<string> {
 const CANDIDATES: Record<BackendName, Candidate> = {
   tensorflow: {
     async register() {
+      // TensorFlow's C++ logging (which instructions the CPU has, say) stays quiet unless asked for.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       const loaded = await importFirst(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
       // tfjs-node registers with its own copy of tfjs-core when the versions differ, which would leave ours without it.
       if (tf.findBackendFactory('tensorflow') === null) {

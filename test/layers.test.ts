@@ -29,7 +29,7 @@ const LAYERS: [name: string, test: (file: string) => boolean][] = [
   ['formulas and data', (f) => /^src\/(nn|optim|data)\//.test(f)],
   ['training', (f) => f.startsWith('src/training/')],
   ['fast paths', (f) => f.startsWith('src/accel/')],
-  ['backends', (f) => /^src\/(backend|webgpu|wasm-threads)\.ts$/.test(f)],
+  ['backends', (f) => /^src\/(backend|webgpu|wasm-threads|tensorflow-setup)\.ts$/.test(f)],
   ['reports', (f) => f.startsWith('src/report/')],
   ['experiments and the library entry', (f) => f.startsWith('src/experiments/') || f === 'src/index.ts'],
 ];

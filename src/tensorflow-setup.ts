@@ -1,0 +1,155 @@
+// `npm run setup:tensorflow`: the tensorflow backend (@tensorflow/tfjs-node) on a machine whose npm install cannot
+// download libtensorflow (no internet but the package registries). tfjs-node's binding is built against the
+// TensorFlow C library inside a tensorflow-cpu wheel, from the machine's Python index (pip) or given as a file or
+// an unpacked folder. With internet, `npm install @tensorflow/tfjs-node` does all this by itself.
+
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from './cli.ts';
+import { kitError } from './errors.ts';
+
+const TFJS_NODE_VERSION = '4.22.0';
+
+export const HELP = `Usage: npm run setup:tensorflow [-- --wheel FILE|FOLDER]
+
+Makes the tensorflow backend work on a machine without internet: installs @tensorflow/tfjs-node
+(${TFJS_NODE_VERSION}, without its download step) and builds its binding against the TensorFlow C library of a
+tensorflow-cpu wheel (about a minute and 800 MB). The wheel comes from --wheel, else CC6204_TENSORFLOW_WHEEL, else
+the machine's Python index (pip download tensorflow-cpu). Then --backend tensorflow works; npm ci undoes it.
+
+Options:
+  --wheel PATH  a tensorflow-cpu .whl file, or a folder it was unpacked into
+  --help        this text
+
+Exit status: 0 when the backend loads, 1 if a step failed, 2 for bad options.`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A step of the setup that failed: the message says which and why. */
+export class SetupError extends kitError('SetupError', 'SETUP_FAILED') {}
+
+/** Runs a command; its output is kept and, on failure, its last lines go into the error. */
+function run(step: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const child = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, ...options });
+  if (child.error || child.status !== 0) {
+    const output = `${child.stdout ?? ''}${child.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ');
+    throw new SetupError(`${step} failed: ${child.error?.message ?? output}`);
+  }
+  return child.stdout;
+}
+
+/** The wheel to use: given, or downloaded by pip into `folder`. */
+export function findWheel(given: string | undefined, folder: string, log: (line: string) => void): string {
+  if (given !== undefined) {
+    if (!existsSync(given)) throw new SetupError(`No TensorFlow wheel at ${given}: give a tensorflow-cpu .whl file or the folder it was unpacked into.`);
+    return resolve(given);
+  }
+  log('Looking for tensorflow-cpu in the Python index (pip download)...');
+  const pip = spawnSync('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--dest', folder, 'tensorflow-cpu'], { encoding: 'utf8' });
+  const wheel = existsSync(folder) ? readdirSync(folder).find((name) => /^tensorflow_cpu-.*\.whl$/.test(name)) : undefined;
+  if (pip.status !== 0 || wheel === undefined) {
+    const why = pip.error ? pip.error.message : (pip.stderr.trim().split('\n').at(-1) ?? 'no wheel');
+    throw new SetupError(`No TensorFlow wheel found (pip download tensorflow-cpu: ${why}); give one with --wheel FILE or CC6204_TENSORFLOW_WHEEL.`);
+  }
+  return join(folder, wheel);
+}
+
+/** What the binding needs of the wheel: the C library and its headers, under tensorflow/ and xla/ of an unpacked wheel. */
+const MEMBERS = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2', 'tensorflow/include/'];
+
+/** The folder holding the wheel's tensorflow/ (the wheel unpacked into `scratch` first where it is a file). */
+function unpacked(wheel: string, scratch: string): string {
+  if (!wheel.endsWith('.whl')) return wheel;
+  // Python's zipfile, since pip is there anyway and unzip may not be: only the members needed (the whole is 1 GB).
+  const script = `import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    z.extractall(sys.argv[2], [m for m in z.namelist() if any(m.startswith(p) for p in sys.argv[3:])])`;
+  run('Unpacking the wheel', 'python3', ['-c', script, wheel, scratch, ...MEMBERS]);
+  return scratch;
+}
+
+/** Refuses a wheel (unpacked in `from`) without the TensorFlow C library. */
+function checkWheel(from: string): void {
+  for (const member of MEMBERS.slice(0, 2)) {
+    if (!existsSync(join(from, member))) throw new SetupError(`The wheel has no ${member}: it is not a tensorflow-cpu wheel of TensorFlow 2.x.`);
+  }
+}
+
+/** Lays the C library and headers out in the package's deps/ as its build expects (the names of TensorFlow 2.9). */
+function layOutDeps(from: string, packageDir: string): void {
+  const tensorflow = join(from, 'tensorflow');
+  const deps = join(packageDir, 'deps');
+  rmSync(deps, { recursive: true, force: true });
+  mkdirSync(join(deps, 'lib'), { recursive: true });
+  for (const library of ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2']) cpSync(join(tensorflow, library), join(deps, 'lib', library));
+  const links: [string, string][] = [
+    ...['libtensorflow.so', 'libtensorflow.so.2', 'libtensorflow.so.2.9.1'].map((name): [string, string] => [name, 'libtensorflow_cc.so.2']),
+    ...['libtensorflow_framework.so', 'libtensorflow_framework.so.2.9.1'].map((name): [string, string] => [name, 'libtensorflow_framework.so.2']),
+  ];
+  for (const [name, target] of links) symlinkSync(target, join(deps, 'lib', name));
+  const include = join(tensorflow, 'include');
+  for (const header of ['tensorflow/c', 'tensorflow/core/platform', 'xla/tsl/c', 'tsl']) {
+    if (existsSync(join(include, header))) cpSync(join(include, header), join(deps, 'include', header), { recursive: true });
+  }
+}
+
+/** Where Node.js's own headers are (include/node/node_api.h), so that node-gyp needs no download. */
+function nodeHeaders(): string | undefined {
+  const prefix = dirname(dirname(process.execPath));
+  return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
+}
+
+/** Builds `@tensorflow/<name>`'s binding with its own install script, for `kind` (cpu or gpu). */
+function buildBinding(name: string, kind: 'cpu' | 'gpu', from: string, log: (line: string) => void): void {
+  const packageDir = join(ROOT, 'node_modules', '@tensorflow', name);
+  layOutDeps(from, packageDir);
+  log(`Building ${name}'s binding against the wheel's TensorFlow (about half a minute)...`);
+  const headers = nodeHeaders();
+  const env = {
+    ...process.env,
+    PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+    ...(headers ? { npm_config_nodedir: headers } : {}),
+  };
+  // Its prebuilt binary download fails at once without internet; then node-gyp builds from source.
+  run(`Building ${name}'s binding`, process.execPath, ['scripts/install.js', kind], { cwd: packageDir, env });
+}
+
+/** Whether the tensorflow backend loads, in a process of its own: its description, or the reason it does not. */
+function check(): string {
+  const script = `const { selectBackend } = await import('./src/backend.ts'); console.log((await selectBackend('tensorflow')).description);`;
+  return run('Loading the tensorflow backend', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT }).trim();
+}
+
+export function main(argv: string[], log: (line: string) => void = console.log, error: (line: string) => void = console.error): number {
+  try {
+    const { values } = parseCommandLine('setup:tensorflow', { args: argv, options: { wheel: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      log(HELP);
+      return 0;
+    }
+    if (values.wheel === '') throw new UsageError('--wheel needs a file or folder');
+    const scratch = mkdtempSync(join(tmpdir(), 'cc6204-tensorflow-'));
+    try {
+      const wheel = findWheel(values.wheel ?? (process.env.CC6204_TENSORFLOW_WHEEL?.trim() || undefined), join(scratch, 'wheel'), log);
+      log(`Wheel: ${wheel}`);
+      const from = unpacked(wheel, join(scratch, 'unpacked'));
+      checkWheel(from);
+      log(`Installing @tensorflow/tfjs-node@${TFJS_NODE_VERSION} without its download step...`);
+      run('npm install @tensorflow/tfjs-node', 'npm', ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`], { cwd: ROOT });
+      buildBinding('tfjs-node', 'cpu', from, log);
+      if (existsSync(join(ROOT, 'node_modules', '@tensorflow', 'tfjs-node-gpu', 'scripts', 'install.js'))) buildBinding('tfjs-node-gpu', 'gpu', from, log);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    log(`Backend: ${check()}`);
+    log('Done: --backend tensorflow works, and the automatic choice takes it. npm ci undoes it.');
+    return 0;
+  } catch (failure) {
+    return reportFailure(failure, { error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });
+  }
+}
+
+if (isMain(import.meta.url)) await runCommand(() => Promise.resolve(main(process.argv.slice(2))));
