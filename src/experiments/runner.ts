@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { kitError } from '../errors.ts';
 import { join } from 'node:path';
-import { loadDataset } from '../data/mnist.ts';
+import { type Dataset, loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
 import { DATASET_SOURCES, type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
@@ -11,7 +11,7 @@ import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../trai
 import { count } from '../words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
-import { gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from '../report/results.ts';
+import { type EpochRecord, gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from '../report/results.ts';
 
 export interface RunOptions {
   dataset: string;
@@ -109,6 +109,28 @@ export async function runExperiment(experiment: ExperimentDefinition, runs: RunD
   }
 }
 
+/** A run to train: its settings, and the epochs of an earlier start that its checkpoint may continue. */
+interface PendingRun {
+  run: RunDefinition;
+  epochs: number;
+  batchSize: number;
+  spec: RunSpec;
+  before: EpochRecord[];
+}
+
+/** What every run of one command shares. */
+interface Session {
+  experiment: ExperimentDefinition;
+  options: RunOptions;
+  dataset: DatasetName;
+  outDir: string;
+  results: ResultsLog;
+  trainSet: Dataset;
+  testSet: Dataset;
+  /** Rewrites the report: live (reloading itself), or whole at the end. */
+  report: (only?: 'live' | 'stopped') => string[];
+}
+
 async function runLocked(
   experiment: ExperimentDefinition,
   runs: RunDefinition[],
@@ -122,8 +144,6 @@ async function runLocked(
     const backup = results.fresh();
     if (backup) log(`Starting afresh; the previous results are kept in ${backup}`);
   }
-  const previous = results.load();
-  const failed: string[] = [];
   let reported = false;
   const report = (only?: 'live' | 'stopped') => {
     reported = true;
@@ -136,29 +156,9 @@ async function runLocked(
       only,
     });
   };
+  const failed: string[] = [];
   try {
-    const pending = runs.flatMap((run) => {
-      const epochs = options.epochs ?? run.epochs;
-      const batchSize = options.batchSize ?? run.batchSize;
-      const spec = runSpec(run, options, epochs, batchSize);
-      const done = previous.get(run.id);
-      if (done?.finished && sameConfig(done.spec, spec)) {
-        log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
-        return [];
-      }
-      // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue; a
-      // failed run starts over.
-      let before = done && !done.finished && done.failed === undefined ? done.epochs : [];
-      if (before.length > 0 && done) {
-        const otherwise = !sameConfig(done.spec, spec) ? 'other settings' : done.backend !== options.backend ? `the ${done.backend} backend` : undefined;
-        if (otherwise) {
-          log(`Starting ${run.id} over: it stopped after epoch ${before.length} with ${otherwise}.`);
-          before = [];
-        }
-      }
-      return [{ run, epochs, batchSize, spec, before }];
-    });
-
+    const pending = pendingRuns(runs, options, results.load());
     // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
     if (pending.length > 0) {
       const { dataDir } = options;
@@ -171,98 +171,13 @@ async function runLocked(
       report('live');
       log(`Report: ${join(outDir, 'report.html')}, rewritten after every epoch; open in a browser, it reloads itself until the end.`);
       log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
-
-      for (const { run, epochs, batchSize, spec, before } of pending) {
-        // Where the run stands, for the line said if the experiment is stopped.
-        let finishedEpochs = before.length;
-        const stoppedDuring = (reason: unknown) =>
-          new ExperimentStopped(
-            `Stopped by ${String(reason)} during ${run.id}, epoch ${finishedEpochs + 1} of ${epochs}` +
-              (finishedEpochs === 1 ? ' (epoch 1 is kept)' : finishedEpochs > 1 ? ` (epochs 1-${finishedEpochs} are kept)` : '') +
-              `; run the same command to go on from there.`,
-          );
-        log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
-        const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
-        const optimizer = run.optimizer(network);
-        const checkpoint = checkpointPath(outDir, run.id);
-        const key = JSON.stringify({ config: spec.config, backend: options.backend });
-        try {
-          let earlier = before;
-          if (earlier.length > 0) {
-            const loaded = loadCheckpoint(checkpoint, key, earlier.length, { network, optimizer });
-            if ('unusable' in loaded) {
-              log(`Starting ${run.id} over: it stopped after epoch ${earlier.length}, but its checkpoint cannot be used (${loaded.unusable}).`);
-              earlier = [];
-            } else {
-              log(`Going on after epoch ${earlier.length}, where it stopped (${checkpoint}):`);
-              for (const record of earlier) log(formatEpoch(record));
-            }
-          }
-          if (earlier.length === 0) {
-            removeCheckpoint(checkpoint);
-            results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
-          }
-          const history = await train(network, trainSet, optimizer, {
-            epochs,
-            startEpoch: earlier.length,
-            batchSize,
-            seed: options.seed,
-            log,
-            progressStream: options.progressStream,
-            signal: options.signal,
-            onEpoch: async (metrics) => {
-              const broken = notANumber(metrics);
-              if (broken) {
-                results.appendEpoch(run.id, metrics);
-                throw new RunFailed(`${run.id} failed at epoch ${metrics.epoch}: ${broken}.`);
-              }
-              const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
-              // The epoch's line and its checkpoint one right after the other, synchronously: only a stop within those
-              // milliseconds leaves them apart, and then the run starts over (the checkpoint's epoch must match).
-              results.appendEpoch(run.id, metrics);
-              writeCheckpoint(checkpoint, state);
-              finishedEpochs = metrics.epoch;
-              report('live');
-            },
-          });
-          const test: TestRecord = await evaluate(network, testSet, { batchSize: 1000, signal: options.signal });
-          log(formatTest(test));
-          const brokenTest = notANumber(test);
-          if (brokenTest) throw new RunFailed(`${run.id} failed in the test pass: ${brokenTest}.`);
-          if (experiment.showGaps) {
-            // The training set as the test set is measured, without dropout: the network's own gap.
-            const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000, signal: options.signal });
-            test.train = { loss, acc };
-            log(`Train set without dropout: ${formatMetrics(test.train)}`);
-          }
-          await saveNetwork(networkPath(outDir, run.id), network, { run: run.id, key, test: JSON.stringify(test) });
-          results.finishRun(run.id, test);
-          removeCheckpoint(checkpoint);
-          if (experiment.showGaps) {
-            const gap = gaps({ spec, epochs: [...earlier, ...history], test, finished: true });
-            if (gap) {
-              log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
-              log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
-            }
-          }
-        } catch (failure) {
-          if (options.signal?.aborted) throw stoppedDuring(options.signal.reason);
-          if (!(failure instanceof RunFailed)) throw failure;
-          log(`${failure.message} Recorded as failed; the same command runs it again. Going on with the other runs.`);
-          results.failRun(run.id, failure.message);
-          removeCheckpoint(checkpoint);
-          failed.push(run.id);
-          report('live');
-        } finally {
-          optimizer.dispose();
-          network.dispose();
-        }
+      const session: Session = { experiment, options, dataset, outDir, results, trainSet, testSet, report };
+      for (const run of pending) {
+        if ((await trainRun(session, run)) === 'failed') failed.push(run.run.id);
       }
     }
-
-    const all: RunResult[] = [...results.load().values()];
     const written = report();
-    log(`\n${summaryTable(all)}`);
+    log(`\n${summaryTable([...results.load().values()])}`);
     log(`Results: ${results.path}`);
     log(`Report: ${join(outDir, 'report.html')} (${count(written.length, 'file')} written)`);
     return { written, failed };
@@ -275,4 +190,125 @@ async function runLocked(
     }
     throw failure;
   }
+}
+
+/** The runs asked for that are not finished with the same settings, each with what an earlier start left of it. */
+function pendingRuns(runs: RunDefinition[], options: RunOptions, previous: Map<string, RunResult>): PendingRun[] {
+  const { log } = options;
+  return runs.flatMap((run) => {
+    const epochs = options.epochs ?? run.epochs;
+    const batchSize = options.batchSize ?? run.batchSize;
+    const spec = runSpec(run, options, epochs, batchSize);
+    const done = previous.get(run.id);
+    if (done?.finished && sameConfig(done.spec, spec)) {
+      log(`Skipping ${run.id}: already finished with these settings (--fresh runs it again).`);
+      return [];
+    }
+    // Epochs of an unfinished run with the same settings on the same backend, which its checkpoint may continue; a
+    // failed run starts over.
+    let before = done && !done.finished && done.failed === undefined ? done.epochs : [];
+    if (before.length > 0 && done) {
+      const otherwise = !sameConfig(done.spec, spec) ? 'other settings' : done.backend !== options.backend ? `the ${done.backend} backend` : undefined;
+      if (otherwise) {
+        log(`Starting ${run.id} over: it stopped after epoch ${before.length} with ${otherwise}.`);
+        before = [];
+      }
+    }
+    return [{ run, epochs, batchSize, spec, before }];
+  });
+}
+
+/**
+ * Trains one run to its end, from its checkpoint where it can, then tests it; records each epoch, its state, the test
+ * and its network as they come. A run whose numbers stop being numbers is recorded as failed; a stop is thrown on.
+ */
+async function trainRun(session: Session, { run, epochs, batchSize, spec, before }: PendingRun): Promise<'finished' | 'failed'> {
+  const { experiment, options, dataset, outDir, results, trainSet, testSet, report } = session;
+  const { log, signal } = options;
+  log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
+  const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
+  const optimizer = run.optimizer(network);
+  const checkpoint = checkpointPath(outDir, run.id);
+  const key = JSON.stringify({ config: spec.config, backend: options.backend });
+  // Where the run stands, for the line said if the experiment is stopped.
+  let finishedEpochs = before.length;
+  try {
+    let earlier = before;
+    if (earlier.length > 0) {
+      const loaded = loadCheckpoint(checkpoint, key, earlier.length, { network, optimizer });
+      if ('unusable' in loaded) {
+        log(`Starting ${run.id} over: it stopped after epoch ${earlier.length}, but its checkpoint cannot be used (${loaded.unusable}).`);
+        earlier = [];
+        finishedEpochs = 0;
+      } else {
+        log(`Going on after epoch ${earlier.length}, where it stopped (${checkpoint}):`);
+        for (const record of earlier) log(formatEpoch(record));
+      }
+    }
+    if (earlier.length === 0) {
+      removeCheckpoint(checkpoint);
+      results.startRun(spec, { backend: options.backend, dataset, seed: options.seed });
+    }
+    const history = await train(network, trainSet, optimizer, {
+      epochs,
+      startEpoch: earlier.length,
+      batchSize,
+      seed: options.seed,
+      log,
+      progressStream: options.progressStream,
+      signal,
+      onEpoch: async (metrics) => {
+        const broken = notANumber(metrics);
+        if (broken) {
+          results.appendEpoch(run.id, metrics);
+          throw new RunFailed(`${run.id} failed at epoch ${metrics.epoch}: ${broken}.`);
+        }
+        const state = await encodeCheckpoint(key, metrics.epoch, { network, optimizer });
+        // The epoch's line and its checkpoint one right after the other, synchronously: only a stop within those
+        // milliseconds leaves them apart, and then the run starts over (the checkpoint's epoch must match).
+        results.appendEpoch(run.id, metrics);
+        writeCheckpoint(checkpoint, state);
+        finishedEpochs = metrics.epoch;
+        report('live');
+      },
+    });
+    const test: TestRecord = await evaluate(network, testSet, { batchSize: 1000, signal });
+    log(formatTest(test));
+    const brokenTest = notANumber(test);
+    if (brokenTest) throw new RunFailed(`${run.id} failed in the test pass: ${brokenTest}.`);
+    if (experiment.showGaps) {
+      // The training set as the test set is measured, without dropout: the network's own gap.
+      const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000, signal });
+      test.train = { loss, acc };
+      log(`Train set without dropout: ${formatMetrics(test.train)}`);
+    }
+    await saveNetwork(networkPath(outDir, run.id), network, { run: run.id, key, test: JSON.stringify(test) });
+    results.finishRun(run.id, test);
+    removeCheckpoint(checkpoint);
+    const gap = experiment.showGaps ? gaps({ spec, epochs: [...earlier, ...history], test, finished: true }) : undefined;
+    if (gap) {
+      log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
+      log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
+    }
+    return 'finished';
+  } catch (failure) {
+    if (signal?.aborted) throw stoppedDuring(signal.reason, run.id, finishedEpochs, epochs);
+    if (!(failure instanceof RunFailed)) throw failure;
+    log(`${failure.message} Recorded as failed; the same command runs it again. Going on with the other runs.`);
+    results.failRun(run.id, failure.message);
+    removeCheckpoint(checkpoint);
+    report('live');
+    return 'failed';
+  } finally {
+    optimizer.dispose();
+    network.dispose();
+  }
+}
+
+/** The stop, said where it happened: the run, the epoch under way, and what is kept. */
+function stoppedDuring(reason: unknown, runId: string, finishedEpochs: number, epochs: number): ExperimentStopped {
+  const kept = finishedEpochs === 1 ? ' (epoch 1 is kept)' : finishedEpochs > 1 ? ` (epochs 1-${finishedEpochs} are kept)` : '';
+  return new ExperimentStopped(
+    `Stopped by ${String(reason)} during ${runId}, epoch ${finishedEpochs + 1} of ${epochs}${kept}; run the same command to go on from there.`,
+  );
 }
