@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, selectBackend, usableBackends } from '../src/backend.ts';
+import { BACKENDS, preferGpu, selectBackend, usableBackends } from '../src/backend.ts';
 import { UsageError } from '../src/cli.ts';
 import { BACKENDS_UNDER_TEST, DAWN_INSTALLED } from './helpers/backends.ts';
 import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
@@ -200,6 +200,13 @@ describe('backend choice', () => {
       const tensorflowsOwn = /absl::InitializeLog|oneDNN custom operations/;
       expect(child.stderr.split('\n').filter((line) => line !== '' && !tensorflowsOwn.test(line))).toEqual([]);
     }
+  });
+
+  it('tries a GPU\'s WebGPU before native TensorFlow only where TensorFlow runs on the CPU and there is a GPU device', () => {
+    expect(preferGpu(false, true)).toBe(true);
+    expect(preferGpu(false, false)).toBe(false);
+    expect(preferGpu(true, true)).toBe(false);
+    expect(preferGpu(true, false)).toBe(false);
   });
 
   it('knows a GPU by its device node: a render node, NVIDIA\'s or WSL\'s', () => {
