@@ -11,17 +11,16 @@ after 5 warm-up steps, in blocks of 10 steps that end with a wait for the device
 writes it to FILE as JSON: torch, device, msPerStep, blocks).
 """
 import argparse
-import gzip
 import json
 import math
 import statistics
-import struct
 import sys
 import time
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+from idx import read_idx
 
 START = time.perf_counter()
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -36,14 +35,6 @@ if ARGS.device == "cpu":
 DEVICE = torch.device(ARGS.device)
 torch.manual_seed(0)
 FOLDER = ARGS.folder
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 class Images(Dataset):
