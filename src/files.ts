@@ -7,6 +7,13 @@ import { kitError } from './errors.ts';
 /** A file that could not be written: the message names it and what to do; `cause` is the system's error. */
 export class WriteError extends kitError('WriteError', 'WRITE_FAILED') {}
 
+/** `path`, or the first of `path.1`, `path.2`, … that is not taken: a name to move a file to without losing another. */
+export function freeName(path: string): string {
+  let name = path;
+  for (let n = 1; existsSync(name); n++) name = `${path}.${n}`;
+  return name;
+}
+
 /** Why a write failed, in words: a full disk says so and what to do; anything else, the system's message. */
 export function whyNotWritten(error: unknown): string {
   const { code, message } = error as NodeJS.ErrnoException;

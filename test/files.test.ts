@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { partialPath, removeFolderIfEmpty, writeWhole } from '../src/files.ts';
+import { freeName, partialPath, removeFolderIfEmpty, writeWhole } from '../src/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cc6204-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,5 +29,16 @@ describe('removeFolderIfEmpty', () => {
     removeFolderIfEmpty(full);
     removeFolderIfEmpty(join(dir, 'absent'));
     expect([existsSync(empty), existsSync(join(full, 'x'))]).toEqual([false, true]);
+  });
+});
+
+describe('freeName', () => {
+  it('gives the name itself while it is free, then .1, .2, … past the ones taken', () => {
+    const base = join(dir, 'log.bak');
+    expect(freeName(base)).toBe(base);
+    writeFileSync(base, '');
+    expect(freeName(base)).toBe(`${base}.1`);
+    writeFileSync(`${base}.1`, '');
+    expect(freeName(base)).toBe(`${base}.2`);
   });
 });

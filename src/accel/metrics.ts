@@ -6,8 +6,9 @@ import { registerWgslKernel, type WgslKernel } from './webgpu.ts';
 
 /**
  * The training loop's running loss and count of right answers (src/training/metrics.ts) in one kernel per batch on
- * the webgpu backend, where tfjs takes 13 (cross-entropy, two argMax, the comparison, the sums and the two running totals): on a GPU each is a
- * dispatch of fixed cost. The totals are kept per row of the batch and summed once, when the epoch ends.
+ * the webgpu backend, where tfjs takes 13 (cross-entropy, two argMax, the comparison, the sums and the two running
+ * totals): on a GPU each is a dispatch of fixed cost. The totals are kept per row of the batch and summed once, when
+ * the epoch ends.
  *
  * Row i adds −Σ_j y_ij·log(max(q_ij, eps)) times `scale` to its loss total (1/batch in training, so that the rows
  * sum to the sum of the batch means, as crossEntropy averages each batch; 1 in evaluation) and 1 to its count when

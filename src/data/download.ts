@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, renameSync } from 'node:fs';
+import { createWriteStream, renameSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { digestOfFile, formatChecksum, type Checksum } from './checksum.ts';
 import { kitError } from '../errors.ts';
-import { makeFolder } from '../files.ts';
+import { freeName, makeFolder } from '../files.ts';
 
 export interface EnsureFileOptions {
   /** File name, both on the mirrors (appended to each base URL) and in `cacheDir`. */
@@ -70,8 +70,7 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
   let setAside: string | undefined;
   if (cached !== undefined) {
     // Kept, not deleted: it may be the only copy there is.
-    setAside = `${target}.damaged`;
-    for (let n = 1; existsSync(setAside); n++) setAside = `${target}.damaged.${n}`;
+    setAside = freeName(`${target}.damaged`);
     renameSync(target, setAside);
     log(`${target} is damaged (it does not match ${formatChecksum(checksum)}): moved to ${setAside}; downloading it again`);
   }

@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { kitError } from '../errors.ts';
-import { makeFolder, whyNotWritten, WriteError } from '../files.ts';
+import { freeName, makeFolder, whyNotWritten, WriteError } from '../files.ts';
 
 export interface RunSpec {
   /** Stable key of the run, e.g. `"adam:heuristic"` or `"baseline"`. */
@@ -153,8 +153,7 @@ export class ResultsLog {
   fresh(): string | undefined {
     this.tailChecked = false;
     if (!existsSync(this.path)) return undefined;
-    let backup = `${this.path}.bak`;
-    for (let n = 1; existsSync(backup); n++) backup = `${this.path}.bak.${n}`;
+    const backup = freeName(`${this.path}.bak`);
     renameSync(this.path, backup);
     return backup;
   }
