@@ -7,10 +7,12 @@ import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeN
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
 import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';
+import { comparePeers, parseSettings, SETTINGS } from './peers.ts';
 import { formatProfile, profileSteps, type StepProfile } from './profile.ts';
 
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--batch N] [--json] [--epoch] [--no-fused]
                       [--tfjs-flag F=V] [--profile] [--null-gpu]
+       npm run bench -- --pytorch SETTINGS [--pairs N] [--backend NAME]
 
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch ${BATCH}) on
 synthetic data, after a warm-up, on each backend asked for, each in its own process, with a line of progress at
@@ -40,6 +42,15 @@ Options:
                    Its steps take about a millisecond: give it thousands (--steps 3000)
   --json           print the results as JSON
   --help           this text
+
+Against PyTorch, whole processes timed from outside, in alternated pairs (the kit first in odd pairs):
+  --pytorch SETTINGS  comma-separated: ${Object.keys(SETTINGS).join(', ')}. The kit's experiment on
+                   Fashion-MNIST (2e: adam:heuristic, 1 epoch; 1c: baseline or dropout, 3 epochs; each with
+                   its test pass) against bench/torch_pipeline.py (autograd, torch.optim, tensors in memory)
+                   and, for 2e, the answer notebook's own pipeline (bench/notebook_pipeline.py); a table of
+                   seconds, ratios and test accuracies. Needs a Python with torch (python3, or
+                   CC6204_PYTHON) and /usr/share/datasets/fashion-mnist. About a minute a pair on two cores
+  --pairs N        pairs per setting (default 2)
 
 Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.
 Exit status: 0 when every backend was timed, 1 if one failed, 2 for bad options.`;
@@ -74,6 +85,8 @@ function parseOptions(argv: string[]) {
       batch: { type: 'string', default: String(BATCH) },
       profile: { type: 'boolean', default: false },
       'null-gpu': { type: 'boolean', default: false },
+      pytorch: { type: 'string' },
+      pairs: { type: 'string', default: '2' },
       worker: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -97,6 +110,8 @@ function parseOptions(argv: string[]) {
     flags,
     backends,
     steps: wholeNumberOption('steps', values.steps),
+    pairs: wholeNumberOption('pairs', values.pairs),
+    settings: values.pytorch === undefined ? undefined : parseSettings(values.pytorch),
     batch: wholeNumberOption('batch', values.batch),
   };
 }
@@ -113,6 +128,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { steps, batch, flags } = values;
+  if (values.settings) {
+    try {
+      console.log(comparePeers(values.settings, values.pairs, values.backends?.[0], (line) => console.error(line)));
+      return 0;
+    } catch (failure) {
+      return reportFailure(failure, { error: console.error, debug: Boolean(process.env.DEBUG) });
+    }
+  }
   const nullGpu = values['null-gpu'];
   const withEpoch = values.epoch && !values.profile && !nullGpu;
   if (values.worker) {

@@ -5,6 +5,7 @@ import { setFaster } from '../op.ts';
 import { ACTIVATION_KERNELS } from './activations-wasm.ts';
 import { runFused } from './kernels.ts';
 import { withBiasGrad } from './linear.ts';
+import { registerTensorflowKernel } from './tensorflow.ts';
 import { registerWasmKernel, type WasmCall } from './wasm.ts';
 import { registerWgslKernel, type WgslKernel, type WgslLaunch } from './webgpu.ts';
 
@@ -205,6 +206,14 @@ export function installActivationKernels(): void {
       return [du, db];
     });
   }
+
+  // On tensorflow, tfjs makes relu's derivative tf.step of seven operations (NaN checks, a select): TensorFlow's
+  // ReluGrad is dh·(u > 0) in one, 0.015 ms against 0.85 for the 100×512 layer of the 2e network; BiasAddGrad is
+  // the sum over the batch.
+  registerTensorflowKernel(gradName('relu'), ({ inputs, handle, result }) => {
+    const du = result('ReluGrad', [handle(inputs.dh as tf.TensorInfo), handle(inputs.u as tf.TensorInfo)]);
+    return [du, result('BiasAddGrad', [handle(du)])];
+  });
 
   setFaster(activate, fusedActivation);
   // The bias gradients wait for biasGrad (linear.ts).

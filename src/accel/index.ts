@@ -1,8 +1,8 @@
 import { installActivationKernels } from './activations.ts';
 import { installBatchKernel } from './batches.ts';
-import { installDropoutKernel } from './dropout.ts';
-import { installLinearGradients } from './linear.ts';
+import { installLinearKernels } from './linear.ts';
 import { installMetricsKernel } from './metrics.ts';
+import { installDropoutKernel } from './dropout.ts';
 import { installOptimizerKernels } from './optimizers.ts';
 
 /**
@@ -18,8 +18,8 @@ export function installFastPaths(): void {
   installed = true;
   installActivationKernels();
   installBatchKernel();
-  installDropoutKernel();
-  installLinearGradients();
+  installLinearKernels();
   installMetricsKernel();
+  installDropoutKernel();
   installOptimizerKernels();
 }

@@ -6,6 +6,7 @@ import { SGD } from '../optim/sgd.ts';
 import { setFaster } from '../op.ts';
 import { fusable, hasFused, runFused, runKernelOutputs } from './kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizers-wasm.ts';
+import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
 import { registerWasmKernel } from './wasm.ts';
 import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './webgpu.ts';
 
@@ -15,7 +16,9 @@ import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './
  * parameter. On wasm each is a full pass over memory (about 11 ms a step, a third of it): the kernels of
  * optimizers.wat do each update in one SIMD pass over the backend's own memory, with the same float32 operations in
  * the same order, so their results are bit for bit those of the reference formulas. On webgpu each is a dispatch
- * with a fixed cost (see webgpu.ts). The cpu and tensorflow backends run the reference formulas.
+ * with a fixed cost (see webgpu.ts). On tensorflow, TensorFlow's training operations do each update in one pass
+ * (TENSORFLOW_UPDATES), the same formula with float32 rounding of their own. The cpu backend runs the reference
+ * formulas.
  *
  * UPDATES is each update's signature on both backends (what it reads, in order, what it writes, and its constants)
  * and its WGSL, the formula of its optimizer's `update`; optimizers.wat has the same functions.
@@ -178,7 +181,67 @@ function fusedUpdateParameters(optimizer: Optimizer, parameters: ParameterToUpda
   });
 }
 
-/** Registers the update kernels on wasm and webgpu, and the fused version of updateParameters. */
+/**
+ * The updates on the tensorflow backend, each by one of TensorFlow's training operations over scratch variables
+ * (see tensorflow.ts); they return the kernel's outputs in UPDATES' order. SGD without momentum has none: its two
+ * operations are already as cheap as one plus the copy a training operation needs.
+ */
+const TENSORFLOW_UPDATES: Partial<Record<FusedKernel, (call: TensorflowCall) => tf.Tensor[]>> = {
+  // Keras's momentum is the course's: V ← m·V − lr·g, p ← p + V; the weight decay (1 − beta)·p goes first.
+  momentum: (call) => {
+    const { inputs, attrs, run, handle, scalar, variable, assign, read, free, bool } = call;
+    const [p, v] = [variable(0), variable(1)];
+    if (attrs.keep === 1) assign(p, handle(inputs.p as tf.TensorInfo));
+    else {
+      const kept = (run('Mul', [handle(inputs.p as tf.TensorInfo), scalar(attrs.keep as number)])[0] as { id: number }).id;
+      assign(p, kept);
+      free(kept);
+    }
+    assign(v, handle(inputs.v as tf.TensorInfo));
+    run('ResourceApplyKerasMomentum', [p, v, scalar(attrs.lr as number), handle(inputs.g as tf.TensorInfo), scalar(attrs.m as number)], 0, [
+      call.typeAttr(),
+      bool('use_locking', false),
+      bool('use_nesterov', false),
+    ]);
+    return [read(p), read(v)];
+  },
+  // Adam with beta1 = 0 and the Nesterov form is RMSProp: p ← p − lr·(g·1 + 0·m)/(√S + eps), m set to g first.
+  rmsprop: (call) => {
+    const { inputs, attrs, handle, variable, assign, read } = call;
+    const g = handle(inputs.g as tf.TensorInfo);
+    const [p, m, s] = [variable(0), variable(1), variable(2)];
+    assign(p, handle(inputs.p as tf.TensorInfo));
+    assign(m, g);
+    assign(s, handle(inputs.s as tf.TensorInfo));
+    applyAdam(call, [p, m, s], g, { lr: attrs.lr as number, b1: 0, b2: attrs.beta as number, eps: attrs.eps as number }, true);
+    return [read(p), read(s)];
+  },
+  // TensorFlow's Adam divides by √S + eps, not √(S/c2) + eps: with the corrections folded into lr and eps it is
+  // the course's p ← p − lr/(√(S/c2) + eps)·(P/c1).
+  adam: (call) => {
+    const { inputs, attrs, handle, variable, assign, read } = call;
+    const [p, m, s] = [variable(0), variable(1), variable(2)];
+    assign(p, handle(inputs.p as tf.TensorInfo));
+    assign(m, handle(inputs.m as tf.TensorInfo));
+    assign(s, handle(inputs.s as tf.TensorInfo));
+    const { b1, b2, c1, c2, lr, eps } = attrs as Record<string, number>;
+    const root = Math.sqrt(c2 as number);
+    applyAdam(call, [p, m, s], handle(inputs.g as tf.TensorInfo), { lr: ((lr as number) * root) / (c1 as number), b1: b1 as number, b2: b2 as number, eps: (eps as number) * root }, false);
+    return [read(p), read(m), read(s)];
+  },
+};
+
+/**
+ * TensorFlow's ResourceApplyAdam with its bias corrections off (beta powers 0): m ← m + (g − m)·(1 − b1),
+ * s ← s + (g² − s)·(1 − b2), p ← p − lr·m/(√s + eps), or with `nesterov` p ← p − lr·(g·(1 − b1) + b1·m)/(√s + eps).
+ */
+function applyAdam(call: TensorflowCall, [p, m, s]: number[], g: number, c: { lr: number; b1: number; b2: number; eps: number }, nesterov: boolean): void {
+  const { run, scalar, bool } = call;
+  const constants = [0, 0, c.lr, c.b1, c.b2, c.eps].map(scalar);
+  run('ResourceApplyAdam', [p, m, s, ...constants, g] as number[], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
+}
+
+/** Registers the update kernels on wasm, webgpu and tensorflow, and the fused version of updateParameters. */
 export function installOptimizerKernels(): void {
   for (const [kernel, update] of Object.entries(UPDATES) as [FusedKernel, (typeof UPDATES)[FusedKernel]][]) {
     registerWasmKernel<KernelExports>(kernelName(kernel), OPTIMIZER_KERNELS, ({ exports, inputs, attrs, output, at }) => {
@@ -199,5 +262,6 @@ export function installOptimizerKernels(): void {
       };
     });
   }
+  for (const [kernel, body] of Object.entries(TENSORFLOW_UPDATES)) registerTensorflowKernel(kernelName(kernel as FusedKernel), body);
   setFaster(updateParameters, fusedUpdateParameters);
 }

@@ -6,15 +6,21 @@ import { op } from '../op.ts';
  * gradients from dL/du (dU, [batch, nOut]): dW = hᵀ·dU, db = Σ dU over the batch (b is added to every row), and
  * dL/dh = dU·Wᵀ for the layer below.
  */
-export function linear(h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: h, b: weights, bias }) as tf.Tensor2D;
-}
+export const linear = op('linear', (h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D =>
+  tf.fused.matMul({ a: h, b: weights, bias }) as tf.Tensor2D,
+);
 
 /** dW = hᵀ·dU. */
-export const weightGrad = op('weightGrad', (h: tf.Tensor2D, dU: tf.Tensor2D): tf.Tensor2D => tf.matMul(h, dU, true, false));
+export const weightGrad = op('weightGrad', (h: tf.Tensor2D, dU: tf.Tensor2D): tf.Tensor2D => {
+  return tf.matMul(h, dU, true, false);
+});
 
 /** db = Σ dU over the batch. */
-export const biasGrad = op('biasGrad', (dU: tf.Tensor2D): tf.Tensor1D => tf.sum(dU, 0));
+export const biasGrad = op('biasGrad', (dU: tf.Tensor2D): tf.Tensor1D => {
+  return tf.sum(dU, 0);
+});
 
 /** dL/dh = dU·Wᵀ. */
-export const inputGrad = op('inputGrad', (dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D => tf.matMul(dU, weights, false, true));
+export const inputGrad = op('inputGrad', (dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D => {
+  return tf.matMul(dU, weights, false, true);
+});

@@ -94,6 +94,24 @@ describe('npm run bench', () => {
     }
   });
 
+  it('--pytorch: an unknown setting is a usage error (2); a Python without torch one line saying what to do (1)', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.stubEnv('CC6204_PYTHON', '/bin/false');
+    try {
+      expect(await main(['--pytorch', '2e,3x'])).toBe(2);
+      expect(await main(['--pytorch', '2e', '--pairs', '0'])).toBe(2);
+      expect(await main(['--pytorch', '1c-dropout'])).toBe(1);
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([
+        'Usage error: --pytorch takes settings among 2e, 1c-baseline, 1c-dropout, comma-separated; got "2e,3x" (see --help)',
+        'Usage error: --pairs must be a positive whole number, got "0" (see --help)',
+        'Error: /bin/false cannot import torch: install PyTorch for it (Debian: apt-get install python3-torch) or name another Python in CC6204_PYTHON.',
+      ]);
+    } finally {
+      errors.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('takes its backends from CC6204_BACKEND when --backend is not given, as the other commands do', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     vi.stubEnv('CC6204_BACKEND', 'gpu');

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The kit's kernels on the tensorflow backend (tfjs-node). Its kernels run TensorFlow's own operations by name, one
+ * at a time, and a kernel of the kit's does the same: it runs the TensorFlow operation that computes its formula in
+ * one pass. For the optimizer updates those are TensorFlow's training operations (ResourceApplyAdam and its kin),
+ * which update a variable in place: each call puts its inputs into scratch variables, applies the update and reads
+ * the results out as new tensors, so that the inputs stay as they were, as a kernel's must.
+ */
+
+/** What tfjs-node's backend offers that the kernels use: its native binding and the binding's handle of a tensor. */
+interface TensorflowBackend {
+  binding: Binding;
+  getInputTensorIds(tensors: tf.TensorInfo[]): number[];
+  createOutputTensor(metadata: OutputMetadata): tf.Tensor;
+}
+
+interface OutputMetadata {
+  id: number;
+  shape: number[];
+  dtype: number;
+}
+
+interface Binding {
+  executeOp(name: string, attrs: Attr[], inputIds: number[], outputs: number): OutputMetadata[];
+  createTensor(shape: number[], dtype: number, values: Float32Array): number;
+  deleteTensor(id: number): void;
+  TF_FLOAT: number;
+  TF_ATTR_STRING: number;
+  TF_ATTR_BOOL: number;
+  TF_ATTR_TYPE: number;
+  TF_ATTR_SHAPE: number;
+}
+
+export interface Attr {
+  name: string;
+  type: number;
+  value: string | boolean | number | number[];
+}
+
+/** A kernel's body: the backend's operations on tensors by handle, and float32 constants as handles. */
+export interface TensorflowCall {
+  inputs: tf.NamedTensorInfoMap;
+  attrs: Record<string, number>;
+  /** Runs a TensorFlow operation on handles, float32 throughout (attribute T and the like); its outputs' metadata. */
+  run: (op: string, inputs: number[], outputs?: number, attrs?: Attr[]) => OutputMetadata[];
+  /** The handle of an input tensor. */
+  handle: (tensor: tf.TensorInfo) => number;
+  /** The handle of a float32 scalar, freed when the kernel returns. */
+  scalar: (value: number) => number;
+  /** A scratch resource variable (one per slot, made once): what TensorFlow's training operations update in place. */
+  variable: (slot: number) => number;
+  /** Puts a value into a scratch variable (TensorFlow copies it, or takes it over when nothing else holds it). */
+  assign: (variable: number, value: number) => void;
+  /** The value of a scratch variable as a new tensor, the kernel's output. */
+  read: (variable: number) => tf.Tensor;
+  /** Runs a one-output TensorFlow operation (attribute T = float32 unless `attrs` says otherwise): its output as a tensor. */
+  result: (op: string, inputs: number[], attrs?: Attr[]) => tf.Tensor;
+  /** Frees a handle that `run` returned and nothing returns. */
+  free: (handle: number) => void;
+  /** A boolean attribute. */
+  bool: (name: string, value: boolean) => Attr;
+  /** The attribute T = float32, which most operations take. */
+  typeAttr: () => Attr;
+}
+
+const variables: number[] = [];
+
+/** Registers `kernelName` on the tensorflow backend: `body` runs TensorFlow's operations and returns the outputs. */
+export function registerTensorflowKernel(kernelName: string, body: (call: TensorflowCall) => tf.Tensor[]): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const tfBackend = backend as unknown as TensorflowBackend;
+      const binding = tfBackend.binding;
+      const float: Attr = { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
+      const typeAttr: Attr = { ...float, name: 'T' };
+      const scalars: number[] = [];
+      const run = (op: string, ids: number[], outputs = 1, opAttrs: Attr[] = []) => binding.executeOp(op, opAttrs, ids, outputs);
+      const call: TensorflowCall = {
+        inputs,
+        attrs: (attrs ?? {}) as Record<string, number>,
+        run: (op, ids, outputs = 1, opAttrs = [typeAttr]) => run(op, ids, outputs, opAttrs),
+        handle: (tensor) => tfBackend.getInputTensorIds([tensor])[0] as number,
+        scalar: (value) => {
+          const id = binding.createTensor([], binding.TF_FLOAT, Float32Array.of(value));
+          scalars.push(id);
+          return id;
+        },
+        variable: (slot) => {
+          variables[slot] ??= (run('VarHandleOp', [], 1, [
+            { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
+            { name: 'shared_name', type: binding.TF_ATTR_STRING, value: `cc6204-scratch-${slot}` },
+            float,
+            // Unknown rank: a slot takes values of any shape.
+            { name: 'shape', type: binding.TF_ATTR_SHAPE, value: [-1] },
+          ])[0] as OutputMetadata).id;
+          return variables[slot];
+        },
+        assign: (variable, value) => {
+          run('AssignVariableOp', [variable, value], 0, [float, { name: 'validate_shape', type: binding.TF_ATTR_BOOL, value: false }]);
+        },
+        read: (variable) => tfBackend.createOutputTensor(run('ReadVariableOp', [variable], 1, [float])[0] as OutputMetadata),
+        result: (op, ids, opAttrs = [typeAttr]) => tfBackend.createOutputTensor(run(op, ids, 1, opAttrs)[0] as OutputMetadata),
+        free: (handle) => binding.deleteTensor(handle),
+        bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
+        typeAttr: () => typeAttr,
+      };
+      try {
+        return body(call);
+      } finally {
+        for (const id of scalars) binding.deleteTensor(id);
+      }
+    },
+  });
+}

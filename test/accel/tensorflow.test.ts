@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fusedActivationGrad } from '../../src/accel/activations.ts';
+import { fusedUpdate } from '../../src/accel/optimizers.ts';
+import { ACTIVATIONS } from '../../src/nn/activations.ts';
+import { linear } from '../../src/nn/linear.ts';
+import { Parameter } from '../../src/nn/parameter.ts';
+import { useFusedKernels } from '../../src/op.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+import { normals, relativeError } from '../helpers/reference64.ts';
+import { afterSteps, grads, OPTIMIZERS, SHAPES } from './optimizer-steps.ts';
+
+const kernelsOf = async (run: () => tf.TensorContainer) => (await tf.profile(run)).kernels.map((k) => k.name);
+
+// CI builds tfjs-node's binding (npm run setup:tensorflow) and names tensorflow in CC6204_TEST_BACKENDS.
+describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels on tensorflow', () => {
+  beforeAll(() => useBackend('tensorflow'));
+  afterEach(() => useFusedKernels(true));
+
+  const trainingOperation: Record<string, string | null> = {
+    'SGD with weight decay': null,
+    'SGD, plain': null,
+    'SGD with momentum and weight decay': 'CC6204Fused_momentum',
+    RMSProp: 'CC6204Fused_rmsprop',
+    Adam: 'CC6204Fused_adam',
+  };
+  for (const [name, make] of Object.entries(OPTIMIZERS)) {
+    const kernel = trainingOperation[name];
+    it(`${name}: ${kernel ? 'one training operation per parameter' : 'the reference formula'}, agreeing with the operation-by-operation result to float32 rounding`, async () => {
+      const fast = await afterSteps(make, true);
+      const reference = await afterSteps(make, false);
+      if (kernel) {
+        expect(fast.kernels).toEqual(new Array<string>(grads.length * SHAPES.length).fill(kernel));
+        expect(reference.kernels.length).toBeGreaterThan(fast.kernels.length);
+      } else {
+        expect(fast.kernels).toEqual(reference.kernels);
+      }
+      fast.values.forEach((v, i) => expect(relativeError(v, reference.values[i]!), `parameter ${i}`).toBeLessThan(1e-6));
+    });
+  }
+
+  it('an update leaves its inputs as they were, though TensorFlow updates its variables in place', async () => {
+    const data = normals(41);
+    const [p, g, m, s] = [1, 0.5, 0.1, 0.2].map((scale) => tf.tensor(data.matrix(1, 60, scale)[0]!.map(Math.abs), [6, 10])) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const before = await Promise.all([p, g, m, s].map(values));
+    const constants = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
+    const outputs = fusedUpdate('adam', { p, g, m, s }, constants)!;
+    expect(await Promise.all([p, g, m, s].map(values))).toEqual(before);
+    // And the outputs are Adam's step: P and S moved toward g and g², p by lr/(√(S/c2) + eps)·(P/c1).
+    const [pOut, mOut, sOut] = await Promise.all(outputs.map(values));
+    before[0]!.forEach((p0, i) => {
+      const [g0, m0, s0] = [before[1]![i]!, before[2]![i]!, before[3]![i]!];
+      const m1 = 0.9 * m0 + 0.1 * g0;
+      const s1 = 0.999 * s0 + 0.001 * g0 * g0;
+      expect(mOut![i]).toBeCloseTo(m1, 6);
+      expect(sOut![i]).toBeCloseTo(s1, 6);
+      expect(pOut![i]).toBeCloseTo(p0 - (0.01 / (Math.sqrt(s1 / 0.001) + 1e-8)) * (m1 / 0.1), 6);
+    });
+  });
+
+  it('Adam over many steps keeps the tensor count flat', () => {
+    const params = SHAPES.map((shape, i) => new Parameter(`p${i}`, tf.ones([...shape])));
+    const adam = new Adam(params);
+    const step = () => {
+      params.forEach((p) => p.setGrad(tf.onesLike(p.value)));
+      adam.step();
+    };
+    step();
+    const before = tf.memory().numTensors;
+    for (let k = 0; k < 50; k++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    adam.dispose();
+    params.forEach((p) => p.dispose());
+  });
+
+  it('a linear layer is one kernel (MatMul and BiasAdd), agreeing with tfjs\'s fused product', async () => {
+    const data = normals(42);
+    const h = tf.tensor2d(data.matrix(7, 13, 1));
+    const w = tf.tensor2d(data.matrix(13, 5, 1));
+    const b = tf.tensor1d(data.matrix(1, 5, 1)[0]!);
+    let fast: tf.Tensor | undefined;
+    expect(await kernelsOf(() => (fast = linear(h, w, b)))).toEqual(['CC6204Linear']);
+    expect(relativeError(await values(fast!), await values(linear.reference(h, w, b)))).toBeLessThan(1e-6);
+  });
+
+  it('relu\'s gradient and its sum over the batch are one kernel (ReluGrad, BiasAddGrad), 0 where u is 0', async () => {
+    const data = normals(43);
+    const u = tf.tensor2d([[0, ...data.matrix(1, 8, 1)[0]!], ...data.matrix(4, 9, 1)]);
+    const dh = tf.tensor2d(data.matrix(5, 9, 1));
+    let grads: tf.Tensor[] = [];
+    expect(await kernelsOf(() => (grads = fusedActivationGrad(ACTIVATIONS.relu, dh, u as tf.Tensor2D) ?? []))).toEqual(['CC6204ActivationGrad_relu']);
+    const expected = tf.mul(dh, tf.step(u, 0));
+    // Equal as numbers: ReluGrad writes +0 where dh·0 is −0 for a negative dh.
+    const asNumbers = async (t: tf.Tensor) => (await values(t)).map((v) => v + 0);
+    expect(await asNumbers(grads[0]!)).toEqual(await asNumbers(expected));
+    expect((await asNumbers(grads[0]!))[0]).toBe(0);
+    expect(relativeError(await values(grads[1]!), await values(tf.sum(expected, 0)))).toBeLessThan(1e-6);
+  });
+});
