@@ -167,7 +167,9 @@ describe('isMain: every command runs from a folder whose path has a space, reach
     ['submit', 'questions/submit.ts', 'Usage: npm run submit'],
     ['grader', 'grader/cli.ts', 'Usage: npm run grader'],
     ['experiment', 'src/experiments/cli.ts', 'Usage: npm run experiment'],
+    // kit only: begin
     ['bench', 'bench/bench.ts', 'Usage: npm run bench'],
+    // kit only: end
   ])('npm run %s -- --help, its script reached through a link', (name, script, usage) => {
     const link = join(dir, `${name} entry.ts`);
     symlinkSync(join(root, script), link);

@@ -41,8 +41,7 @@ export const DEVICE_TEST_FILES: [name: string, path: string][] = [
   ['train', 'test/training/train.test.ts'],
   ['fused-metrics', 'test/accel/metrics.test.ts'],
   ['checkpoint', 'test/training/checkpoint.test.ts'],
-  ['fixtures', 'test/questions/fixtures.test.ts'],
-  ['question-1b', 'test/questions/question-1b.test.ts'],
+  ...(['1a', '1b', '2a', '2b', '2c', '2d', 'backward'].map((piece) => [piece, `test/homework/${piece}.test.ts`]) as [string, string][]),
 ];
 
 /** The bundle's entry: lists the test files for run.ts (bench/device/test-files.ts), then starts it. */

@@ -31,8 +31,6 @@ mkdir -p /usr/share/datasets/fashion-mnist
 for f in .device/data/fashion-mnist/*.xz; do
   [ -e "$f" ] && xz -dc "$f" > "/usr/share/datasets/fashion-mnist/$(basename "$f" .xz)"
 done
-# The questions' test reads the fixture beside the bundle's parent, where test/ keeps it for vitest.
-mkdir -p fixtures && cp test/fixtures/hw3-tests.json fixtures/
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$nvidia_icd" ] && export VK_DRIVER_FILES=$nvidia_icd
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
@@ -93,7 +91,7 @@ if [ "${parts[0]}" = diagnose ]; then
   check epoch 60 epoch ${good-} $ts
   check bench 60 bench --steps 200 ${good-} $ts
   for file in webgpu fused-batches fused-activations fused-webgpu fused-metrics train optimizers ffnn dropout \
-      activations init memory checkpoint fixtures question-1b; do
+      activations init memory checkpoint 1a 1b 2a 2b 2c 2d backward; do
     check "tests-$file" 30 tests --files "$file" ${good-} $ts
   done
   check profile 30 profile --steps 50 ${good-} $ts

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, type ActivationName, activate, activationGrad, type ParamValue } from '../nn/activations.ts';
+// kit only: begin
 import { softmaxCrossEntropyGrad } from '../nn/loss.ts';
+// kit only: end
 import { setFaster } from '../op.ts';
 import { ACTIVATION_KERNELS } from './activations-wasm.ts';
 import { runFused } from './kernels.ts';
@@ -106,6 +108,7 @@ const SOFTMAX: WgslKernel = {
     h[i] = exp(u[i] - top) / sum;`,
 };
 
+// kit only: begin
 /** softmaxCrossEntropyGrad, (ŷ − y)/batch, and its sum over the batch. */
 const SOFTMAX_CROSS_ENTROPY_GRAD: WgslKernel = {
   inputs: ['q', 'y'],
@@ -113,10 +116,13 @@ const SOFTMAX_CROSS_ENTROPY_GRAD: WgslKernel = {
   constants: ['rows'],
   body: columnSumBody('g[i] = (q[i] - y[i]) / c.rows;', 'g', 'db'),
 };
+// kit only: end
 
 const forwardName = (name: ActivationName) => `CC6204Activation_${name}`;
 const gradName = (name: ActivationName) => `CC6204ActivationGrad_${name}`;
+// kit only: begin
 const SOFTMAX_CROSS_ENTROPY_GRAD_NAME = 'CC6204SoftmaxCrossEntropyGrad';
+// kit only: end
 
 /**
  * activations.wat's exports. `activation` and `derivative` are indices into its table of f and f'; `a` is the
@@ -164,10 +170,12 @@ export function fusedActivationGrad(activation: Activation, dh: tf.Tensor2D, u: 
   return runFused(gradName(activation.name), { dh, u, ...inputs }, { rows: dh.shape[0], ...attrs }) as GradAndBiasGrad | null;
 }
 
+// kit only: begin
 /** softmaxCrossEntropyGrad(probs, targets), (ŷ − y)/batch, and its sum over the batch in one kernel where the backend has it. */
 export function fusedSoftmaxCrossEntropyGrad(probs: tf.Tensor2D, targets: tf.Tensor2D): GradAndBiasGrad | null {
   return runFused(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, { q: probs, y: targets }, { rows: probs.shape[0] }) as GradAndBiasGrad | null;
 }
+// kit only: end
 
 /** Registers the activation kernels on wasm and webgpu, and the fused versions of activate and activationGrad. */
 export function installActivationKernels(): void {
@@ -185,7 +193,9 @@ export function installActivationKernels(): void {
   }
 
   registerWgslKernel(forwardName('softmax'), SOFTMAX);
+  // kit only: begin
   registerWgslKernel(SOFTMAX_CROSS_ENTROPY_GRAD_NAME, SOFTMAX_CROSS_ENTROPY_GRAD, withColumnSums('q'));
+  // kit only: end
 
   for (const [name, index] of Object.entries(WASM_FORWARD) as [ActivationName, number][]) {
     registerWasmKernel<ActivationExports>(forwardName(name), ACTIVATION_KERNELS, (call) => {
@@ -218,5 +228,7 @@ export function installActivationKernels(): void {
   setFaster(activate, fusedActivation);
   // The bias gradients wait for biasGrad (linear.ts).
   setFaster(activationGrad, (activation, dh, u, param) => withBiasGrad(fusedActivationGrad(activation, dh, u, param)));
+  // kit only: begin
   setFaster(softmaxCrossEntropyGrad, (probs, targets) => withBiasGrad(fusedSoftmaxCrossEntropyGrad(probs, targets)));
+  // kit only: end
 }

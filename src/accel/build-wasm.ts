@@ -10,7 +10,9 @@ import type { WasmBinaries } from './wasm.ts';
 
 /** Each module: its source, and the TypeScript file its binaries go to under the name `constant`. */
 export const WASM_MODULES = [
+  // kit only: begin
   { source: './optimizers.wat', output: './optimizers-wasm.ts', constant: 'OPTIMIZER_KERNELS' },
+  // kit only: end
   { source: './activations.wat', output: './activations-wasm.ts', constant: 'ACTIVATION_KERNELS' },
 ].map(({ source, output, constant }) => ({
   source: fileURLToPath(new URL(source, import.meta.url)),

@@ -2,8 +2,10 @@ import { installActivationKernels } from './activations.ts';
 import { installBatchKernel } from './batches.ts';
 import { installLinearKernels } from './linear.ts';
 import { installMetricsKernel } from './metrics.ts';
+// kit only: begin
 import { installDropoutKernel } from './dropout.ts';
 import { installOptimizerKernels } from './optimizers.ts';
+// kit only: end
 
 /**
  * The fast paths: the kit's own kernels for the wasm and webgpu backends, registered with tfjs by name, and the
@@ -20,6 +22,8 @@ export function installFastPaths(): void {
   installBatchKernel();
   installLinearKernels();
   installMetricsKernel();
+  // kit only: begin
   installDropoutKernel();
   installOptimizerKernels();
+  // kit only: end
 }

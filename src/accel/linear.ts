@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { biasGrad, inputGrad, linear, weightGrad } from '../nn/linear.ts';
+import { biasGrad, linear } from '../nn/linear.ts';
+// kit only: begin
+import { inputGrad, weightGrad } from '../nn/linear.ts';
+// kit only: end
 import { setFaster } from '../op.ts';
 import { runFused } from './kernels.ts';
 import { registerTensorflowKernel } from './tensorflow.ts';
@@ -26,6 +29,7 @@ function keptBiasGrad(dU: tf.Tensor2D): tf.Tensor1D | null {
   return db && !db.isDisposed ? db : null;
 }
 
+// kit only: begin
 /**
  * On the wasm backend a product with a transposed operand leaves XNNPACK's fast path (1 GFLOP/s against 27), so the
  * transpose is made explicit; elsewhere the transpose flags of matMul cost nothing, and an explicit transpose is one
@@ -37,6 +41,7 @@ const explicitTransposes = (): boolean => tf.getBackend() === 'wasm';
 function weightGradTransposed(h: tf.Tensor2D, dU: tf.Tensor2D): tf.Tensor2D | null {
   return explicitTransposes() ? (tf.matMul(tf.transpose(h), dU) as tf.Tensor2D) : null;
 }
+// kit only: end
 
 /**
  * On the tensorflow backend, tfjs's fused product with a bias is a batched product (reshaped to 3 dimensions,
@@ -48,6 +53,7 @@ function tensorflowLinear(h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1
   return (runFused('CC6204Linear', { h, weights, bias })?.[0] as tf.Tensor2D | undefined) ?? null;
 }
 
+// kit only: begin
 /**
  * dU·Wᵀ as (W·dUᵀ)ᵀ: it transposes two batch-sized matrices instead of the weights, and keeps the freshly updated W
  * out of the operand that XNNPACK repacks on every call. Measured on wasm for 512×1024 weights: 5.7 ms against 12.2.
@@ -55,6 +61,7 @@ function tensorflowLinear(h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1
 function inputGradTransposed(dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D | null {
   return explicitTransposes() ? (tf.transpose(tf.matMul(weights, tf.transpose(dU))) as tf.Tensor2D) : null;
 }
+// kit only: end
 
 /** Registers the linear layer's kernel on tensorflow, and the faster versions of the linear layer and its gradients. */
 export function installLinearKernels(): void {
@@ -67,6 +74,8 @@ export function installLinearKernels(): void {
   });
   setFaster(linear, tensorflowLinear);
   setFaster(biasGrad, keptBiasGrad);
+  // kit only: begin
   setFaster(weightGrad, weightGradTransposed);
   setFaster(inputGrad, inputGradTransposed);
+  // kit only: end
 }

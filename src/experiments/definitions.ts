@@ -1,3 +1,4 @@
+import type { Piece } from '../homework.ts';
 import { FFNN, type FFNNOptions } from '../nn/ffnn.ts';
 import { type InitMethod, INIT_METHODS } from '../nn/init.ts';
 import type { Parameter } from '../nn/parameter.ts';
@@ -19,6 +20,8 @@ export interface RunDefinition {
   batchSize: number;
   /** The hyper-parameters a reader sees in the report. */
   settings: Record<string, unknown>;
+  /** The graded pieces its training runs (src/homework.ts): it does not start until they are written. */
+  pieces: Piece[];
   network(options: { seed: number; inputSize: number; classes: number }): FFNN;
   optimizer(network: FFNN): Optimizer;
 }
@@ -50,6 +53,8 @@ function regularizationRun(id: string, label: string, epochs: number, keepProb: 
     batchSize: 200,
     // What the report shows is what the optimizer is given: one object for both.
     settings: { optimizer: 'SGD', ...sgd, keepProb: keepProb ?? 'none', init: 'randn' },
+    // SGD without momentum is 1a's update, weight decay or not; N(0, 1) weights need no initializer of 2a's.
+    pieces: keepProb ? ['1a', '1b', 'backward'] : ['1a', 'backward'],
     network: homeworkNetwork({ init: 'randn', keepProb }),
     optimizer: (net) => new SGD(net.parameters(), sgd),
   };
@@ -73,16 +78,17 @@ export const EXPERIMENT_1C: ExperimentDefinition = {
 function optimizerChoice<O extends Record<string, number>>(
   label: string,
   name: string,
+  piece: Piece,
   Kind: new (parameters: Iterable<Parameter>, options: O) => Optimizer,
   options: O,
 ) {
-  return { label, settings: { optimizer: name, ...options }, make: (net: FFNN) => new Kind(net.parameters(), options) };
+  return { label, piece, settings: { optimizer: name, ...options }, make: (net: FFNN) => new Kind(net.parameters(), options) };
 }
 
 const OPTIMIZERS = {
-  sgd: optimizerChoice('SGD + momentum', 'SGD', SGD, { lr: 1e-3, momentum: 0.9 }),
-  rmsprop: optimizerChoice('RMSProp', 'RMSProp', RMSProp, { lr: 1e-3, beta: 0.9, epsilon: 1e-8 }),
-  adam: optimizerChoice('Adam', 'Adam', Adam, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+  sgd: optimizerChoice('SGD + momentum', 'SGD', '2b', SGD, { lr: 1e-3, momentum: 0.9 }),
+  rmsprop: optimizerChoice('RMSProp', 'RMSProp', '2c', RMSProp, { lr: 1e-3, beta: 0.9, epsilon: 1e-8 }),
+  adam: optimizerChoice('Adam', 'Adam', '2d', Adam, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
 };
 
 /** 2e: three optimizers crossed with six initializations, lr 1e-3, batch 100, 10 epochs. */
@@ -99,6 +105,7 @@ export const EXPERIMENT_2E: ExperimentDefinition = {
       epochs: 10,
       batchSize: 100,
       settings: { ...optimizer.settings, init },
+      pieces: [...(init === 'randn' ? [] : (['2a'] as const)), optimizer.piece, 'backward'],
       network: homeworkNetwork({ init }),
       optimizer: optimizer.make,
     })),

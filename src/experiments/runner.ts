@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { kitError } from '../errors.ts';
 import { join } from 'node:path';
+import { kitError } from '../errors.ts';
 import { type Dataset, loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
 import { DATASET_SOURCES, type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
@@ -11,6 +11,7 @@ import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../trai
 import { count } from '../words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
+import { checkPiecesWritten } from './pieces.ts';
 import { type EpochRecord, gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from '../report/results.ts';
 
 export interface RunOptions {
@@ -94,6 +95,7 @@ function notANumber({ loss, acc }: { loss: number; acc: number }): string | unde
  * had; a finished one is skipped. Returns the paths written.
  */
 export async function runExperiment(experiment: ExperimentDefinition, runs: RunDefinition[], options: RunOptions): Promise<ExperimentOutcome> {
+  checkPiecesWritten(experiment, runs);
   const { log } = options;
   const dataset = parseDatasetName(options.dataset);
   const outDir = join(options.outDir, experiment.id);

@@ -29,17 +29,21 @@ function checkKeep(keep: number): void {
 export function invertedDropoutMask(shape: number[], keep: number, seed: number): tf.Tensor {
   checkKeep(keep);
   const key = maskKey(seed);
+  // graded 1b: begin
   const scale = Math.fround(1 / keep);
   const values = new Float32Array(tf.util.sizeFromShape(shape));
   for (let i = 0; i < values.length; i++) values[i] = keeps(maskDraw(key, i), keep) ? scale : 0;
   return tf.tensor(values, shape, 'float32');
+  // graded 1b: end
 }
 
 /** `h` with inverted dropout applied, h ⊙ mask, and the mask (the backward pass multiplies by it again). */
 export const applyInvertedDropout = op(
   'applyInvertedDropout',
   (h: tf.Tensor2D, keep: number, seed: number): { output: tf.Tensor2D; mask: tf.Tensor2D } => {
+    // graded 1b: begin
     const mask = invertedDropoutMask(h.shape, keep, seed) as tf.Tensor2D;
     return { output: tf.mul(h, mask), mask };
+    // graded 1b: end
   },
 );

@@ -198,6 +198,7 @@ export class FFNN {
         targets.push(parameter);
         found.push(value);
       };
+      // graded backward: begin
       // dL/du of the output layer: softmax and cross-entropy together give (ŷ − y)/batch.
       let dU = softmaxCrossEntropyGrad(yPred, y);
       for (let k = this.layers.length - 1; k >= 0; k--) {
@@ -220,6 +221,7 @@ export class FFNN {
         }
         dU = activationGrad(below.activation, dH, u, param);
       }
+      // graded backward: end
       return found;
     });
     targets.forEach((parameter, i) => parameter.setGrad(grads[i] as tf.Tensor));

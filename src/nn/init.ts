@@ -29,19 +29,35 @@ function scaled(r: tf.Tensor2D, scale: number): tf.Tensor2D {
 
 /** Xavier: N(0, 1)·√(1/nIn). */
 export const xavierInit: Initializer = (nIn, nOut, from) =>
-  tf.tidy(() => scaled(normalDraw(nIn, nOut, from), Math.sqrt(1 / nIn)));
+  tf.tidy(() => {
+    // graded 2a: begin
+    return scaled(normalDraw(nIn, nOut, from), Math.sqrt(1 / nIn));
+    // graded 2a: end
+  });
 
 /** He: N(0, 1)·√(2/nIn), for relu layers. */
 export const heInit: Initializer = (nIn, nOut, from) =>
-  tf.tidy(() => scaled(normalDraw(nIn, nOut, from), Math.sqrt(2 / nIn)));
+  tf.tidy(() => {
+    // graded 2a: begin
+    return scaled(normalDraw(nIn, nOut, from), Math.sqrt(2 / nIn));
+    // graded 2a: end
+  });
 
 /** Xavier's variance (1/nIn) from a uniform draw: U(−1, 1)·√(3/nIn); a given draw must be U(−1, 1). */
 export const xavierUniformInit: Initializer = (nIn, nOut, from) =>
-  tf.tidy(() => scaled(symmetricUniformDraw(nIn, nOut, from), Math.sqrt(3 / nIn)));
+  tf.tidy(() => {
+    // graded 2a: begin
+    return scaled(symmetricUniformDraw(nIn, nOut, from), Math.sqrt(3 / nIn));
+    // graded 2a: end
+  });
 
 /** He's variance (2/nIn) from a uniform draw: U(−1, 1)·√(6/nIn); a given draw must be U(−1, 1). */
 export const heUniformInit: Initializer = (nIn, nOut, from) =>
-  tf.tidy(() => scaled(symmetricUniformDraw(nIn, nOut, from), Math.sqrt(6 / nIn)));
+  tf.tidy(() => {
+    // graded 2a: begin
+    return scaled(symmetricUniformDraw(nIn, nOut, from), Math.sqrt(6 / nIn));
+    // graded 2a: end
+  });
 
 /** Plain N(0, 1), the course's `torch.randn` baseline. */
 export const randnInit: Initializer = (nIn, nOut, from) => tf.tidy(() => tf.clone(normalDraw(nIn, nOut, from)));

@@ -12,15 +12,21 @@ export const linear = op('linear', (h: tf.Tensor2D, weights: tf.Tensor2D, bias: 
 
 /** dW = hᵀ·dU. */
 export const weightGrad = op('weightGrad', (h: tf.Tensor2D, dU: tf.Tensor2D): tf.Tensor2D => {
+  // graded backward: begin
   return tf.matMul(h, dU, true, false);
+  // graded backward: end
 });
 
 /** db = Σ dU over the batch. */
 export const biasGrad = op('biasGrad', (dU: tf.Tensor2D): tf.Tensor1D => {
+  // graded backward: begin
   return tf.sum(dU, 0);
+  // graded backward: end
 });
 
 /** dL/dh = dU·Wᵀ. */
 export const inputGrad = op('inputGrad', (dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D => {
+  // graded backward: begin
   return tf.matMul(dU, weights, false, true);
+  // graded backward: end
 });

@@ -18,5 +18,9 @@ export function crossEntropy(probs: tf.Tensor2D, targets: tf.Tensor2D, epsilon =
  * softmax Jacobian and the loss's derivative cancel to this, which is why the network's backward starts here.
  */
 export const softmaxCrossEntropyGrad = op('softmaxCrossEntropyGrad', (probs: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D =>
-  tf.tidy(() => tf.div(tf.sub(probs, targets), probs.shape[0])),
+  tf.tidy(() => {
+    // graded backward: begin
+    return tf.div(tf.sub(probs, targets), probs.shape[0]);
+    // graded backward: end
+  }),
 );

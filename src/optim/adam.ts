@@ -42,10 +42,13 @@ export class Adam extends Optimizer {
 
   /** The bias corrections 1 − beta1^t and 1 − beta2^t of the current step. */
   corrections(): [number, number] {
+    // graded 2d: begin
     return [1 - this.beta1 ** this.t, 1 - this.beta2 ** this.t];
+    // graded 2d: end
   }
 
   update(p: Parameter, grad: tf.Tensor, i: number): void {
+    // graded 2d: begin
     const P = this.state.P[i] as tf.Variable;
     const S = this.state.S[i] as tf.Variable;
     const [correction1, correction2] = this.corrections();
@@ -55,6 +58,7 @@ export class Adam extends Optimizer {
     const sHat = tf.div(S, correction2);
     const rate = tf.div(this.lr, tf.add(tf.sqrt(sHat), this.epsilon));
     p.value.assign(tf.sub(p.value, tf.mul(rate, pHat)));
+    // graded 2d: end
   }
 
 }

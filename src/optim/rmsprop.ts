@@ -30,10 +30,12 @@ export class RMSProp extends Optimizer {
   }
 
   update(p: Parameter, grad: tf.Tensor, i: number): void {
+    // graded 2c: begin
     const S = this.state.S[i] as tf.Variable;
     S.assign(tf.add(tf.mul(S, this.beta), tf.mul(tf.mul(grad, grad), 1 - this.beta)));
     const rate = tf.div(this.lr, tf.add(tf.sqrt(S), this.epsilon));
     p.value.assign(tf.sub(p.value, tf.mul(rate, grad)));
+    // graded 2c: end
   }
 
 }

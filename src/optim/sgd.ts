@@ -36,17 +36,24 @@ export class SGD extends Optimizer {
 
   update(p: Parameter, grad: tf.Tensor, i: number): void {
     if (this.momentum === 0) {
+      // graded 1a: begin
       p.value.assign(tf.sub(this.decayed(p), tf.mul(grad, this.lr)));
+      // graded 1a: end
       return;
     }
+    // graded 2b: begin
     const V = this.state.V[i] as tf.Variable;
     V.assign(tf.sub(tf.mul(V, this.momentum), tf.mul(grad, this.lr)));
     p.value.assign(tf.add(this.decayed(p), V));
+    // graded 2b: end
   }
 
   /** (1 − beta)·p; with no decay, p itself (1·p is p exactly). */
   private decayed(p: Parameter): tf.Tensor {
-    return this.beta === 0 ? p.value : tf.mul(p.value, 1 - this.beta);
+    if (this.beta === 0) return p.value;
+    // graded 1a: begin
+    return tf.mul(p.value, 1 - this.beta);
+    // graded 1a: end
   }
 
 }

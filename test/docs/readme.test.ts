@@ -7,16 +7,17 @@ import { HELP as BENCH_HELP } from '../../bench/bench.ts';
 import { HELP as GRADER_HELP } from '../../grader/cli.ts';
 import { HELP as SUBMIT_HELP } from '../../questions/submit.ts';
 import { HELP as EXPERIMENT_HELP } from '../../src/experiments/cli.ts';
+import { HELP as EDITION_HELP } from '../../src/student-edition.ts';
 import { HELP as SETUP_HELP } from '../../src/tensorflow-setup.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const DOCS = ['README.md', 'docs/results.md', 'docs/performance.md', 'docs/gpu-machine.md'].map((file) => ({
+const DOCS = ['README.md', 'docs/results.md', 'docs/performance.md', 'docs/gpu-machine.md', 'docs/student-edition.md'].map((file) => ({
   file,
   text: readFileSync(join(ROOT, file), 'utf8'),
 }));
 const SCRIPTS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-const HELPS: Record<string, string> = { bench: BENCH_HELP, grader: GRADER_HELP, submit: SUBMIT_HELP, experiment: EXPERIMENT_HELP, 'setup:tensorflow': SETUP_HELP };
+const HELPS: Record<string, string> = { bench: BENCH_HELP, grader: GRADER_HELP, submit: SUBMIT_HELP, experiment: EXPERIMENT_HELP, 'setup:tensorflow': SETUP_HELP, 'student-edition': EDITION_HELP };
 
 /** The first ```ts block after `heading`. */
 function codeAfter(heading: string): string {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../grader/cli.ts';
 import { AutograderClient } from '../../grader/client.ts';
 import { UserError } from '../../grader/errors.ts';
+// kit only: begin
+import { readFileSync } from 'node:fs';
 import { makeTestFile } from '../../grader/reference.ts';
+// kit only: end
 import { capture } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cc6204-cli-'));
@@ -58,6 +61,7 @@ describe('grader CLI: help and bad arguments', () => {
   });
 });
 
+// kit only: begin
 describe('grader CLI: make-tests', () => {
   it('writes the same file for the same seed, and the reference’s file', async () => {
     const [a, b, c] = ['a.json', 'b.json', 'c.json'].map((name) => join(dir, name));
@@ -81,6 +85,7 @@ describe('grader CLI: make-tests', () => {
     expect(err.lines).toEqual([expect.stringMatching(/^Error: Could not write /)]);
   });
 });
+// kit only: end
 
 describe('grader CLI: serve', () => {
   it('serves until stopped, printing the URL and the token it made up', async () => {

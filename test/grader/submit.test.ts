@@ -6,6 +6,7 @@ import { startLocalGrader, type LocalGrader } from '../../grader/server.ts';
 import { main, type SubmitDeps } from '../../questions/submit.ts';
 import type { Question } from '../../questions/types.ts';
 import { capture, closedPort, expectedOf, kitTests } from './helpers.ts';
+import { notImplemented } from '../../src/homework.ts';
 
 const TOKEN = 'submit-test-token-d00d';
 const dir = mkdtempSync(join(tmpdir(), 'cc6204-submit-'));
@@ -52,6 +53,15 @@ const broken: Question = {
   title: 'RMSProp',
   run: async () => {
     throw new Error('boom');
+  },
+};
+
+// A question whose piece the student edition left to write.
+const unwritten: Question = {
+  id: '2d',
+  title: 'Adam',
+  run: async () => {
+    throw notImplemented('2d', 'src/optim/adam.ts');
   },
 };
 
@@ -124,6 +134,13 @@ describe('submit CLI', () => {
     expect(code).toBe(1);
     expect(err.lines).toEqual(['2c stopped: boom']);
     expect(out.lines.at(-1)).toBe('2 of 2 tests passed; some questions stopped early');
+  });
+
+  it('names each question not written yet, and where to write it, in one line; grades the rest; exit 1', async () => {
+    const { code, out, err } = await run(['all'], { questions: [weightDecay, unwritten, momentum] });
+    expect(code).toBe(1);
+    expect(err.lines).toEqual(['2d: not implemented yet (src/optim/adam.ts)']);
+    expect(out.lines.at(-1)).toBe('3 of 3 tests passed; 1 question not written yet');
   });
 
   it('stops at a wrong token with one line, without printing any token', async () => {

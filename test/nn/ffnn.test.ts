@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tf.grad is the oracle here; tfjs-core registers no gradients until this is imported.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVATIONS, type ActivationName } from '../../src/nn/activations.ts';
+import type { ActivationName } from '../../src/nn/activations.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
-import { crossEntropy } from '../../src/nn/loss.ts';
+import { autodiffGradients } from '../helpers/autodiff.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { ACTIVATIONS64, type Matrix, matmul, normals, relativeError, softmaxRows } from '../helpers/reference64.ts';
 
@@ -16,33 +14,6 @@ const CLASSES = 3;
 
 function oneHotRows(count: number, classes: number): Matrix {
   return Array.from({ length: count }, (_, i) => Array.from({ length: classes }, (_, j) => (j === (i * 2) % classes ? 1 : 0)));
-}
-
-/**
- * The same network written directly with tfjs ops, as a function of its parameters and fixed dropout masks, so that
- * tfjs autodiff (tf.grads) can differentiate it: the oracle for the hand-written backward pass.
- */
-function autodiffGradients(net: FFNN, x: tf.Tensor2D, y: tf.Tensor2D, masks: (tf.Tensor | null)[]): tf.Tensor[] {
-  const params = net.parameters();
-  const layers: { w: number; b: number; p: number | null }[] = [];
-  let i = 0;
-  for (let k = 0; k < HIDDEN.length + 1; k++) {
-    const hasParam = params[i + 2] !== undefined && params[i + 2]!.shape.length === 0;
-    layers.push({ w: i, b: i + 1, p: hasParam ? i + 2 : null });
-    i += hasParam ? 3 : 2;
-  }
-  const loss = (...tensors: tf.Tensor[]) => {
-    let h: tf.Tensor = x;
-    layers.forEach((layer, k) => {
-      const mask = masks[k];
-      if (mask) h = tf.mul(h, mask);
-      const u = tf.add(tf.matMul(h as tf.Tensor2D, tensors[layer.w] as tf.Tensor2D), tensors[layer.b]!);
-      const param = layer.p === null ? undefined : (tensors[layer.p] as tf.Scalar);
-      h = ACTIVATIONS[ACTS[k]!].f(u, param);
-    });
-    return crossEntropy(h as tf.Tensor2D, y);
-  };
-  return tf.grads(loss)(params.map((p) => p.value));
 }
 
 describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
@@ -64,7 +35,7 @@ describe.each(BACKENDS_UNDER_TEST)('FFNN on %s', (backend) => {
       const masks = net.lastDropoutMasks();
       expect(masks.filter((m) => m !== null).length).toBe((keepProb ?? []).filter((k) => k < 1).length);
       net.backward(x, y, yPred);
-      const expected = autodiffGradients(net, x, y, masks);
+      const expected = autodiffGradients(net, ACTS, x, y, masks);
       const params = net.parameters();
       expect(params.length).toBe(12 + (activationParams ? 2 : 0));
       for (const [i, p] of params.entries()) {

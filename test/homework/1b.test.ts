@@ -1,10 +1,15 @@
+// 1b, inverted dropout (src/nn/dropout.ts): `npm test -- 1b`.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toAnswerJson } from '../../grader/answer.ts';
 import { type GradingClient, GradingSession } from '../../grader/session.ts';
 import { question } from '../../questions/1b.ts';
+import { applyInvertedDropout, invertedDropoutMask } from '../../src/nn/dropout.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+import { questionPasses } from './check.ts';
+
+questionPasses('1b');
 
 /**
  * 1b is judged against a maximum share of zeros (0.6 in the kit's file), so a share of kept units, a keep
@@ -46,5 +51,30 @@ describe.each(BACKENDS_UNDER_TEST)('question 1b on %s', (backend) => {
     expect(answer).toBeCloseTo(dropped, 6);
     // 1000 units each dropped with probability 0.5: the share is within 0.06 of a half but for odds of about 1e-4.
     expect(Math.abs(answer - 0.5)).toBeLessThan(0.06);
+  });
+});
+
+describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('a mask holds 0 and 1/keep only, keeps about keep of the units, and is the same for the same seed', async () => {
+    for (const keep of [0.5, 0.8, 0.3]) {
+      const mask = await values(invertedDropoutMask([200, 100], keep, 11));
+      expect(new Set(mask)).toEqual(new Set([0, Math.fround(1 / keep)]));
+      // 20000 units each kept with probability keep: the share is within 0.015 of it but for odds below 1e-6.
+      expect(Math.abs(mask.filter((v) => v !== 0).length / mask.length - keep)).toBeLessThan(0.015);
+      expect(await values(invertedDropoutMask([200, 100], keep, 11))).toEqual(mask);
+      expect(await values(invertedDropoutMask([200, 100], keep, 12))).not.toEqual(mask);
+    }
+  });
+
+  it('applying it multiplies by the mask it returns, and keeps the mean activation (inverted: no rescaling later)', async () => {
+    const h = tf.fill([300, 200], 2) as tf.Tensor2D;
+    const { output, mask } = applyInvertedDropout(h, 0.6, 5);
+    expect(await values(output)).toEqual(await values(tf.mul(h, mask)));
+    expect(await values(mask)).toEqual(await values(invertedDropoutMask([300, 200], 0.6, 5)));
+    const mean = (await values(output)).reduce((s, v) => s + v, 0) / output.size;
+    expect(Math.abs(mean - 2)).toBeLessThan(0.04);
+    tf.dispose([h, output, mask]);
   });
 });

@@ -1,0 +1,178 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PIECES } from '../src/homework.ts';
+import { editionText, EditionError, LEFT_OUT, main, writeEdition } from '../src/student-edition.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NOT_WRITTEN = new RegExp(`^(${Object.keys(PIECES).join('|')}): not implemented yet \\((src/[\\w/.-]+\\.ts)\\)$`);
+
+describe('editionText', () => {
+  const source = [
+    "import * as tf from '@tensorflow/tfjs-core';",
+    '',
+    'export function f(x: number): number {',
+    '  // graded 2d: begin',
+    '  return x + 1;',
+    '  // graded 2d: end',
+    '}',
+    '// kit only: begin',
+    'export const fast = 1;',
+    '// kit only: end',
+    '',
+  ].join('\n');
+
+  it('stubs a piece between its markers, drops kit-only code, and imports the stub from the piece file\'s folder', () => {
+    const { text, pieces } = editionText(source, 'src/optim/x.ts');
+    expect(pieces).toEqual(['2d']);
+    expect(text.split('\n')).toEqual([
+      "import * as tf from '@tensorflow/tfjs-core';",
+      "import { notImplemented } from '../homework.ts';",
+      '',
+      'export function f(x: number): number {',
+      '  // graded 2d: begin',
+      "  throw notImplemented('2d', 'src/optim/x.ts');",
+      '  // graded 2d: end',
+      '}',
+      '',
+    ]);
+  });
+
+  it('with answers, keeps the piece as it is (and still drops kit-only code)', () => {
+    const { text } = editionText(source, 'src/optim/x.ts', { answers: true });
+    expect(text).toBe(source.replace('// kit only: begin\nexport const fast = 1;\n// kit only: end\n', ''));
+  });
+
+  it('refuses markers that do not pair, or name no piece, saying where', () => {
+    expect(() => editionText('// graded 2d: begin\nx', 'a.ts')).toThrow(new EditionError('a.ts: "graded 2d: begin" at line 1 is never ended'));
+    expect(() => editionText('// graded 2e: begin\n// graded 2e: end', 'a.ts')).toThrow(/a.ts:1: unknown piece "2e"/);
+    expect(() => editionText('// graded 2d: begin\n// graded 2c: end', 'a.ts')).toThrow(/a.ts:2: "graded 2c: end" without its begin/);
+    expect(() => editionText('// kit only: end', 'a.ts')).toThrow(/a.ts:1: "kit only: end" without its begin/);
+  });
+});
+
+describe('npm run student-edition', () => {
+  it('refuses a folder that is not empty, and a missing --out, in one line', () => {
+    const errors: string[] = [];
+    expect(main([], () => {}, (line) => errors.push(line))).toBe(2);
+    expect(main(['--out', ROOT], () => {}, (line) => errors.push(line))).toBe(1);
+    expect(errors).toEqual([
+      'Usage error: student-edition needs --out DIR, a new or empty folder (see --help)',
+      `Error: ${ROOT.replace(/\/$/, '')} is not an empty folder: name a new one.`,
+    ]);
+  });
+});
+
+/** Runs a command in the edition, without the outer test run's settings. */
+function inEdition(dir: string, args: string[], env: Record<string, string> = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && !name.startsWith('CC6204_')));
+  return spawnSync(process.execPath, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...clean, CC6204_TEST_BACKENDS: 'wasm', CC6204_BACKEND: 'wasm', ...env },
+    timeout: 300_000,
+  });
+}
+
+const vitest = (dir: string, ...args: string[]) => {
+  const report = join(dir, 'report.json');
+  const child = inEdition(dir, ['node_modules/vitest/vitest.mjs', 'run', '--reporter=json', `--outputFile=${report}`, ...args]);
+  const results = JSON.parse(readFileSync(report, 'utf8')) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    testResults: { name: string; assertionResults: { status: string; fullName: string; failureMessages: string[] }[] }[];
+  };
+  return { status: child.status, results };
+};
+
+const tsx = (dir: string, script: string, ...args: string[]) => inEdition(dir, ['--import', 'tsx', script, ...args]);
+
+/** Every line of every text file under `dir`, but node_modules. */
+function editionLines(dir: string): Set<string> {
+  const lines = new Set<string>();
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (name.startsWith('node_modules') || !/\.(ts|js|json|md|wat)$/.test(name)) continue;
+    for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) lines.add(line.trim());
+  }
+  return lines;
+}
+
+/** The lines of the kit's graded pieces: their bodies, between the markers. */
+function answerLines(files: string[]): string[] {
+  const lines: string[] = [];
+  for (const file of files) {
+    let inside = false;
+    for (const line of readFileSync(join(ROOT, file), 'utf8').split('\n')) {
+      if (/\/\/ graded [\w-]+: begin/.test(line)) inside = true;
+      else if (/\/\/ graded [\w-]+: end/.test(line)) inside = false;
+      else if (inside && line.trim().length > 12 && !line.trim().startsWith('//')) lines.push(line.trim());
+    }
+  }
+  return lines;
+}
+
+describe('the student edition, written and used as a student would', () => {
+  let dir: string;
+  let stubbed: string[];
+
+  beforeAll(() => {
+    dir = join(mkdtempSync(join(tmpdir(), 'cc6204-edition-')), 'homework3');
+    ({ stubbed } = writeEdition(dir));
+    // What `npm ci` would install: the kit's own packages.
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  });
+  afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+  it('holds no answer: no line of a graded piece, none of the files left out, a README for the student', () => {
+    expect(stubbed.sort()).toEqual(['src/nn/dropout.ts', 'src/nn/ffnn.ts', 'src/nn/init.ts', 'src/nn/linear.ts', 'src/nn/loss.ts', 'src/optim/adam.ts', 'src/optim/rmsprop.ts', 'src/optim/sgd.ts']);
+    const answers = answerLines(stubbed);
+    expect(answers.length).toBeGreaterThan(20);
+    const lines = editionLines(dir);
+    expect(answers.filter((line) => lines.has(line))).toEqual([]);
+    for (const { path } of LEFT_OUT) expect(existsSync(join(dir, path)), path).toBe(false);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toMatch(/^# CC6204 homework 3, student edition/);
+    expect(readFileSync(join(dir, 'grader/reference.ts'), 'utf8')).not.toMatch(/Math\.fround|sqrt/);
+  });
+
+  it('as handed out: each piece\'s checks fail naming it and its file; submit all names each question; an experiment refuses to start', () => {
+    const { results } = vitest(dir, 'test/homework');
+    expect(results.numPassedTests).toBe(0);
+    const failures = results.testResults.flatMap((file) => file.assertionResults.map((test) => test.failureMessages[0]?.split('\n')[0] ?? ''));
+    expect(failures.length).toBeGreaterThan(20);
+    for (const failure of failures) expect(failure.replace(/^NotImplemented: /, '')).toMatch(NOT_WRITTEN);
+
+    const submit = tsx(dir, 'questions/submit.ts', 'all');
+    expect(submit.status).toBe(1);
+    expect(submit.stderr.trim().split('\n')).toEqual([
+      '1a: not implemented yet (src/optim/sgd.ts)',
+      '1b: not implemented yet (src/nn/dropout.ts)',
+      '2a: not implemented yet (src/nn/init.ts)',
+      '2b: not implemented yet (src/optim/sgd.ts)',
+      '2c: not implemented yet (src/optim/rmsprop.ts)',
+      '2d: not implemented yet (src/optim/adam.ts)',
+    ]);
+    expect(submit.stdout).toMatch(/0 of 0 tests passed; 6 questions not written yet\n$/);
+
+    const experiment = tsx(dir, 'src/experiments/cli.ts', '2e', '--only', 'adam:heuristic', '--out', 'results');
+    expect(experiment.status).toBe(1);
+    expect(experiment.stderr.trim()).toBe('Error: 2a: not implemented yet (src/nn/init.ts); experiment 2e needs it (adam:heuristic).');
+    expect(existsSync(join(dir, 'results'))).toBe(false);
+  }, 300_000);
+
+  it('with the kit\'s own pieces put back: every test of the edition passes, and submit all 10 of 10', () => {
+    for (const file of stubbed) writeFileSync(join(dir, file), editionText(readFileSync(join(ROOT, file), 'utf8'), file, { answers: true }).text);
+    const { status, results } = vitest(dir);
+    const failed = results.testResults.flatMap((file) => file.assertionResults.filter((t) => t.status === 'failed').map((t) => `${t.fullName}: ${t.failureMessages[0]?.split('\n')[0]}`));
+    expect(failed).toEqual([]);
+    expect(status).toBe(0);
+    expect(results.numPassedTests).toBeGreaterThan(300);
+
+    const submit = tsx(dir, 'questions/submit.ts', 'all');
+    expect(submit.stderr).toBe('');
+    expect(submit.stdout).toMatch(/\n10 of 10 tests passed\n$/);
+    expect(submit.status).toBe(0);
+  }, 400_000);
+});
