@@ -24,6 +24,7 @@ describe.each(BACKENDS_UNDER_TEST)('backward on %s', (backend) => {
     { label: 'every activation', keepProb: undefined, activationParams: undefined },
     { label: "trained celu alpha and swish beta: each one's gradient summed over units and samples", keepProb: undefined, activationParams: [null, null, null, 0.8, 1.3, null] },
     { label: 'inverted dropout on every layer (1b too)', keepProb: [0.9, 0.8, 0.7, 0.75, 0.6, 0.85], activationParams: undefined },
+    { label: 'dropout and trained parameters (1b too)', keepProb: [1, 0.8, 1, 0.7, 0.6, 0.9], activationParams: [null, null, null, 1.4, 0.7, null] },
   ];
   for (const { label, keepProb, activationParams } of variants) {
     it(`every gradient matches tfjs autodiff (${label})`, async () => {
@@ -33,9 +34,12 @@ describe.each(BACKENDS_UNDER_TEST)('backward on %s', (backend) => {
       const y = tf.cast(tf.oneHot(tf.tensor1d([0, 2, 1, 1, 0, 2, 2, 1], 'int32'), 3), 'float32') as tf.Tensor2D;
       const yPred = net.forward(x);
       const masks = net.lastDropoutMasks();
+      expect(masks.filter((m) => m !== null).length).toBe((keepProb ?? []).filter((k) => k < 1).length);
       net.backward(x, y, yPred);
       const expected = autodiffGradients(net, ACTS, x, y, masks);
-      for (const [i, p] of net.parameters().entries()) {
+      const params = net.parameters();
+      expect(params.length).toBe(12 + (activationParams ? 2 : 0));
+      for (const [i, p] of params.entries()) {
         expect(p.grad, `${p.name}: no gradient`).not.toBeNull();
         expect(p.grad!.shape, p.name).toEqual(p.shape);
         expect(relativeError(await values(p.grad!), await values(expected[i]!)), p.name).toBeLessThan(1e-4);
