@@ -254,7 +254,7 @@ export function main(argv: string[], log: (line: string) => void = console.log, 
       const files = edition.pieces.get(piece);
       if (files) log(`  ${piece.padEnd(8)} ${PIECES[piece]}: ${files.join(', ')}`);
     }
-    log(`Left out: ${LEFT_OUT.length} paths, the pieces' fast kernels, the references and the tests built on them among them (LEFT_OUT in src/student-edition.ts).`);
+    log(`Left out: ${LEFT_OUT.length} paths (the pieces' fast kernels, the grader's and the tests' references, the tests built on them; LEFT_OUT in src/student-edition.ts lists them).`);
     const folder = relative(process.cwd(), out);
     log(`Try it: cd ${folder === '' ? '.' : folder.startsWith('..') ? out : folder} && npm ci && npm test`);
     return 0;

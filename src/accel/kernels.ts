@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedKernelsOn } from '../op.ts';
+import { storedAsFloat32 } from './webgpu.ts';
 
 /**
  * The kit's own kernels (optimizer updates, activations, dropout, metrics and batches on wasm and webgpu) do in one
@@ -12,9 +13,13 @@ export function hasFused(kernelName: string): boolean {
   return fusedKernelsOn() && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
-/** Whether the fused kernels can take these tensors: every one float32 and not empty. */
+/**
+ * Whether the fused kernels can take these tensors: every one float32 and not empty, and on webgpu stored as float32
+ * too (see storedAsFloat32).
+ */
 export function fusable(tensors: Iterable<tf.Tensor>): boolean {
-  for (const t of tensors) if (t.dtype !== 'float32' || t.size === 0) return false;
+  const onWebgpu = tf.getBackend() === 'webgpu';
+  for (const t of tensors) if (t.dtype !== 'float32' || t.size === 0 || (onWebgpu && !storedAsFloat32(t))) return false;
   return true;
 }
 

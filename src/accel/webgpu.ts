@@ -73,7 +73,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 interface WebGpuBackendLike {
   device: GpuDevice;
   queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBufferView): void };
-  tensorMap: { get(dataId: tf.DataId): { resource: unknown } };
+  tensorMap: { get(dataId: tf.DataId): { resource: unknown; dtype: tf.DataType } | undefined };
   commandQueueOwnedIds: WeakSet<tf.DataId>;
   commandEncoder: { beginComputePass(descriptor: object): GpuComputePass } | null;
   computePassEncoder: GpuComputePass | null;
@@ -195,7 +195,7 @@ export function runWgsl(
   const bindGroup = gpu.device.createBindGroup({
     layout,
     entries: [
-      ...tensors.map((t, binding) => ({ binding, resource: { buffer: gpu.tensorMap.get(t.dataId).resource } })),
+      ...tensors.map((t, binding) => ({ binding, resource: { buffer: gpu.tensorMap.get(t.dataId)?.resource } })),
       { binding: tensors.length, resource: uniforms },
     ],
   });
@@ -235,7 +235,7 @@ export function wordsTensor(words: Int32Array): tf.Tensor1D {
   const gpu = tf.backend() as unknown as WebGpuBackendLike;
   const info = gpu.makeTensorInfo([words.length], 'int32');
   gpu.uploadToGPU(info.dataId);
-  gpu.queue.writeBuffer(gpu.tensorMap.get(info.dataId).resource, 0, words);
+  gpu.queue.writeBuffer(gpu.tensorMap.get(info.dataId)?.resource, 0, words);
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor1D;
 }
 
@@ -266,4 +266,13 @@ export function registerWgslKernel(
       return runWgsl(backend, chosen, tensors, constants, { launch: launch?.(inputs, attrs as Record<string, number>), name: kernelName });
     },
   });
+}
+
+/**
+ * Whether a tensor's data is stored as float32 on the webgpu backend. Its cast from int32 to float32 keeps the int32
+ * data and only relabels the tensor (its own shaders read each buffer by the type stored), so that
+ * `tf.cast(tf.oneHot(labels, 10), 'float32')` holds int32 words: the kit's kernels, which read float32, decline it.
+ */
+export function storedAsFloat32(t: tf.TensorInfo): boolean {
+  return (tf.backend() as unknown as WebGpuBackendLike).tensorMap.get(t.dataId)?.dtype === 'float32';
 }

@@ -194,6 +194,7 @@ export class FFNN {
     const targets: Parameter[] = [];
     const grads = tf.tidy(() => {
       const found: tf.Tensor[] = [];
+      // gradient(p, dp) records dp as the gradient of parameter p; they are set once the tidy ends.
       const gradient = (parameter: Parameter, value: tf.Tensor) => {
         targets.push(parameter);
         found.push(value);

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fusedSoftmaxCrossEntropyGrad } from '../../src/accel/activations.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
-import { wordsTensor } from '../../src/accel/webgpu.ts';
+import { storedAsFloat32, wordsTensor } from '../../src/accel/webgpu.ts';
+import { softmaxCrossEntropyGrad } from '../../src/nn/loss.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 
 // CI installs Mesa's software Vulkan driver, so this runs there too; CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
@@ -24,6 +26,17 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('the kit’s WGSL kernels
     if (supported) expect(timing.kernelMs).toBeGreaterThan(0);
     expect(new Set(await values(out!))).toEqual(new Set([1]));
     tf.dispose([p, g, out!]);
+  });
+
+  it('a float32 tensor cast from int32 keeps its int32 words here: the kit\'s kernels decline it, and the result is right', async () => {
+    const labels = [0, 2, 1, 1, 0, 2, 2, 1];
+    const cast = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 3), 'float32') as tf.Tensor2D;
+    const written = tf.tensor2d(labels.map((label) => [0, 1, 2].map((c) => (c === label ? 1 : 0))));
+    const q = tf.softmax(tf.randomNormal([8, 3], 0, 1, 'float32', 1)) as tf.Tensor2D;
+    expect([storedAsFloat32(cast), storedAsFloat32(written)]).toEqual([false, true]);
+    expect(fusedSoftmaxCrossEntropyGrad(q, cast)).toBeNull();
+    expect(fusedSoftmaxCrossEntropyGrad(q, written)).not.toBeNull();
+    expect(await values(softmaxCrossEntropyGrad(q, cast))).toEqual(await values(softmaxCrossEntropyGrad.reference(q, written)));
   });
 
   it('timestamps are not rounded to Dawn\'s default 65.536 µs, which would read small kernels as 0', async () => {
