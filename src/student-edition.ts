@@ -1,11 +1,12 @@
 // `npm run student-edition -- --out DIR`: a copy of the kit to hand the homework out with, each graded piece's body
 // left to write (a stub that throws), and nothing that computes an answer.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from './cli.ts';
 import { kitError } from './errors.ts';
+import { makeFolder } from './files.ts';
 import { isPiece, type Piece, PIECES } from './homework.ts';
 
 export const HELP = `Usage: npm run student-edition -- --out DIR
@@ -184,44 +185,47 @@ export interface Edition {
   stubbed: string[];
 }
 
-/** Writes the edition to `out`. */
+/**
+ * Writes the edition to `out`. Every file is made in memory first, so that a marker out of place stops it before
+ * anything is written; a failure while writing removes the folder again where it made it.
+ */
 export function writeEdition(out: string): Edition {
-  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
-    throw new EditionError(`${out} is not an empty folder: name a new one.`);
-  }
+  const existed = existsSync(out);
+  if (existed && !statSync(out).isDirectory()) throw new EditionError(`${out} is a file: name a new folder.`);
+  if (existed && readdirSync(out).length > 0) throw new EditionError(`${out} is not an empty folder: name a new one.`);
   const pieces = new Map<Piece, string[]>();
   const stubbed: string[] = [];
-  let files = 0;
-  const write = (path: string, text: string | Buffer) => {
-    const target = join(out, path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, text, { mode: statSync(join(ROOT, path)).mode });
-    files += 1;
-  };
+  const files = new Map<string, string | Buffer>();
   for (const path of kitFiles()) {
     if (isLeftOut(path) || !existsSync(join(ROOT, path))) continue;
     const kit = readFileSync(join(ROOT, path));
     const replace = REPLACED[path];
-    if (replace) {
-      write(path, replace(kit.toString('utf8')));
-      continue;
+    if (replace) files.set(path, replace(kit.toString('utf8')));
+    else if (!/\.(ts|js|json|md)$/.test(path)) files.set(path, kit);
+    else {
+      const edited = editionText(kit.toString('utf8'), path);
+      for (const piece of edited.pieces) {
+        const where = pieces.get(piece) ?? [];
+        if (!where.includes(path)) where.push(path);
+        pieces.set(piece, where);
+      }
+      if (edited.pieces.length > 0) stubbed.push(path);
+      files.set(path, edited.text);
     }
-    if (!/\.(ts|js|json|md)$/.test(path)) {
-      write(path, kit);
-      continue;
-    }
-    const edited = editionText(kit.toString('utf8'), path);
-    for (const piece of edited.pieces) {
-      const where = pieces.get(piece) ?? [];
-      if (!where.includes(path)) where.push(path);
-      pieces.set(piece, where);
-    }
-    if (edited.pieces.length > 0) stubbed.push(path);
-    write(path, edited.text);
   }
-  const eslint = join(out, 'eslint.config.js');
-  writeFileSync(eslint, withStubLintRule(readFileSync(eslint, 'utf8'), stubbed));
-  return { files, pieces, stubbed };
+  files.set('eslint.config.js', withStubLintRule(String(files.get('eslint.config.js')), stubbed));
+  makeFolder(out);
+  try {
+    for (const [path, text] of files) {
+      const target = join(out, path);
+      makeFolder(dirname(target));
+      writeFileSync(target, text, { mode: statSync(join(ROOT, path)).mode });
+    }
+  } catch (failure) {
+    if (!existed) rmSync(out, { recursive: true, force: true });
+    throw new EditionError(`Could not write the edition to ${out}: ${(failure as Error).message}`, { cause: failure });
+  }
+  return { files: files.size, pieces, stubbed };
 }
 
 /** The edition's lint: a stub leaves its function's parameters and its file's imports unused until it is written. */

@@ -55,14 +55,22 @@ describe('editionText', () => {
 });
 
 describe('npm run student-edition', () => {
-  it('refuses a folder that is not empty, and a missing --out, in one line', () => {
+  it('refuses a missing --out, a folder that is not empty, a file, a folder that cannot be made, in one line, writing nothing', () => {
     const errors: string[] = [];
+    const file = join(mkdtempSync(join(tmpdir(), 'cc6204-edition-file-')), 'notes.txt');
+    writeFileSync(file, 'mine');
     expect(main([], () => {}, (line) => errors.push(line))).toBe(2);
     expect(main(['--out', ROOT], () => {}, (line) => errors.push(line))).toBe(1);
+    expect(main(['--out', file], () => {}, (line) => errors.push(line))).toBe(1);
+    expect(main(['--out', '/proc/cc6204/edition'], () => {}, (line) => errors.push(line))).toBe(1);
     expect(errors).toEqual([
       'Usage error: student-edition needs --out DIR, a new or empty folder (see --help)',
       `Error: ${ROOT.replace(/\/$/, '')} is not an empty folder: name a new one.`,
+      `Error: ${file} is a file: name a new folder.`,
+      expect.stringMatching(/^Error: Cannot make the folder \/proc\/cc6204\/edition: /),
     ]);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+    rmSync(join(file, '..'), { recursive: true, force: true });
   });
 });
 
