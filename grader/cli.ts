@@ -96,8 +96,9 @@ function makeTests(args: string[], log: (line: string) => void): number {
   });
   const seed = wholeNumberOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1 });
   if (values.out === undefined || values.out === '') throw new UsageError('make-tests needs --out FILE');
+  const text = formatTestFile(makeTestFile(seed));
   try {
-    writeFileSync(values.out, formatTestFile(makeTestFile(seed)));
+    writeFileSync(values.out, text);
   } catch (error) {
     throw new Error(`Could not write ${values.out}: ${(error as Error).message}`, { cause: error });
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from './cli.ts';
 import { kitError } from './errors.ts';
 import { makeFolder } from './files.ts';
+import { count } from './words.ts';
 import { isPiece, type Piece, PIECES } from './homework.ts';
 
 export const HELP = `Usage: npm run student-edition -- --out DIR
@@ -81,7 +82,7 @@ import type { TestFile } from './test-file.ts';
 export const DEFAULT_SEED = 6204;
 
 export function makeTestFile(seed: number): TestFile {
-  throw new Error(\`make-tests (seed \${seed}) computes expected answers, which the student edition does not hold: make test files with the kit itself.\`);
+  throw new Error(\`make-tests (seed \${seed}) computes the expected answers, which this student edition does not hold: make test files with the kit itself.\`);
 }
 `,
   'package.json': (kit) => {
@@ -95,6 +96,7 @@ const BEGIN = /^(\s*)\/\/ graded ([\w-]+): begin\s*$/;
 const END = /^\s*\/\/ graded ([\w-]+): end\s*$/;
 const KIT_BEGIN = /^\s*\/\/ kit only: begin\s*$/;
 const KIT_END = /^\s*\/\/ kit only: end\s*$/;
+const MARKER = /^\s*\/\/ (graded [\w-]+|kit only): (begin|end)\s*$/m;
 
 export interface EditedFile {
   text: string;
@@ -168,10 +170,15 @@ function withStubImport(text: string, path: string): string {
 
 const isLeftOut = (path: string): boolean => LEFT_OUT.some((entry) => (entry.path.endsWith('/') ? path.startsWith(entry.path) : path === entry.path));
 
+/** How many files git tracks that have changes not committed: the edition takes them as they are. */
+function uncommittedFiles(): number {
+  return execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).split('\n').filter(Boolean).length;
+}
+
 /** The kit's files, as git tracks them (the edition is made from a checkout). */
 function kitFiles(): string[] {
   try {
-    return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+    return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' }).split('\0').filter(Boolean);
   } catch (failure) {
     throw new EditionError(`The edition is made from a git checkout of the kit (git ls-files lists what to copy): ${(failure as Error).message.split('\n')[0]}`);
   }
@@ -179,6 +186,8 @@ function kitFiles(): string[] {
 
 export interface Edition {
   files: number;
+  /** Tracked files with changes not committed, taken as they are in the working tree. */
+  uncommitted: number;
   /** Per piece, the files where it is left to write. */
   pieces: Map<Piece, string[]>;
   /** Files whose lint allows the stubs' unused parameters and imports. */
@@ -201,8 +210,10 @@ export function writeEdition(out: string): Edition {
     const kit = readFileSync(join(ROOT, path));
     const replace = REPLACED[path];
     if (replace) files.set(path, replace(kit.toString('utf8')));
-    else if (!/\.(ts|js|json|md)$/.test(path)) files.set(path, kit);
-    else {
+    else if (!path.endsWith('.ts')) {
+      if (MARKER.test(kit.toString('latin1'))) throw new EditionError(`${path}: markers are read in TypeScript files only; this one would be copied as it is.`);
+      files.set(path, kit);
+    } else {
       const edited = editionText(kit.toString('utf8'), path);
       for (const piece of edited.pieces) {
         const where = pieces.get(piece) ?? [];
@@ -225,7 +236,7 @@ export function writeEdition(out: string): Edition {
     if (!existed) rmSync(out, { recursive: true, force: true });
     throw new EditionError(`Could not write the edition to ${out}: ${(failure as Error).message}`, { cause: failure });
   }
-  return { files: files.size, pieces, stubbed };
+  return { files: files.size, pieces, stubbed, uncommitted: uncommittedFiles() };
 }
 
 /** The edition's lint: a stub leaves its function's parameters and its file's imports unused until it is written. */
@@ -259,6 +270,7 @@ export function main(argv: string[], log: (line: string) => void = console.log, 
       if (files) log(`  ${piece.padEnd(8)} ${PIECES[piece]}: ${files.join(', ')}`);
     }
     log(`Left out: ${LEFT_OUT.length} paths (the pieces' fast kernels, the grader's and the tests' references, the tests built on them; LEFT_OUT in src/student-edition.ts lists them).`);
+    if (edition.uncommitted > 0) log(`Note: ${count(edition.uncommitted, 'file')} of the kit had changes not committed; the edition has them as they are.`);
     const folder = relative(process.cwd(), out);
     log(`Try it: cd ${folder === '' ? '.' : folder.startsWith('..') ? out : folder} && npm ci && npm test`);
     return 0;

@@ -51,20 +51,24 @@ export const PROBES: Record<Piece, () => void> = {
 
 /**
  * Before anything is read or written, tries each graded piece the runs need (RunDefinition.pieces), in the
- * homework's order: where one is a stub not written yet (the student edition), the experiment stops here, in one
- * line that names the piece and its file.
+ * homework's order: where some are stubs not written yet (the student edition), the experiment stops here, in one
+ * line that names each and its file.
  */
 export function checkPiecesWritten(experiment: ExperimentDefinition, runs: RunDefinition[], probes: Record<Piece, () => void> = PROBES): void {
   const needed = new Set(runs.flatMap((run) => run.pieces));
+  const missing: NotImplemented[] = [];
   for (const piece of Object.keys(PIECES) as Piece[]) {
     if (!needed.has(piece)) continue;
     try {
       probes[piece]();
     } catch (failure) {
       if (!(failure instanceof NotImplemented)) throw failure;
-      const needing = runs.filter((run) => run.pieces.includes(piece)).map((run) => run.id);
-      const which = needing.length <= 3 ? needing.join(', ') : `${needing.slice(0, 2).join(', ')} and ${needing.length - 2} more runs`;
-      throw new PieceMissing(`${failure.message}; experiment ${experiment.id} needs it (${which}).`);
+      missing.push(failure);
     }
   }
+  if (missing.length === 0) return;
+  const needing = runs.filter((run) => missing.some((m) => run.pieces.includes(m.piece))).map((run) => run.id);
+  const which = needing.length <= 3 ? needing.join(', ') : `${needing.slice(0, 2).join(', ')} and ${needing.length - 2} more runs`;
+  const them = missing.length === 1 ? 'it' : 'them';
+  throw new PieceMissing(`${missing.map((m) => m.message).join('; ')}; experiment ${experiment.id} needs ${them} (${which}).`);
 }

@@ -7,8 +7,8 @@ import { op } from '../op.ts';
  * units are scaled by 1/keep, so the expected activation is unchanged and nothing needs rescaling at prediction time.
  *
  * The draws are counter-based: draw i of the mask with seed s is a 32-bit hash of i and of s (`maskDraw`), so a
- * mask needs no random stream, is the same on every backend, and a GPU draws it in the shader that applies it
- * (src/accel/dropout.ts) instead of receiving it from the CPU. Unit i is kept when the top 24 bits of its draw, as a
+ * mask needs no random stream, is the same on every backend, and a GPU can draw it in the shader that applies
+ * it instead of receiving it from the CPU. Unit i is kept when the top 24 bits of its draw, as a
  * fraction of 2^24, are below keep (in float32).
  */
 

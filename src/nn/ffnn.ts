@@ -199,6 +199,12 @@ export class FFNN {
         targets.push(parameter);
         found.push(value);
       };
+      // From the output layer down, with what forward kept: for layer k, cache.inputs[k] is its input h^(k−1) after
+      // dropout, cache.preActivations[k] its u^k and cache.masks[k] the dropout mask on its input (null: none).
+      // Start from dL/du of the output layer (softmaxCrossEntropyGrad); at each layer record the gradients of its
+      // weights and bias (weightGrad, biasGrad), then go back through its weights (inputGrad), the mask on its input
+      // and the activation of the layer below (activationGrad). A trained activation parameter (below.param) takes
+      // the sum over units and samples of dL/dh ⊙ dfdparam(u).
       // graded backward: begin
       // dL/du of the output layer: softmax and cross-entropy together give (ŷ − y)/batch.
       let dU = softmaxCrossEntropyGrad(yPred, y);

@@ -40,7 +40,7 @@ export class Adam extends Optimizer {
     this.state = { P: zerosLike(this.params), S: zerosLike(this.params) };
   }
 
-  /** The bias corrections 1 − beta1^t and 1 − beta2^t of the current step. */
+  /** The bias corrections 1 − beta1^t and 1 − beta2^t of the current step (`this.t`, counted by step()); update uses them. */
   corrections(): [number, number] {
     // graded 2d: begin
     return [1 - this.beta1 ** this.t, 1 - this.beta2 ** this.t];

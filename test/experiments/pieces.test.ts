@@ -40,6 +40,11 @@ describe('the graded pieces an experiment needs', () => {
       '2d: not implemented yet (src/optim/adam.ts); experiment 2e needs it (adam:xavier, adam:he and 4 more runs).',
     );
     expect(check(adamRuns, unwritten('2b', 'src/optim/sgd.ts'))).not.toThrow();
+    // Every missing piece in the one line, in the homework's order.
+    const twoMissing = { ...unwritten('2d', 'src/optim/adam.ts'), backward: () => { throw notImplemented('backward', 'src/nn/ffnn.ts'); } };
+    expect(check(EXPERIMENT_2E.runs.filter((run) => run.id === 'adam:randn'), twoMissing)).toThrow(
+      '2d: not implemented yet (src/optim/adam.ts); backward: not implemented yet (src/nn/ffnn.ts); experiment 2e needs them (adam:randn).',
+    );
     const randn = EXPERIMENT_2E.runs.filter((run) => run.id.endsWith(':randn'));
     expect(check(randn, unwritten('2a', 'src/nn/init.ts'))).not.toThrow();
     // Other failures are not hidden.

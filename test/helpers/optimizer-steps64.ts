@@ -30,6 +30,8 @@ export function recordOptimizerSteps(): OptimizerCase[] {
     { piece: '2c', optimizer: 'RMSProp', options: { lr: 0.01, beta: 0.9, epsilon: 1e-8 } },
     { piece: '2d', optimizer: 'Adam', options: { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } },
     { piece: '2d', optimizer: 'Adam', options: { lr: 0.003, beta1: 0.5, beta2: 0.9, epsilon: 1e-6 } },
+    // A large epsilon tells eps + √S from √(S + eps), which agree at 1e-8.
+    { piece: '2c', optimizer: 'RMSProp', options: { lr: 0.01, beta: 0.8, epsilon: 0.1 } },
   ];
   return cases.map((c) => {
     const initial = flat(1);

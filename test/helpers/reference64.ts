@@ -1,6 +1,6 @@
 /**
  * Float64 references in plain TypeScript, written apart from the kit's tfjs code: the oracles for its activations,
- * loss, initializations, optimizers and network. Matrices are arrays of rows.
+ * loss and network's forward pass, and random matrices to feed them. Matrices are arrays of rows.
  */
 export type Matrix = number[][];
 
