@@ -94,9 +94,12 @@ export function makeTestFile(seed: number): TestFile {
 
 const BEGIN = /^(\s*)\/\/ graded ([\w-]+): begin\s*$/;
 const END = /^\s*\/\/ graded ([\w-]+): end\s*$/;
-const KIT_BEGIN = /^\s*\/\/ kit only: begin\s*$/;
-const KIT_END = /^\s*\/\/ kit only: end\s*$/;
-const MARKER = /^\s*\/\/ (graded [\w-]+|kit only): (begin|end)\s*$/m;
+// In TypeScript `// kit only: begin`; in .env.example, `# kit only: begin`.
+const KIT_BEGIN = /^\s*(\/\/|#) kit only: begin\s*$/;
+const KIT_END = /^\s*(\/\/|#) kit only: end\s*$/;
+const MARKER = /^\s*(\/\/|#) (graded [\w-]+|kit only): (begin|end)\s*$/m;
+/** The files whose markers are read: TypeScript, and the settings file, whose kit-only settings are dropped. */
+const MARKED = (path: string): boolean => path.endsWith('.ts') || path === '.env.example';
 
 export interface EditedFile {
   text: string;
@@ -210,8 +213,8 @@ export function writeEdition(out: string): Edition {
     const kit = readFileSync(join(ROOT, path));
     const replace = REPLACED[path];
     if (replace) files.set(path, replace(kit.toString('utf8')));
-    else if (!path.endsWith('.ts')) {
-      if (MARKER.test(kit.toString('latin1'))) throw new EditionError(`${path}: markers are read in TypeScript files only; this one would be copied as it is.`);
+    else if (!MARKED(path)) {
+      if (MARKER.test(kit.toString('latin1'))) throw new EditionError(`${path}: markers are read in TypeScript files and .env.example only; this one would be copied as it is.`);
       files.set(path, kit);
     } else {
       const edited = editionText(kit.toString('utf8'), path);

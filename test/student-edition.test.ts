@@ -46,6 +46,11 @@ describe('editionText', () => {
     expect(text).toBe(source.replace('// kit only: begin\nexport const fast = 1;\n// kit only: end\n', ''));
   });
 
+  it('drops the kit-only settings of .env.example, marked with # comments', () => {
+    const env = ['# The token.', 'CC6204_TOKEN=', '', '# kit only: begin', '# For the benchmarks.', 'CC6204_PYTHON=', '# kit only: end', ''].join('\n');
+    expect(editionText(env, '.env.example')).toEqual({ text: '# The token.\nCC6204_TOKEN=\n\n', pieces: [] });
+  });
+
   it('refuses markers that do not pair, or name no piece, saying where', () => {
     expect(() => editionText('// graded 2d: begin\nx', 'a.ts')).toThrow(new EditionError('a.ts: "graded 2d: begin" at line 1 is never ended'));
     expect(() => editionText('// graded 2e: begin\n// graded 2e: end', 'a.ts')).toThrow(/a.ts:1: unknown piece "2e"/);
