@@ -207,38 +207,38 @@ const TENSORFLOW_UPDATES: Partial<Record<FusedKernel, (call: TensorflowCall) => 
   },
   // Adam with beta1 = 0 and the Nesterov form is RMSProp: p ← p − lr·(g·1 + 0·m)/(√S + eps), m set to g first.
   rmsprop: (call) => {
-    const { inputs, attrs, handle, variable, assign, read } = call;
+    const { inputs, attrs, handle, read } = call;
     const g = handle(inputs.g as tf.TensorInfo);
-    const [p, m, s] = [variable(0), variable(1), variable(2)];
-    assign(p, handle(inputs.p as tf.TensorInfo));
-    assign(m, g);
-    assign(s, handle(inputs.s as tf.TensorInfo));
-    applyAdam(call, [p, m, s], g, { lr: attrs.lr as number, b1: 0, b2: attrs.beta as number, eps: attrs.eps as number }, true);
-    return [read(p), read(s)];
+    const [p, , s] = applyAdam(call, [handle(inputs.p as tf.TensorInfo), g, handle(inputs.s as tf.TensorInfo)], g, { lr: attrs.lr as number, b1: 0, b2: attrs.beta as number, eps: attrs.eps as number }, true);
+    return [read(p as number), read(s as number)];
   },
   // TensorFlow's Adam divides by √S + eps, not √(S/c2) + eps: with the corrections folded into lr and eps it is
   // the course's p ← p − lr/(√(S/c2) + eps)·(P/c1).
   adam: (call) => {
-    const { inputs, attrs, handle, variable, assign, read } = call;
-    const [p, m, s] = [variable(0), variable(1), variable(2)];
-    assign(p, handle(inputs.p as tf.TensorInfo));
-    assign(m, handle(inputs.m as tf.TensorInfo));
-    assign(s, handle(inputs.s as tf.TensorInfo));
+    const { inputs, attrs, handle, read } = call;
     const { b1, b2, c1, c2, lr, eps } = attrs as Record<string, number>;
     const root = Math.sqrt(c2 as number);
-    applyAdam(call, [p, m, s], handle(inputs.g as tf.TensorInfo), { lr: ((lr as number) * root) / (c1 as number), b1: b1 as number, b2: b2 as number, eps: (eps as number) * root }, false);
-    return [read(p), read(m), read(s)];
+    const values = [inputs.p, inputs.m, inputs.s].map((t) => handle(t as tf.TensorInfo));
+    const constants = { lr: ((lr as number) * root) / (c1 as number), b1: b1 as number, b2: b2 as number, eps: (eps as number) * root };
+    return applyAdam(call, values, handle(inputs.g as tf.TensorInfo), constants, false).map(read);
   },
 };
 
 /**
- * TensorFlow's ResourceApplyAdam with its bias corrections off (beta powers 0): m ← m + (g − m)·(1 − b1),
- * s ← s + (g² − s)·(1 − b2), p ← p − lr·m/(√s + eps), or with `nesterov` p ← p − lr·(g·(1 − b1) + b1·m)/(√s + eps).
+ * TensorFlow's ResourceApplyAdam with its bias corrections off (beta powers 0), on scratch variables given the values
+ * p, m and s: m ← m + (g − m)·(1 − b1), s ← s + (g² − s)·(1 − b2), p ← p − lr·m/(√s + eps), or with `nesterov`
+ * p ← p − lr·(g·(1 − b1) + b1·m)/(√s + eps). Returns the three variables.
  */
-function applyAdam(call: TensorflowCall, [p, m, s]: number[], g: number, c: { lr: number; b1: number; b2: number; eps: number }, nesterov: boolean): void {
-  const { run, scalar, bool } = call;
+function applyAdam(call: TensorflowCall, values: number[], g: number, c: { lr: number; b1: number; b2: number; eps: number }, nesterov: boolean): number[] {
+  const { run, scalar, bool, variable, assign } = call;
+  const slots = values.map((value, slot) => {
+    const v = variable(slot);
+    assign(v, value);
+    return v;
+  });
   const constants = [0, 0, c.lr, c.b1, c.b2, c.eps].map(scalar);
-  run('ResourceApplyAdam', [p, m, s, ...constants, g] as number[], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
+  run('ResourceApplyAdam', [...slots, ...constants, g], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
+  return slots;
 }
 
 /** Registers the update kernels on wasm, webgpu and tensorflow, and the fused version of updateParameters. */
