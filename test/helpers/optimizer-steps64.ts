@@ -4,12 +4,14 @@
 import { adam64, rmsprop64, sgd64 } from './optimizers64.ts';
 import { normals } from './reference64.ts';
 
-export const STEP_SHAPES = [[5, 4], [7], []] as const;
+const STEP_SHAPES = [[5, 4], [7], []] as const;
 
 export interface OptimizerCase {
   piece: '1a' | '2b' | '2c' | '2d';
   optimizer: 'SGD' | 'RMSProp' | 'Adam';
   options: Record<string, number>;
+  /** Per parameter, its shape. */
+  shapes: number[][];
   /** Per parameter, its values, flat (float32). */
   initial: number[][];
   /** Per step, per parameter, the gradient, flat (float32). */
@@ -23,7 +25,7 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 export function recordOptimizerSteps(): OptimizerCase[] {
   const data = normals(2026);
   const flat = (scale: number) => STEP_SHAPES.map((shape) => data.matrix(1, sizeOf(shape), scale)[0]!.map(Math.fround));
-  const cases: Omit<OptimizerCase, 'initial' | 'grads' | 'after'>[] = [
+  const cases: Omit<OptimizerCase, 'shapes' | 'initial' | 'grads' | 'after'>[] = [
     { piece: '1a', optimizer: 'SGD', options: { lr: 0.1, beta: 0.1 } },
     { piece: '2b', optimizer: 'SGD', options: { lr: 0.1, momentum: 0.9 } },
     { piece: '2b', optimizer: 'SGD', options: { lr: 0.05, momentum: 0.8, beta: 0.01 } },
@@ -43,6 +45,6 @@ export function recordOptimizerSteps(): OptimizerCase[] {
       return adam64(initial, steps, { lr: o.lr!, beta1: o.beta1!, beta2: o.beta2!, epsilon: o.epsilon! });
     };
     const after = grads.map((_, k) => run(grads.slice(0, k + 1)));
-    return { ...c, initial, grads, after };
+    return { ...c, shapes: STEP_SHAPES.map((shape) => [...shape]), initial, grads, after };
   });
 }

@@ -55,12 +55,12 @@ interface OptimizerCase {
   piece: string;
   optimizer: 'SGD' | 'RMSProp' | 'Adam';
   options: Record<string, number>;
+  shapes: number[][];
   initial: number[][];
   grads: number[][][];
   after: number[][][];
 }
 
-const SHAPES = [[5, 4], [7], []];
 const CASES = JSON.parse(readFileSync(at('test/fixtures/optimizer-steps.json'), 'utf8')) as OptimizerCase[];
 const MAKE: Record<OptimizerCase['optimizer'], (params: Parameter[], options: Record<string, number>) => Optimizer> = {
   SGD: (params, options) => new SGD(params, options),
@@ -79,11 +79,11 @@ export function optimizerStepsMatch(id: string): void {
 
     for (const c of cases) {
       it(`${c.optimizer} ${JSON.stringify(c.options)}: the recorded values after each step`, async () => {
-        const params = SHAPES.map((shape, i) => new Parameter(`p${i}`, tf.tensor(c.initial[i]!, shape)));
+        const params = c.shapes.map((shape, i) => new Parameter(`p${i}`, tf.tensor(c.initial[i]!, shape)));
         const optimizer = MAKE[c.optimizer](params, c.options);
         try {
           for (const [step, grads] of c.grads.entries()) {
-            params.forEach((p, i) => p.setGrad(tf.tensor(grads[i]!, SHAPES[i])));
+            params.forEach((p, i) => p.setGrad(tf.tensor(grads[i]!, c.shapes[i])));
             optimizer.step();
             for (const [i, p] of params.entries()) {
               const got = await values(p.value);
