@@ -189,14 +189,10 @@ function fusedUpdateParameters(optimizer: Optimizer, parameters: ParameterToUpda
 const TENSORFLOW_UPDATES: Partial<Record<FusedKernel, (call: TensorflowCall) => tf.Tensor[]>> = {
   // Keras's momentum is the course's: V ← m·V − lr·g, p ← p + V; the weight decay (1 − beta)·p goes first.
   momentum: (call) => {
-    const { inputs, attrs, run, handle, scalar, variable, assign, read, free, bool } = call;
+    const { inputs, attrs, run, handle, scalar, variable, assign, read, temp, bool } = call;
     const [p, v] = [variable(0), variable(1)];
-    if (attrs.keep === 1) assign(p, handle(inputs.p as tf.TensorInfo));
-    else {
-      const kept = (run('Mul', [handle(inputs.p as tf.TensorInfo), scalar(attrs.keep as number)])[0] as { id: number }).id;
-      assign(p, kept);
-      free(kept);
-    }
+    const value = handle(inputs.p as tf.TensorInfo);
+    assign(p, attrs.keep === 1 ? value : temp('Mul', [value, scalar(attrs.keep as number)]));
     assign(v, handle(inputs.v as tf.TensorInfo));
     run('ResourceApplyKerasMomentum', [p, v, scalar(attrs.lr as number), handle(inputs.g as tf.TensorInfo), scalar(attrs.m as number)], 0, [
       call.typeAttr(),

@@ -56,8 +56,8 @@ export interface TensorflowCall {
   read: (variable: number) => tf.Tensor;
   /** Runs a one-output TensorFlow operation (attribute T = float32 unless `attrs` says otherwise): its output as a tensor. */
   result: (op: string, inputs: number[], attrs?: Attr[]) => tf.Tensor;
-  /** Frees a handle that `run` returned and nothing returns. */
-  free: (handle: number) => void;
+  /** The same, for a value the kernel uses and does not return: its handle, freed when the kernel returns. */
+  temp: (op: string, inputs: number[], attrs?: Attr[]) => number;
   /** A boolean attribute. */
   bool: (name: string, value: boolean) => Attr;
   /** The attribute T = float32, which most operations take. */
@@ -76,7 +76,8 @@ export function registerTensorflowKernel(kernelName: string, body: (call: Tensor
       const binding = tfBackend.binding;
       const float: Attr = { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
       const typeAttr: Attr = { ...float, name: 'T' };
-      const scalars: number[] = [];
+      // Handles the kernel made and does not return: its constants and intermediate values.
+      const temps: number[] = [];
       const run = (op: string, ids: number[], outputs = 1, opAttrs: Attr[] = []) => binding.executeOp(op, opAttrs, ids, outputs);
       const call: TensorflowCall = {
         inputs,
@@ -85,7 +86,7 @@ export function registerTensorflowKernel(kernelName: string, body: (call: Tensor
         handle: (tensor) => tfBackend.getInputTensorIds([tensor])[0] as number,
         scalar: (value) => {
           const id = binding.createTensor([], binding.TF_FLOAT, Float32Array.of(value));
-          scalars.push(id);
+          temps.push(id);
           return id;
         },
         variable: (slot) => {
@@ -103,14 +104,18 @@ export function registerTensorflowKernel(kernelName: string, body: (call: Tensor
         },
         read: (variable) => tfBackend.createOutputTensor(run('ReadVariableOp', [variable], 1, [float])[0] as OutputMetadata),
         result: (op, ids, opAttrs = [typeAttr]) => tfBackend.createOutputTensor(run(op, ids, 1, opAttrs)[0] as OutputMetadata),
-        free: (handle) => binding.deleteTensor(handle),
+        temp: (op, ids, opAttrs = [typeAttr]) => {
+          const { id } = run(op, ids, 1, opAttrs)[0] as OutputMetadata;
+          temps.push(id);
+          return id;
+        },
         bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
         typeAttr: () => typeAttr,
       };
       try {
         return body(call);
       } finally {
-        for (const id of scalars) binding.deleteTensor(id);
+        for (const id of temps) binding.deleteTensor(id);
       }
     },
   });
