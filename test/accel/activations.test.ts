@@ -29,8 +29,8 @@ async function profiled(run: () => tf.Tensor | tf.Tensor[] | null): Promise<{ ke
 }
 
 // The backends with the kit's fused activations. CI installs Mesa's software Vulkan driver, so webgpu runs there too;
-// CC6204_TEST_BACKENDS=webgpu runs it on a GPU.
-const FUSED: BackendName[] = BACKENDS_UNDER_TEST.filter((name) => name === 'webgpu' || name === 'wasm');
+// CC6204_TEST_BACKENDS=webgpu runs it on a GPU. On tensorflow they are TensorFlow's own operations.
+const FUSED: BackendName[] = BACKENDS_UNDER_TEST.filter((name) => name === 'webgpu' || name === 'wasm' || name === 'tensorflow');
 
 describe.each(FUSED)('fused activations on %s', (backend) => {
   beforeAll(() => useBackend(backend));
@@ -100,7 +100,7 @@ describe.each(FUSED)('fused activations on %s', (backend) => {
     });
   }
 
-  if (backend === 'webgpu') {
+  if (backend === 'webgpu' || backend === 'tensorflow') {
     it('softmax: one kernel, agreeing with the tfjs operations, and finite for huge logits', async () => {
       const u = tf.tensor2d(inputs);
       const fused = await profiled(() => fusedActivation(ACTIVATIONS.softmax, u));
