@@ -85,13 +85,28 @@ export async function readIdxFile(path: string): Promise<Idx> {
 
 /** The IDX bytes of a file, gunzipped when it is gzip; a corrupt or truncated gzip is an `IdxFormatError`. */
 export async function readIdxBytes(path: string): Promise<Uint8Array> {
-  const raw = await readFile(path);
+  return idxBytesOf(await readFile(path), path);
+}
+
+/** The IDX bytes of a file's content `raw` (read from `path`), as readIdxBytes gives them. */
+export async function idxBytesOf(raw: Uint8Array, path: string): Promise<Uint8Array> {
   if (!isGzip(raw)) return raw;
   try {
-    return await gunzipAsync(raw);
+    return await gunzipAsync(raw, { chunkSize: outputChunkSize(raw) });
   } catch (error) {
     throw new IdxFormatError(path, `corrupt gzip data (${(error as Error).message})`);
   }
+}
+
+/**
+ * Room for the whole decompressed file in one output chunk, from the size a gzip file records in its last four bytes
+ * (modulo 2³²): zlib then decompresses it in one pass on Node.js's thread pool, without coming back to the main
+ * thread for every 16 KiB, so that the reading goes on while the main thread is busy (loading TensorFlow's library).
+ * Clamped: a damaged trailer must not ask for gigabytes, and a too-small chunk only costs passes.
+ */
+function outputChunkSize(gzip: Uint8Array): number {
+  const recorded = gzip.length >= 4 ? new DataView(gzip.buffer, gzip.byteOffset + gzip.length - 4, 4).getUint32(0, true) : 0;
+  return Math.min(Math.max(recorded + 1, 64 * 1024), 256 * 1024 * 1024);
 }
 
 /** Writes an unsigned-byte IDX file's bytes; for tests and tools that make small data sets. */

@@ -1,8 +1,9 @@
+import { readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { digestOfBytes, digestOfFile, formatChecksum } from './checksum.ts';
 import { defaultDataDir, ensureFile } from './download.ts';
-import { parseIdx, readIdxBytes } from './idx.ts';
+import { idxBytesOf, parseIdx, readIdxBytes } from './idx.ts';
 import { kitError } from '../errors.ts';
 import {
   DATASET_SOURCES,
@@ -11,6 +12,7 @@ import {
   type DatasetSource,
   type SourceFile,
   type Split,
+  sourcesFor,
 } from './sources.ts';
 
 const ROWS = 28;
@@ -110,6 +112,47 @@ export async function loadDataset(name: string, options: LoadDatasetOptions): Pr
   };
 }
 
+/** Files read ahead of loadDataset, by path, with the size and time of change they had when read. */
+const readEarly = new Map<string, { size: number; changed: number; bytes: Promise<Uint8Array> }>();
+
+/**
+ * Starts reading the files of a dataset that are already on this machine (in its local folder or the download cache),
+ * both splits, and returns at once: loadDataset takes the bytes instead of reading the files again. The experiments
+ * call it before loading the tensor backend, whose library keeps the main thread busy for about a second while the
+ * images are decompressed on Node.js's thread pool. Nothing is downloaded or checked here; a file that changes before
+ * loadDataset asks for it is read again, and a failure to read shows there.
+ */
+export function readAhead(name: DatasetName, { dataDir, sources }: Pick<LoadDatasetOptions, 'dataDir' | 'sources'> = {}): void {
+  const source = sourcesFor(dataDir, sources)[name];
+  for (const { images, labels } of Object.values(source.files)) {
+    for (const file of [images, labels]) {
+      const inFolder = source.localDir === undefined ? [] : [file.name, file.name.replace(/\.gz$/, '')].map((candidate) => join(source.localDir!, candidate));
+      const cached = join(dataDir ?? defaultDataDir(), source.name, file.name);
+      for (const path of [...inFolder, cached]) {
+        const stats = statSync(path, { throwIfNoEntry: false });
+        if (!stats?.isFile()) continue;
+        try {
+          const bytes = idxBytesOf(readFileSync(path), path);
+          // Awaited by loadDataset, which reports a failure.
+          bytes.catch(() => {});
+          readEarly.set(path, { size: stats.size, changed: stats.mtimeMs, bytes });
+        } catch {
+          // Read again by loadDataset, which says what is wrong.
+        }
+        break;
+      }
+    }
+  }
+}
+
+/** The IDX bytes of `path`: those read ahead when the file is as it was then, else read now. */
+function readIdx(path: string): Promise<Uint8Array> {
+  const early = readEarly.get(path);
+  readEarly.delete(path);
+  const stats = early && statSync(path, { throwIfNoEntry: false });
+  return early && stats?.size === early.size && stats.mtimeMs === early.changed ? early.bytes : readIdxBytes(path);
+}
+
 async function readSourceFile(
   source: DatasetSource,
   file: SourceFile,
@@ -127,7 +170,7 @@ async function readSourceFile(
     log: options.log,
     fetchTimeoutMs: options.fetchTimeoutMs,
   });
-  return { path, bytes: await readIdxBytes(path) };
+  return { path, bytes: await readIdx(path) };
 }
 
 /** A local folder may hold the archive as published or already decompressed (without the .gz). */
@@ -145,7 +188,7 @@ async function findLocalCopy(dir: string, name: string): Promise<string | undefi
 
 /** A local copy is accepted when it is the published archive or when its decompressed content is the recorded one. */
 async function readCheckedLocalCopy(path: string, file: SourceFile): Promise<Uint8Array> {
-  const bytes = await readIdxBytes(path);
+  const bytes = await readIdx(path);
   const { contentChecksum, checksum } = file;
   if (contentChecksum && digestOfBytes(bytes, contentChecksum.algorithm) === contentChecksum.digest) return bytes;
   if ((await digestOfFile(path, checksum.algorithm)) === checksum.digest) return bytes;

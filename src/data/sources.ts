@@ -131,3 +131,12 @@ export class UnknownDatasetError extends kitError('UnknownDatasetError', 'UNKNOW
     super(`Unknown dataset '${value}'; valid datasets are: ${DATASET_NAMES.join(', ')}.`);
   }
 }
+
+/**
+ * The sources to read from given a data folder (--data-dir): a folder given explicitly wins over a dataset's local
+ * folder (Debian's Fashion-MNIST), so the local folders are left out.
+ */
+export function sourcesFor(dataDir: string | undefined, given: Record<DatasetName, DatasetSource> = DATASET_SOURCES): Record<DatasetName, DatasetSource> {
+  if (dataDir === undefined) return given;
+  return Object.fromEntries(Object.entries(given).map(([name, { localDir, ...source }]) => [name, source])) as Record<DatasetName, DatasetSource>;
+}

@@ -1,5 +1,6 @@
 import { selectBackend } from '../backend.ts';
 import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../cli.ts';
+import { readAhead } from '../data/mnist.ts';
 import { DATASET_NAMES, parseDatasetName } from '../data/sources.ts';
 import { experimentById, EXPERIMENTS, selectRuns } from './definitions.ts';
 import { count } from '../words.ts';
@@ -93,6 +94,8 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
       outDir: values.out,
       fresh: values.fresh,
     };
+    // The images are read and decompressed while the backend loads, which takes the main thread for about a second.
+    readAhead(parseDatasetName(values.dataset), { dataDir: options.dataDir });
     const backend = await selectBackend(values.backend);
     io.log(`Backend: ${backend.description}`);
     const { failed } = await runExperiment(experiment, runs, {

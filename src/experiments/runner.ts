@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { kitError } from '../errors.ts';
 import { type Dataset, loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
-import { DATASET_SOURCES, type DatasetName, type DatasetSource, parseDatasetName } from '../data/sources.ts';
+import { type DatasetName, type DatasetSource, parseDatasetName, sourcesFor } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, saveNetwork, writeCheckpoint } from '../training/checkpoint.ts';
@@ -61,11 +61,6 @@ function runSpec(run: RunDefinition, options: RunOptions, epochs: number, batchS
       seed: options.seed,
     },
   };
-}
-
-/** The sources, each read from the download cache only. */
-function withoutLocalFolders(sources: Record<DatasetName, DatasetSource>): Record<DatasetName, DatasetSource> {
-  return Object.fromEntries(Object.entries(sources).map(([name, { localDir, ...source }]) => [name, source])) as Record<DatasetName, DatasetSource>;
 }
 
 const sameConfig = (a: RunSpec, b: RunSpec) => JSON.stringify(a.config) === JSON.stringify(b.config);
@@ -164,9 +159,7 @@ async function runLocked(
     // The data is read only when a run needs it: a finished experiment's report is rebuilt without it.
     if (pending.length > 0) {
       const { dataDir } = options;
-      // A data folder given explicitly wins over a dataset's local folder (Debian's Fashion-MNIST).
-      const given = options.sources ?? DATASET_SOURCES;
-      const sources = dataDir === undefined ? given : withoutLocalFolders(given);
+      const sources = sourcesFor(dataDir, options.sources);
       const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
       const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
       log(`Dataset: ${dataset} from ${trainSet.folder} (${trainSet.count} training and ${testSet.count} test images)`);

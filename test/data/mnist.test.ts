@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -7,7 +7,7 @@ import { digestOfBytes, md5, sha256 } from '../../src/data/checksum.ts';
 import { DownloadError } from '../../src/data/download.ts';
 import { encodeIdx, IdxFormatError } from '../../src/data/idx.ts';
 import { gatherBatch } from '../../src/data/batches.ts';
-import { DatasetError, loadDataset } from '../../src/data/mnist.ts';
+import { DatasetError, loadDataset, readAhead } from '../../src/data/mnist.ts';
 import {
   DATASET_SOURCES,
   parseDatasetName,
@@ -279,5 +279,73 @@ describe("Debian's dataset-fashion-mnist", () => {
     const train = await loadDataset('fashion-mnist', { split: 'train', dataDir: temp.dir, limit: 10 });
     expect(train.count).toBe(10);
     expect(existsSync(join(temp.dir, 'fashion-mnist'))).toBe(false);
+  });
+});
+
+describe('readAhead', () => {
+  async function localDir(files: Record<string, Uint8Array>): Promise<string> {
+    const dir = join(temp.dir, 'system');
+    await mkdir(dir);
+    await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(join(dir, name), bytes)));
+    return dir;
+  }
+
+  /** A time of change that survives a round trip through utimes exactly (whole seconds). */
+  const ROUND_TIME = 1_700_000_000;
+
+  /** Rewrites a file with other bytes of the same length and the same time of change: to loadDataset it looks the same. */
+  function swapUnseen(path: string, bytes: Uint8Array): void {
+    expect(statSync(path).mtimeMs).toBe(ROUND_TIME * 1000);
+    writeFileSync(path, bytes);
+    utimesSync(path, ROUND_TIME, ROUND_TIME);
+  }
+
+  it('gives loadDataset the bytes it read', async () => {
+    // Not gzipped, so that other labels take the same bytes; checked by their content, as Fashion-MNIST's local
+    // copies are, so that nothing reads the file again.
+    const dir = await localDir({ 't10k-images-idx3-ubyte': imagesIdx(2), 't10k-labels-idx1-ubyte': labelsIdx(TEST_LABELS) });
+    utimesSync(join(dir, 't10k-labels-idx1-ubyte'), ROUND_TIME, ROUND_TIME);
+    const sources = tinySources(tinyFiles(), [await deadMirrorUrl()], dir);
+    for (const file of Object.values(sources['fashion-mnist'].files.test)) file.contentChecksum = sha256(digestOfBytes(file.name.includes('labels') ? labelsIdx(TEST_LABELS) : imagesIdx(2), 'sha256'));
+    readAhead('fashion-mnist', { sources });
+    swapUnseen(join(dir, 't10k-labels-idx1-ubyte'), labelsIdx([7, 2]));
+    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources });
+    expect(Array.from(test.labels)).toEqual(TEST_LABELS);
+  });
+
+  it('leaves a file that changed afterwards to be read again', async () => {
+    const files = tinyFiles();
+    const dir = await localDir(files);
+    const sources = tinySources({ ...files, 't10k-labels-idx1-ubyte.gz': gzipSync(labelsIdx([7, 2, 2])) }, [await deadMirrorUrl()], dir);
+    readAhead('fashion-mnist', { sources });
+    await writeFile(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(labelsIdx([7, 2, 2])));
+    await writeFile(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(imagesIdx(3)));
+    const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources: tinySources(
+      { ...files, 't10k-labels-idx1-ubyte.gz': gzipSync(labelsIdx([7, 2, 2])), 't10k-images-idx3-ubyte.gz': gzipSync(imagesIdx(3)) },
+      [await deadMirrorUrl()],
+      dir,
+    ) });
+    expect(Array.from(test.labels)).toEqual([7, 2, 2]);
+  });
+
+  it('says nothing of a corrupt file itself: loadDataset names it', async () => {
+    const packed = gzipSync(imagesIdx(2));
+    const dir = await localDir({ ...tinyFiles(), 't10k-images-idx3-ubyte.gz': packed.subarray(0, packed.length / 2) });
+    const sources = tinySources(tinyFiles(), [await deadMirrorUrl()], dir);
+    readAhead('fashion-mnist', { sources });
+    const loading = loadDataset('fashion-mnist', { split: 'test', dataDir: temp.dir, sources });
+    await expect(loading).rejects.toThrow(`${join(dir, 't10k-images-idx3-ubyte.gz')}: corrupt gzip data`);
+  });
+
+  it('reads nothing from the local folder when a data folder is given, as loadDataset does not', async () => {
+    const files = tinyFiles();
+    const dir = await localDir(files);
+    utimesSync(join(dir, 't10k-labels-idx1-ubyte.gz'), ROUND_TIME, ROUND_TIME);
+    const sources = tinySources(files, [(await temp.fileMirror(files)).url], dir);
+    readAhead('mnist', { dataDir: temp.dir, sources });
+    // Were the local labels read ahead, loadDataset (which takes the cache here) would not be asked for them.
+    swapUnseen(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(labelsIdx([7, 2])));
+    const test = await loadDataset('mnist', { split: 'test', dataDir: temp.dir, sources: { ...sources, mnist: { ...sources.mnist, localDir: undefined } } });
+    expect(Array.from(test.labels)).toEqual(TEST_LABELS);
   });
 });
