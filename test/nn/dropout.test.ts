@@ -81,6 +81,17 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
     tf.dispose([h, output, mask]);
   });
 
+  it('applyInvertedDropout gives the reference formula\'s masks for sizes that grow and shrink, at keep 1 too', async () => {
+    for (const [rows, columns, keep, seed] of [[3, 7, 0.5, 1], [20, 130, 0.8, 2], [5, 11, 0.9, 3], [41, 170, 1, 4], [41, 170, 0.3, 4]] as const) {
+      const h = tf.ones([rows, columns]) as tf.Tensor2D;
+      const { output, mask } = applyInvertedDropout(h, keep, seed);
+      const expected = referenceMask(rows * columns, keep, seed);
+      expect(await values(mask), `${rows}×${columns}, keep ${keep}`).toEqual(expected);
+      expect(await values(output)).toEqual(expected);
+      tf.dispose([h, output, mask]);
+    }
+  });
+
   it('draws one Bernoulli per unit of each sample, not one per sample', async () => {
     const mask = invertedDropoutMask([200, 50], 0.5, 9);
     const rows = (await mask.array()) as number[][];
