@@ -38,6 +38,8 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   { path: 'src/accel/optimizers.wat', why: 'the same in WebAssembly' },
   { path: 'src/accel/optimizers-wasm.ts', why: 'its compiled binaries' },
   { path: 'src/accel/dropout.ts', why: 'inverted dropout as a kernel (1b)' },
+  { path: 'src/accel/masks.wat', why: 'dropout masks in WebAssembly (1b)' },
+  { path: 'src/accel/masks-wasm.ts', why: 'their compiled binaries' },
   { path: 'test/helpers/optimizers64.ts', why: "the tests' float64 optimizers" },
   { path: 'test/helpers/optimizer-steps64.ts', why: 'records the optimizer steps with them' },
   { path: 'test/optim/', why: 'checks the optimizers against the float64 ones' },

@@ -1,4 +1,4 @@
-// `npm run build:kernels`: compiles the kit's WebAssembly text (src/accel/optimizers.wat, activations.wat) into
+// `npm run build:kernels`: compiles the kit's WebAssembly text (src/accel/optimizers.wat, activations.wat, masks.wat) into
 // TypeScript modules beside them, each once for each kind of memory the wasm backend may have (plain, or shared in
 // its multi-threaded build). The output is committed; a test checks it is current.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { WasmBinaries } from './wasm.ts';
 export const WASM_MODULES = [
   // kit only: begin
   { source: './optimizers.wat', output: './optimizers-wasm.ts', constant: 'OPTIMIZER_KERNELS' },
+  { source: './masks.wat', output: './masks-wasm.ts', constant: 'MASK_KERNELS' },
   // kit only: end
   { source: './activations.wat', output: './activations-wasm.ts', constant: 'ACTIVATION_KERNELS' },
 ].map(({ source, output, constant }) => ({
