@@ -6,7 +6,7 @@ import { SGD } from '../optim/sgd.ts';
 import { setFaster } from '../op.ts';
 import { fusable, hasFused, runFused, runKernelOutputs } from './kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizers-wasm.ts';
-import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
+import { registerTensorflowKernel, type TensorflowCall, updateInPlace } from './tensorflow.ts';
 import { registerWasmKernel } from './wasm.ts';
 import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './webgpu.ts';
 
@@ -166,12 +166,21 @@ export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], con
   return results;
 }
 
-/** updateParameters in one fused kernel per parameter (or pair of them), where the backend has it. */
-function fusedUpdateParameters(optimizer: Optimizer, parameters: ParameterToUpdate[]): void | null {
+/**
+ * updateParameters in one fused kernel per parameter (or pair of them), where the backend has it; on tensorflow by a
+ * training operation on the variables themselves where they can be changed in place (updateInPlace).
+ */
+function fusedUpdateParameters(optimizer: Optimizer, allParameters: ParameterToUpdate[]): void | null {
   const step = fusedStep(optimizer);
   if (!step) return null;
   const { kernel, state, constants } = step;
-  const tensors = parameters.map(({ p, grad, i }) => [p.value, grad, ...state.map((perParameter) => perParameter[i] as tf.Variable)]);
+  const inPlace = TENSORFLOW_UPDATES[kernel];
+  const stateOf = (i: number) => state.map((perParameter) => perParameter[i] as tf.Variable);
+  // Checked once for all, as fusedUpdates does: each parameter is then updated one way or the other.
+  if (!hasFusedUpdate(kernel) || !fusable(allParameters.flatMap(({ p, grad, i }) => [p.value, grad, ...stateOf(i)]))) return null;
+  const parameters = inPlace ? allParameters.filter(({ p, grad, i }) => !updateInPlace([p.value, ...stateOf(i)], { g: grad }, constants, inPlace)) : allParameters;
+  if (parameters.length === 0) return;
+  const tensors = parameters.map(({ p, grad, i }) => [p.value, grad, ...stateOf(i)]);
   const fused = fusedUpdates(kernel, tensors, constants);
   if (!fused) return null;
   parameters.forEach(({ p, i }, k) => {
@@ -182,59 +191,63 @@ function fusedUpdateParameters(optimizer: Optimizer, parameters: ParameterToUpda
 }
 
 /**
- * The updates on the tensorflow backend, each by one of TensorFlow's training operations over scratch variables
- * (see tensorflow.ts); they return the kernel's outputs in UPDATES' order. SGD without momentum has none: its two
- * operations are already as cheap as one plus the copy a training operation needs.
+ * The updates on the tensorflow backend, each by one of TensorFlow's training operations on scratch variables that
+ * hold, in order, the parameter and its state (UPDATES' inputs but the gradient, which is `call.inputs.g`): the
+ * operation updates them in place. As a kernel (registered below) the scratch variables are given the inputs' values
+ * and read out as new tensors; updateParameters puts the variables themselves there where it can (updateInPlace).
  */
-const TENSORFLOW_UPDATES: Partial<Record<FusedKernel, (call: TensorflowCall) => tf.Tensor[]>> = {
-  // Keras's momentum is the course's: V ← m·V − lr·g, p ← p + V; the weight decay (1 − beta)·p goes first.
-  momentum: (call) => {
-    const { inputs, attrs, run, handle, scalar, variable, assign, read, temp, bool } = call;
-    const [p, v] = [variable(0), variable(1)];
-    const value = handle(inputs.p as tf.TensorInfo);
-    assign(p, attrs.keep === 1 ? value : temp('Mul', [value, scalar(attrs.keep as number)]));
-    assign(v, handle(inputs.v as tf.TensorInfo));
-    run('ResourceApplyKerasMomentum', [p, v, scalar(attrs.lr as number), handle(inputs.g as tf.TensorInfo), scalar(attrs.m as number)], 0, [
-      call.typeAttr(),
+const TENSORFLOW_UPDATES: Partial<Record<FusedKernel, (call: TensorflowCall, slots: number[]) => void>> = {
+  // p ← p − lr·g, after the weight decay.
+  sgd: (call, [p]) => {
+    const { attrs, run, handle, scalar, bool, typeAttr } = call;
+    decay(call, p as number);
+    run('ResourceApplyGradientDescent', [p as number, scalar(attrs.lr as number), handle(call.inputs.g as tf.TensorInfo)], 0, [typeAttr(), bool('use_locking', false)]);
+  },
+  // Keras's momentum is the course's: V ← m·V − lr·g, p ← p + V, after the weight decay.
+  momentum: (call, [p, v]) => {
+    const { attrs, run, handle, scalar, bool, typeAttr } = call;
+    decay(call, p as number);
+    run('ResourceApplyKerasMomentum', [p as number, v as number, scalar(attrs.lr as number), handle(call.inputs.g as tf.TensorInfo), scalar(attrs.m as number)], 0, [
+      typeAttr(),
       bool('use_locking', false),
       bool('use_nesterov', false),
     ]);
-    return [read(p), read(v)];
   },
   // Adam with beta1 = 0 and the Nesterov form is RMSProp: p ← p − lr·(g·1 + 0·m)/(√S + eps), m set to g first.
-  rmsprop: (call) => {
-    const { inputs, attrs, handle, read } = call;
-    const g = handle(inputs.g as tf.TensorInfo);
-    const [p, , s] = applyAdam(call, [handle(inputs.p as tf.TensorInfo), g, handle(inputs.s as tf.TensorInfo)], g, { lr: attrs.lr as number, b1: 0, b2: attrs.beta as number, eps: attrs.eps as number }, true);
-    return [read(p as number), read(s as number)];
+  rmsprop: (call, [p, s]) => {
+    const { attrs, handle, variable, assign } = call;
+    const g = handle(call.inputs.g as tf.TensorInfo);
+    const m = variable(2);
+    assign(m, g);
+    applyAdam(call, [p as number, m, s as number], g, { lr: attrs.lr as number, b1: 0, b2: attrs.beta as number, eps: attrs.eps as number }, true);
   },
   // TensorFlow's Adam divides by √S + eps, not √(S/c2) + eps: with the corrections folded into lr and eps it is
   // the course's p ← p − lr/(√(S/c2) + eps)·(P/c1).
-  adam: (call) => {
-    const { inputs, attrs, handle, read } = call;
-    const { b1, b2, c1, c2, lr, eps } = attrs as Record<string, number>;
+  adam: (call, slots) => {
+    const { b1, b2, c1, c2, lr, eps } = call.attrs as Record<string, number>;
     const root = Math.sqrt(c2 as number);
-    const values = [inputs.p, inputs.m, inputs.s].map((t) => handle(t as tf.TensorInfo));
     const constants = { lr: ((lr as number) * root) / (c1 as number), b1: b1 as number, b2: b2 as number, eps: (eps as number) * root };
-    return applyAdam(call, values, handle(inputs.g as tf.TensorInfo), constants, false).map(read);
+    applyAdam(call, slots, call.handle(call.inputs.g as tf.TensorInfo), constants, false);
   },
 };
 
+/** The weight decay, p ← keep·p (keep = 1 − beta), on the scratch variable p; nothing for keep 1. */
+function decay({ attrs, assign, temp, scalar, typeAttr }: TensorflowCall, p: number): void {
+  if (attrs.keep !== 1) assign(p, temp('Mul', [temp('ReadVariableOp', [p], [{ ...typeAttr(), name: 'dtype' }]), scalar(attrs.keep as number)]));
+}
+
+/** The tensors a TensorFlow update changes, in the order of its scratch variables: UPDATES' inputs but the gradient. */
+const updatedBy = (kernel: FusedKernel): string[] => UPDATES[kernel].inputs.filter((name) => name !== 'g');
+
 /**
- * TensorFlow's ResourceApplyAdam with its bias corrections off (beta powers 0), on scratch variables given the values
- * p, m and s: m ← m + (g − m)·(1 − b1), s ← s + (g² − s)·(1 − b2), p ← p − lr·m/(√s + eps), or with `nesterov`
- * p ← p − lr·(g·(1 − b1) + b1·m)/(√s + eps). Returns the three variables.
+ * TensorFlow's ResourceApplyAdam with its bias corrections off (beta powers 0), on scratch variables holding p, m and
+ * s: m ← m + (g − m)·(1 − b1), s ← s + (g² − s)·(1 − b2), p ← p − lr·m/(√s + eps), or with `nesterov`
+ * p ← p − lr·(g·(1 − b1) + b1·m)/(√s + eps).
  */
-function applyAdam(call: TensorflowCall, values: number[], g: number, c: { lr: number; b1: number; b2: number; eps: number }, nesterov: boolean): number[] {
-  const { run, scalar, bool, variable, assign } = call;
-  const slots = values.map((value, slot) => {
-    const v = variable(slot);
-    assign(v, value);
-    return v;
-  });
+function applyAdam(call: TensorflowCall, [p, m, s]: number[], g: number, c: { lr: number; b1: number; b2: number; eps: number }, nesterov: boolean): void {
+  const { run, scalar, bool } = call;
   const constants = [0, 0, c.lr, c.b1, c.b2, c.eps].map(scalar);
-  run('ResourceApplyAdam', [...slots, ...constants, g], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
-  return slots;
+  run('ResourceApplyAdam', [p as number, m as number, s as number, ...constants, g], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
 }
 
 /** Registers the update kernels on wasm, webgpu and tensorflow, and the fused version of updateParameters. */
@@ -258,6 +271,16 @@ export function installOptimizerKernels(): void {
       };
     });
   }
-  for (const [kernel, body] of Object.entries(TENSORFLOW_UPDATES)) registerTensorflowKernel(kernelName(kernel as FusedKernel), body);
+  for (const [kernel, apply] of Object.entries(TENSORFLOW_UPDATES) as [FusedKernel, (call: TensorflowCall, slots: number[]) => void][]) {
+    registerTensorflowKernel(kernelName(kernel), (call) => {
+      const slots = updatedBy(kernel).map((name, k) => {
+        const slot = call.variable(k);
+        call.assign(slot, call.handle(call.inputs[name] as tf.TensorInfo));
+        return slot;
+      });
+      apply(call, slots);
+      return slots.map(call.read);
+    });
+  }
   setFaster(updateParameters, fusedUpdateParameters);
 }

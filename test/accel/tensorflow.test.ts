@@ -23,20 +23,22 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
   afterEach(() => useFusedKernels(true));
 
   const trainingOperation: Record<string, string | null> = {
-    'SGD with weight decay': null,
-    'SGD, plain': null,
+    'SGD with weight decay': 'CC6204Fused_sgd',
+    'SGD, plain': 'CC6204Fused_sgd',
     'SGD with momentum and weight decay': 'CC6204Fused_momentum',
     RMSProp: 'CC6204Fused_rmsprop',
     Adam: 'CC6204Fused_adam',
   };
   for (const [name, make] of Object.entries(OPTIMIZERS)) {
     const kernel = trainingOperation[name];
-    it(`${name}: ${kernel ? 'one training operation per parameter' : 'the reference formula'}, agreeing with the operation-by-operation result to float32 rounding`, async () => {
+    it(`${name}: ${kernel ? "TensorFlow's training operation, on the variables in place or as a kernel per parameter" : 'the reference formula'}, agreeing with the operation-by-operation result to float32 rounding`, async () => {
       const fast = await afterSteps(make, true);
       const reference = await afterSteps(make, false);
       if (kernel) {
-        expect(fast.kernels).toEqual(new Array<string>(grads.length * SHAPES.length).fill(kernel));
-        expect(reference.kernels.length).toBeGreaterThan(fast.kernels.length);
+        // The first step as kernels: each parameter's variable shares its memory with the tensor it was made from,
+        // which the test keeps. Then in place: no kernel.
+        expect(fast.kernels).toEqual(new Array<string>(SHAPES.length).fill(kernel));
+        expect(reference.kernels.length).toBeGreaterThan(grads.length * SHAPES.length);
       } else {
         expect(fast.kernels).toEqual(reference.kernels);
       }
@@ -61,6 +63,35 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
       expect(sOut![i]).toBeCloseTo(s1, 6);
       expect(pOut![i]).toBeCloseTo(p0 - (0.01 / (Math.sqrt(s1 / 0.001) + 1e-8)) * (m1 / 0.1), 6);
     });
+  });
+
+  it('Adam updates a variable in place only where no other tensor shares its memory', async () => {
+    const data = normals(44);
+    const made = tf.tensor2d(data.matrix(6, 10, 1));
+    const shared = new Parameter('shared', made);
+    const own = new Parameter('own', tf.tensor2d(data.matrix(6, 10, 1)).clone());
+    const clone = tf.clone(own.value);
+    const [madeBefore, cloneBefore] = [await values(made), await values(clone)];
+    const adam = new Adam([shared, own]);
+    const gradient = tf.tensor2d(data.matrix(6, 10, 0.5));
+    const step = async () => {
+      [shared, own].forEach((p) => p.setGrad(gradient.clone()));
+      return (await tf.profile(() => adam.step())).kernels.map((k) => k.name);
+    };
+    // Both share their memory at first (with `made` and `clone`): two kernels, and those tensors as they were.
+    expect(await step()).toEqual(['CC6204Fused_adam', 'CC6204Fused_adam']);
+    expect(await values(made)).toEqual(madeBefore);
+    expect(await values(clone)).toEqual(cloneBefore);
+    expect(await values(own.value)).not.toEqual(cloneBefore);
+    // Then each variable holds its memory alone: in place, no kernel, the tensor count flat.
+    const before = tf.memory().numTensors;
+    const ownBefore = await values(own.value);
+    expect(await step()).toEqual([]);
+    expect(await values(own.value)).not.toEqual(ownBefore);
+    expect(tf.memory().numTensors).toBe(before);
+    adam.dispose();
+    tf.dispose([made, clone, gradient]);
+    [shared, own].forEach((p) => p.dispose());
   });
 
   it('Adam over many steps keeps the tensor count flat', () => {
