@@ -168,14 +168,15 @@ describe('loadDataset from a mirror', () => {
   });
 });
 
-describe('loadDataset from a local folder', () => {
-  async function localDir(files: Record<string, Uint8Array>): Promise<string> {
-    const dir = join(temp.dir, 'system');
-    await mkdir(dir);
-    await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(join(dir, name), bytes)));
-    return dir;
-  }
+/** A folder of this test's, `system`, holding `files`: a dataset's local folder. */
+async function localDir(files: Record<string, Uint8Array>): Promise<string> {
+  const dir = join(temp.dir, 'system');
+  await mkdir(dir);
+  await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(join(dir, name), bytes)));
+  return dir;
+}
 
+describe('loadDataset from a local folder', () => {
   /** Sources whose files carry content checksums of the raw IDX bytes, as Fashion-MNIST's do. */
   function withContentChecksums(sources: Record<DatasetName, DatasetSource>, raw: Record<string, Uint8Array>) {
     const source = sources['fashion-mnist'];
@@ -283,13 +284,6 @@ describe("Debian's dataset-fashion-mnist", () => {
 });
 
 describe('readAhead', () => {
-  async function localDir(files: Record<string, Uint8Array>): Promise<string> {
-    const dir = join(temp.dir, 'system');
-    await mkdir(dir);
-    await Promise.all(Object.entries(files).map(([name, bytes]) => writeFile(join(dir, name), bytes)));
-    return dir;
-  }
-
   /** A time of change that survives a round trip through utimes exactly (whole seconds). */
   const ROUND_TIME = 1_700_000_000;
 
