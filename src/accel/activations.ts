@@ -121,14 +121,19 @@ const SOFTMAX_CROSS_ENTROPY_GRAD: WgslKernel = {
 /**
  * On tensorflow, the same formulas as TensorFlow's own operations, where tfjs takes several: tfjs makes celu 7
  * operations forward and 4 back, swish's derivative 8, softmax 5, relu's derivative tf.step's 7 (NaN checks, a
- * select) and a sum over the batch 2. TensorFlow's Elu is celu with alpha 1 (alpha·Elu(u/alpha) otherwise),
+ * select) and a sum over the batch 2. TensorFlow's Elu is celu with alpha 1 (alpha·Elu(u/alpha) for a positive alpha),
  * SigmoidGrad(s, d) is d·s·(1 − s), ReluGrad is dh·(u > 0) (0.015 ms against 0.85 for the 100×512 layer of the 2e
  * network), Softmax shifts each row by its maximum as softmax.f does, and BiasAddGrad sums over the batch.
  */
 const TENSORFLOW_FORWARD: Partial<Record<ActivationName, (call: TensorflowCall) => tf.Tensor>> = {
+  // alpha·Elu(u/alpha) is celu for alpha > 0 only: a trained alpha, whose sign may change, takes celu.f's formula.
   celu: (call) => {
-    const [u, a] = [call.handle(call.inputs.u as tf.TensorInfo), tensorflowParam(call)];
-    return a === null ? call.result('Elu', [u]) : call.result('Mul', [call.temp('Elu', [call.temp('RealDiv', [u, a])]), a]);
+    const { inputs, attrs, handle, temp, result, scalar } = call;
+    const [u, a] = [handle(inputs.u as tf.TensorInfo), tensorflowParam(call)];
+    if (a === null) return result('Elu', [u]);
+    if (!inputs.pa && (attrs.a as number) > 0) return result('Mul', [temp('Elu', [temp('RealDiv', [u, a])]), a]);
+    const negative = temp('Sub', [temp('Exp', [temp('RealDiv', [temp('Minimum', [u, scalar(0)]), a])]), scalar(1)]);
+    return result('AddV2', [temp('Relu', [u]), temp('Mul', [a, negative])]);
   },
   swish: (call) => {
     const u = call.handle(call.inputs.u as tf.TensorInfo);
@@ -147,7 +152,8 @@ const TENSORFLOW_GRAD: Partial<Record<ActivationName, (call: TensorflowCall) => 
     const negative = temp('Minimum', [u, scalar(0)]);
     return result('Mul', [dh, temp('Exp', [a === null ? negative : temp('RealDiv', [negative, a])])]);
   },
-  // dh·(s + bu·s·(1 − s)) with s = sigmoid(bu): where s rounds to 1, the term it loses is below s's last place.
+  // dh·(s + bu·s·(1 − s)) with s = sigmoid(bu). Where s rounds to 1 (bu from about 17 to 21) 1 − s is 0 and the term
+  // bu·e^(−bu) is lost, a few units in the last place of 1; swish.dfdx's sigmoid(−bu) keeps it.
   swish: (call) => {
     const { inputs, handle, temp, result } = call;
     const [dh, u] = [handle(inputs.dh as tf.TensorInfo), handle(inputs.u as tf.TensorInfo)];

@@ -64,7 +64,7 @@ function drawnMask(size: number, keep: number, key: number): Float32Array {
 }
 
 /**
- * Elsewhere the mask is drawn on the CPU by masks.wat, four units at a time, value for value the mask that
+ * Elsewhere (tensorflow, wasm, cpu) the mask is drawn on the CPU by masks.wat, four units at a time, value for value the mask that
  * invertedDropoutMask draws in JavaScript one unit at a time; its product with h is tfjs's. The 1c dropout run draws
  * 333,000 units a step at batch 200.
  */

@@ -176,13 +176,16 @@ function fusedUpdateParameters(optimizer: Optimizer, allParameters: ParameterToU
   const { kernel, state, constants } = step;
   const inPlace = TENSORFLOW_UPDATES[kernel];
   const stateOf = (i: number) => state.map((perParameter) => perParameter[i] as tf.Variable);
-  // Checked once for all, as fusedUpdates does: each parameter is then updated one way or the other.
+  // Checked once for all, as fusedUpdates does: each parameter is then updated one way or the other, never twice.
   if (!hasFusedUpdate(kernel) || !fusable(allParameters.flatMap(({ p, grad, i }) => [p.value, grad, ...stateOf(i)]))) return null;
-  const parameters = inPlace ? allParameters.filter(({ p, grad, i }) => !updateInPlace([p.value, ...stateOf(i)], { g: grad }, constants, inPlace)) : allParameters;
+  const parameters: ParameterToUpdate[] = [];
+  for (const parameter of allParameters) {
+    const { p, grad, i } = parameter;
+    if (!inPlace || !updateInPlace([p.value, ...stateOf(i)], { g: grad }, constants, inPlace)) parameters.push(parameter);
+  }
   if (parameters.length === 0) return;
-  const tensors = parameters.map(({ p, grad, i }) => [p.value, grad, ...stateOf(i)]);
-  const fused = fusedUpdates(kernel, tensors, constants);
-  if (!fused) return null;
+  const fused = fusedUpdates(kernel, parameters.map(({ p, grad, i }) => [p.value, grad, ...stateOf(i)]), constants);
+  if (!fused) throw new Error(`The fused ${kernel} update declined parameters it had accepted.`);
   parameters.forEach(({ p, i }, k) => {
     const [value, ...newState] = fused[k] as tf.Tensor[];
     newState.forEach((t, j) => (state[j]?.[i] as tf.Variable).assign(t));
@@ -231,9 +234,17 @@ const TENSORFLOW_UPDATES: Partial<Record<FusedKernel, (call: TensorflowCall, slo
   },
 };
 
-/** The weight decay, p ← keep·p (keep = 1 − beta), on the scratch variable p; nothing for keep 1. */
-function decay({ attrs, assign, temp, scalar, typeAttr }: TensorflowCall, p: number): void {
-  if (attrs.keep !== 1) assign(p, temp('Mul', [temp('ReadVariableOp', [p], [{ ...typeAttr(), name: 'dtype' }]), scalar(attrs.keep as number)]));
+/**
+ * The weight decay, p ← keep·p (keep = 1 − beta), on the scratch variable p; nothing for keep 1. The handles are
+ * freed at once, so that the variable holds its new memory alone and the training operation updates it in place.
+ */
+function decay({ attrs, run, assign, free, scalar, dtypeAttr }: TensorflowCall, p: number): void {
+  if (attrs.keep === 1) return;
+  const value = (run('ReadVariableOp', [p], 1, [dtypeAttr()])[0] as { id: number }).id;
+  const kept = (run('Mul', [value, scalar(attrs.keep as number)])[0] as { id: number }).id;
+  free(value);
+  assign(p, kept);
+  free(kept);
 }
 
 /** The tensors a TensorFlow update changes, in the order of its scratch variables: UPDATES' inputs but the gradient. */

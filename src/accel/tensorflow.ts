@@ -2,10 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The kit's kernels on the tensorflow backend (tfjs-node). Its kernels run TensorFlow's own operations by name, one
- * at a time, and a kernel of the kit's does the same: it runs the TensorFlow operation that computes its formula in
- * one pass. For the optimizer updates those are TensorFlow's training operations (ResourceApplyAdam and its kin),
- * which update a variable in place: each call puts its inputs into scratch variables, applies the update and reads
- * the results out as new tensors, so that the inputs stay as they were, as a kernel's must.
+ * at a time, and a kernel of the kit's does the same: it runs the TensorFlow operations that compute its formula in
+ * fewer passes. For the optimizer updates those are TensorFlow's training operations (ResourceApplyAdam and its kin),
+ * which update a variable in place: as a kernel, each call puts its inputs into scratch variables, applies the update
+ * and reads the results out as new tensors, so that the inputs stay as they were, as a kernel's must; updateInPlace
+ * applies them to tfjs variables themselves. Both reach into tfjs-node 4.22's backend (its binding, its map of
+ * tensors): the tests run against that version.
  */
 
 /** What tfjs-node's backend offers that the kernels use: its native binding and the binding's handle of a tensor. */
@@ -68,10 +70,14 @@ export interface TensorflowCall {
   result: (op: string, inputs: number[], attrs?: Attr[]) => tf.Tensor;
   /** The same, for a value the kernel uses and does not return: its handle, freed when the kernel returns. */
   temp: (op: string, inputs: number[], attrs?: Attr[]) => number;
+  /** Frees a handle now: one from `run` that nothing returns, so that a variable given its value holds it alone. */
+  free: (handle: number) => void;
   /** A boolean attribute. */
   bool: (name: string, value: boolean) => Attr;
   /** The attribute T = float32, which most operations take. */
   typeAttr: () => Attr;
+  /** The attribute dtype = float32, which the variables' operations take. */
+  dtypeAttr: () => Attr;
 }
 
 const variables: number[] = [];
@@ -114,8 +120,10 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
       temps.push(id);
       return id;
     },
+    free: (handle) => binding.deleteTensor(handle),
     bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
     typeAttr: () => typeAttr,
+    dtypeAttr: () => float,
   };
   return { call, release: () => temps.forEach((id) => binding.deleteTensor(id)) };
 }
@@ -152,23 +160,28 @@ export function updateInPlace(
 ): boolean {
   if (tf.getBackend() !== 'tensorflow') return false;
   const tfBackend = tf.backend() as unknown as TensorflowBackend;
-  if (values.some((v) => tfBackend.tensorMap.get(v.dataId)?.refCount !== 1)) return false;
+  // Each variable float32 (the scratch variables' type), the only tensor on its memory, and not given twice or as an input.
+  const memories = new Set([...values, ...Object.values(inputs)].map((t) => (t as tf.TensorInfo).dataId));
+  const alone = (v: tf.Variable) => v.dtype === 'float32' && tfBackend.tensorMap.get(v.dataId)?.refCount === 1;
+  if (memories.size !== values.length + Object.keys(inputs).length || !values.every(alone)) return false;
   // Values still held in JavaScript go to TensorFlow first.
   tfBackend.getInputTensorIds(values);
   const entries = values.map((v) => tfBackend.tensorMap.get(v.dataId) as TensorEntry);
   const { call, release } = makeCall(tfBackend, inputs, attrs);
-  const slots = entries.map((entry, k) => {
-    const slot = call.variable(k);
-    call.assign(slot, entry.id);
-    // The scratch variable is now the memory's one holder: TensorFlow updates it in place.
-    tfBackend.binding.deleteTensor(entry.id);
-    return slot;
-  });
+  const slots: number[] = [];
   try {
+    for (const [k, entry] of entries.entries()) {
+      const slot = call.variable(k);
+      call.assign(slot, entry.id);
+      slots.push(slot);
+      // The scratch variable is now the memory's one holder: TensorFlow updates it in place.
+      call.free(entry.id);
+    }
     apply(call, slots);
   } finally {
-    // Updated or, where apply failed, as they were: TensorFlow's operations change nothing when they fail.
-    entries.forEach((entry, k) => (entry.id = (call.run('ReadVariableOp', [slots[k] as number], 1, [{ ...call.typeAttr(), name: 'dtype' }])[0] as OutputMetadata).id));
+    // Each variable given to a slot takes the slot's value: updated, or where apply failed, as far as it got (each
+    // of TensorFlow's operations changes nothing when it fails).
+    slots.forEach((slot, k) => ((entries[k] as TensorEntry).id = (call.run('ReadVariableOp', [slot], 1, [call.dtypeAttr()])[0] as OutputMetadata).id));
     release();
   }
   return true;

@@ -116,11 +116,12 @@ export async function loadDataset(name: string, options: LoadDatasetOptions): Pr
 const readEarly = new Map<string, { size: number; changed: number; bytes: Promise<Uint8Array> }>();
 
 /**
- * Starts reading the files of a dataset that are already on this machine (in its local folder or the download cache),
- * both splits, and returns at once: loadDataset takes the bytes instead of reading the files again. The experiments
- * call it before loading the tensor backend, whose library keeps the main thread busy for about a second while the
- * images are decompressed on Node.js's thread pool. Nothing is downloaded or checked here; a file that changes before
- * loadDataset asks for it is read again, and a failure to read shows there.
+ * Reads the files of a dataset that are already on this machine (in its local folder or the download cache), both
+ * splits, and starts decompressing them without waiting: loadDataset takes the bytes instead of reading the files
+ * again. The experiments call it before loading the tensor backend, whose library keeps the main thread busy for
+ * about a second while the images are decompressed on Node.js's thread pool. Nothing is downloaded or checked here;
+ * a file that changes before loadDataset asks for it is read again, and a failure to read shows there. Bytes no
+ * loadDataset asks for (an experiment with nothing left to run) stay until the process ends.
  */
 export function readAhead(name: DatasetName, { dataDir, sources }: Pick<LoadDatasetOptions, 'dataDir' | 'sources'> = {}): void {
   const source = sourcesFor(dataDir, sources)[name];
@@ -129,9 +130,9 @@ export function readAhead(name: DatasetName, { dataDir, sources }: Pick<LoadData
       const inFolder = source.localDir === undefined ? [] : [file.name, file.name.replace(/\.gz$/, '')].map((candidate) => join(source.localDir!, candidate));
       const cached = join(dataDir ?? defaultDataDir(), source.name, file.name);
       for (const path of [...inFolder, cached]) {
-        const stats = statSync(path, { throwIfNoEntry: false });
-        if (!stats?.isFile()) continue;
         try {
+          const stats = statSync(path, { throwIfNoEntry: false });
+          if (!stats?.isFile()) continue;
           const bytes = idxBytesOf(readFileSync(path), path);
           // Awaited by loadDataset, which reports a failure.
           bytes.catch(() => {});

@@ -38,7 +38,8 @@ describe.each(FUSED)('fused activations on %s', (backend) => {
 
   for (const name of ['relu', 'celu', 'swish'] as const) {
     const activation = ACTIVATIONS[name];
-    const params: (number | undefined)[] = activation.param ? [undefined, 0.6, 1.7] : [undefined];
+    // A trained parameter may turn negative: celu's alpha·Elu(u/alpha) is celu for alpha > 0 only.
+    const params: (number | undefined)[] = activation.param ? [undefined, 0.6, 1.7, -0.5] : [undefined];
     for (const p of params) {
       const label = p === undefined ? `${name}, parameter left at its default` : `${name}, trained parameter ${p}`;
       it(`${label}: one kernel each way (backward with the bias gradient), agreeing with the tfjs operations to float32 rounding`, async () => {
@@ -63,6 +64,19 @@ describe.each(FUSED)('fused activations on %s', (backend) => {
       });
     }
   }
+
+  it('celu with its alpha as a number, positive and negative, agrees with the tfjs operations', async () => {
+    const u = tf.tensor2d(inputs);
+    const dh = tf.tensor2d(upstream);
+    for (const alpha of [0.6, -0.5]) {
+      const forward = fusedActivation(ACTIVATIONS.celu, u, alpha)!;
+      expect(relativeError(await values(forward), await values(ACTIVATIONS.celu.f(u, alpha))), `alpha ${alpha}`).toBeLessThan(1e-6);
+      const [du, db] = fusedActivationGrad(ACTIVATIONS.celu, dh, u, alpha)!;
+      expect(relativeError(await values(du), await values(tf.mul(dh, ACTIVATIONS.celu.dfdx(u, alpha)))), `alpha ${alpha}`).toBeLessThan(1e-6);
+      tf.dispose([forward, du, db]);
+    }
+    tf.dispose([u, dh]);
+  });
 
   if (backend === 'wasm') {
     it("exp, computed by activations.wat (celu's derivative is exp(u/alpha) for u <= 0), is within one unit in the last place of float64's, overflow, underflow and NaN included", async () => {

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fusedActivationGrad } from '../../src/accel/activations.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
+import { updateInPlace } from '../../src/accel/tensorflow.ts';
 import { ACTIVATIONS } from '../../src/nn/activations.ts';
 import { linear } from '../../src/nn/linear.ts';
 import { Parameter } from '../../src/nn/parameter.ts';
@@ -92,6 +93,25 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
     adam.dispose();
     tf.dispose([made, clone, gradient]);
     [shared, own].forEach((p) => p.dispose());
+  });
+
+  it('updateInPlace declines a variable given twice, one not float32 and one given as an input too, and leaves them as they were', async () => {
+    // Made in a tidy: each variable is then the one tensor on its memory.
+    const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3])));
+    const ints = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3], 'int32')));
+    const g = tf.tensor1d([0.5, 0.5, 0.5]);
+    let applied = 0;
+    const count = () => void (applied += 1);
+    expect(updateInPlace([v, v], { g }, {}, count)).toBe(false);
+    expect(updateInPlace([ints], { g }, {}, count)).toBe(false);
+    expect(updateInPlace([v], { g: v }, {}, count)).toBe(false);
+    expect(applied).toBe(0);
+    expect(await values(v)).toEqual([1, 2, 3]);
+    expect(await values(ints)).toEqual([1, 2, 3]);
+    // Where apply fails, the variable stays readable, with its value.
+    expect(() => updateInPlace([v], { g }, {}, () => { throw new Error('apply failed'); })).toThrow('apply failed');
+    expect(await values(v)).toEqual([1, 2, 3]);
+    tf.dispose([v, ints, g]);
   });
 
   it('Adam over many steps keeps the tensor count flat', () => {
