@@ -127,9 +127,8 @@ export function readAhead(name: DatasetName, { dataDir, sources }: Pick<LoadData
   const source = sourcesFor(dataDir, sources)[name];
   for (const { images, labels } of Object.values(source.files)) {
     for (const file of [images, labels]) {
-      const inFolder = source.localDir === undefined ? [] : [file.name, file.name.replace(/\.gz$/, '')].map((candidate) => join(source.localDir!, candidate));
-      const cached = join(dataDir ?? defaultDataDir(), source.name, file.name);
-      for (const path of [...inFolder, cached]) {
+      const inFolder = source.localDir === undefined ? [] : localCandidates(source.localDir, file.name);
+      for (const path of [...inFolder, join(cacheDirOf(source, dataDir), file.name)]) {
         try {
           const stats = statSync(path, { throwIfNoEntry: false });
           if (!stats?.isFile()) continue;
@@ -166,7 +165,7 @@ async function readSourceFile(
     name: file.name,
     checksum: file.checksum,
     mirrors: source.mirrors,
-    cacheDir: join(options.dataDir ?? defaultDataDir(), source.name),
+    cacheDir: cacheDirOf(source, options.dataDir),
     expectedBytes: file.bytes,
     log: options.log,
     fetchTimeoutMs: options.fetchTimeoutMs,
@@ -174,10 +173,15 @@ async function readSourceFile(
   return { path, bytes: await readIdx(path) };
 }
 
-/** A local folder may hold the archive as published or already decompressed (without the .gz). */
+/** A dataset's folder in the download cache: one per dataset under the data folder. */
+const cacheDirOf = (source: DatasetSource, dataDir: string | undefined): string => join(dataDir ?? defaultDataDir(), source.name);
+
+/** A local folder may hold the archive as published or already decompressed (without the .gz): the paths to look at, in order. */
+const localCandidates = (dir: string, name: string): string[] => [name, name.replace(/\.gz$/, '')].map((candidate) => join(dir, candidate));
+
+/** The first of localCandidates that is a file. */
 async function findLocalCopy(dir: string, name: string): Promise<string | undefined> {
-  const candidates = [name, name.replace(/\.gz$/, '')].map((candidate) => join(dir, candidate));
-  for (const path of candidates) {
+  for (const path of localCandidates(dir, name)) {
     const found = await stat(path).then(
       (stats) => stats.isFile(),
       () => false,
