@@ -1,24 +1,11 @@
 // The recorded optimizer steps of test/fixtures/optimizer-steps.json, computed by the float64 optimizers: three
 // steps with gradients that change from step to step (the course's tests repeat one gradient), parameters of three
 // shapes. test/optim checks the committed file against this; the student edition judges by the file alone.
+import type { OptimizerCase } from '../homework/check.ts';
 import { adam64, rmsprop64, sgd64 } from './optimizers64.ts';
 import { normals } from './reference64.ts';
 
 const STEP_SHAPES = [[5, 4], [7], []] as const;
-
-export interface OptimizerCase {
-  piece: '1a' | '2b' | '2c' | '2d';
-  optimizer: 'SGD' | 'RMSProp' | 'Adam';
-  options: Record<string, number>;
-  /** Per parameter, its shape. */
-  shapes: number[][];
-  /** Per parameter, its values, flat (float32). */
-  initial: number[][];
-  /** Per step, per parameter, the gradient, flat (float32). */
-  grads: number[][][];
-  /** Per step, per parameter, the values after that step (float64). */
-  after: number[][][];
-}
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

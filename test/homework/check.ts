@@ -51,13 +51,18 @@ export function questionPasses(id: string): void {
   });
 }
 
-interface OptimizerCase {
-  piece: string;
+/** A case of test/fixtures/optimizer-steps.json (written by test/helpers/optimizer-steps64.ts in the kit). */
+export interface OptimizerCase {
+  piece: '1a' | '2b' | '2c' | '2d';
   optimizer: 'SGD' | 'RMSProp' | 'Adam';
   options: Record<string, number>;
+  /** Per parameter, its shape. */
   shapes: number[][];
+  /** Per parameter, its values, flat (float32). */
   initial: number[][];
+  /** Per step, per parameter, the gradient, flat (float32). */
   grads: number[][][];
+  /** Per step, per parameter, the values after that step (float64). */
   after: number[][][];
 }
 
