@@ -30,10 +30,8 @@ const KERNEL = 'CC6204InvertedDropout';
 
 type Dropped = { output: tf.Tensor2D; mask: tf.Tensor2D };
 
-/** applyInvertedDropout(h, keep, seed) in one kernel where the backend has it, else null. */
-function fusedDropout(h: tf.Tensor2D, keep: number, seed: number): Dropped | null {
-  if (!(keep > 0 && keep <= 1)) return null;
-  const key = maskKey(seed);
+/** applyInvertedDropout(h, keep, seed), the mask's key being maskKey(seed), in one kernel where the backend has it, else null. */
+function fusedDropout(h: tf.Tensor2D, keep: number, key: number): Dropped | null {
   const result = runFused(KERNEL, { h }, { keyHigh: key >>> 16, keyLow: key & 0xffff, keep, scale: 1 / keep });
   return result ? { output: result[0] as tf.Tensor2D, mask: result[1] as tf.Tensor2D } : null;
 }
@@ -64,18 +62,22 @@ function drawnMask(size: number, keep: number, key: number): Float32Array {
 }
 
 /**
- * Elsewhere (tensorflow, wasm, cpu) the mask is drawn on the CPU by masks.wat, four units at a time, value for value the mask that
- * invertedDropoutMask draws in JavaScript one unit at a time; its product with h is tfjs's. The 1c dropout run draws
- * 333,000 units a step at batch 200.
+ * Elsewhere (tensorflow, wasm, cpu) the mask is drawn on the CPU by masks.wat, four units at a time, value for value
+ * the mask that invertedDropoutMask draws in JavaScript one unit at a time; its product with h is tfjs's. The 1c
+ * dropout run draws 333,000 units a step at batch 200.
  */
-function simdDropout(h: tf.Tensor2D, keep: number, seed: number): Dropped | null {
-  if (!(keep > 0 && keep <= 1)) return null;
-  const mask = tf.tensor2d(drawnMask(h.size, keep, maskKey(seed)), h.shape);
+function simdDropout(h: tf.Tensor2D, keep: number, key: number): Dropped {
+  const mask = tf.tensor2d(drawnMask(h.size, keep, key), h.shape);
   return { output: tf.mul(h, mask), mask };
 }
 
 /** Registers the dropout kernel on webgpu, and the faster versions of applyInvertedDropout. */
 export function installDropoutKernel(): void {
   registerWgslKernel(KERNEL, DROPOUT);
-  setFaster(applyInvertedDropout, (h, keep, seed) => fusedDropout(h, keep, seed) ?? simdDropout(h, keep, seed));
+  setFaster(applyInvertedDropout, (h, keep, seed) => {
+    // A keep outside (0, 1] goes to the reference formula, which says what is wrong.
+    if (!(keep > 0 && keep <= 1)) return null;
+    const key = maskKey(seed);
+    return fusedDropout(h, keep, key) ?? simdDropout(h, keep, key);
+  });
 }
