@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { installFastPaths } from './accel/index.ts';
 import { UsageError } from './cli.ts';
+import { loadTfjsNode } from './tfjs-node.ts';
 import { hasGpuDeviceNode, installWebGpu, trapDeviceErrors } from './webgpu.ts';
 
 /**
@@ -48,11 +49,12 @@ function dropEmscriptenExceptionHandlers(before: ProcessHandlers): void {
   }
 }
 
-async function importFirst(modules: string[]): Promise<string> {
+/** Loads the first of tfjs-node's packages that loads; its name, or an Error with each one's reason. */
+async function loadFirstTfjsNode(modules: string[]): Promise<string> {
   const reasons: string[] = [];
   for (const name of modules) {
     try {
-      await import(name);
+      await loadTfjsNode(name);
       return name;
     } catch (error) {
       reasons.push(`${name}: ${firstLine(error)}`);
@@ -66,7 +68,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
     async register() {
       // TensorFlow's C++ logging (which instructions the CPU has, say) stays quiet unless asked for.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-      const loaded = await importFirst(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+      const loaded = await loadFirstTfjsNode(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
       // tfjs-node registers with its own copy of tfjs-core when the versions differ, which would leave ours without it.
       if (tf.findBackendFactory('tensorflow') === null) {
         throw new Error(`${loaded} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, preferGpu, selectBackend, usableBackends } from '../src/backend.ts';
 import { UsageError } from '../src/cli.ts';
+import { loadTfjsNode } from '../src/tfjs-node.ts';
 import { BACKENDS_UNDER_TEST, DAWN_INSTALLED } from './helpers/backends.ts';
 import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
 
@@ -103,6 +104,37 @@ describe('backend choice', () => {
     const child = runWithBackend(`await selectBackend('tensorflow').catch((error) => console.log(error.message));`);
     expect(child.stdout.trim()).toMatch(/^Backend "tensorflow" cannot load \(.+\)\. Usable here: (webgpu, )?wasm, cpu\.$/);
     if (webgpuLoads) expect(child.stdout).toContain('Usable here: webgpu, wasm, cpu.');
+  });
+
+  it.runIf(nativeLoads)("tensorflow registers tfjs-node's backend without loading @tensorflow/tfjs, which stays the whole union for whoever asks later", () => {
+    const child = runWithBackend(`
+      const { createRequire } = await import('node:module');
+      const tf = await import('${TFJS_CORE}');
+      const { description } = await selectBackend('tensorflow');
+      const tfjsNode = description.match(/through (\\S+)\\)/)[1];
+      const inner = createRequire(createRequire('${BACKEND_MODULE}').resolve(tfjsNode));
+      const union = inner.resolve('@tensorflow/tfjs');
+      const loaded = union in inner.cache;
+      const product = await tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2])).data();
+      console.log(JSON.stringify({ loaded, backend: tf.getBackend(), product: [...product], layers: typeof inner('@tensorflow/tfjs').layers }));
+    `);
+    expect(child.stderr.split('\n').filter((line) => line !== '' && !/absl::InitializeLog|oneDNN custom operations/.test(line))).toEqual([]);
+    expect(JSON.parse(child.stdout)).toEqual({ loaded: false, backend: 'tensorflow', product: [1, 2, 3, 4], layers: 'object' });
+  });
+
+  it("a tfjs-node package laid out otherwise is loaded through its own entry", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc6204-tfjs-node-'));
+    try {
+      const folder = join(dir, 'node_modules', 'other-tfjs-node');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'other-tfjs-node', main: 'index.js' }));
+      writeFileSync(join(folder, 'index.js'), 'globalThis.otherTfjsNodeEntry = (globalThis.otherTfjsNodeEntry ?? 0) + 1;');
+      await loadTfjsNode('other-tfjs-node', pathToFileURL(join(dir, 'here.js')).href);
+      expect((globalThis as { otherTfjsNodeEntry?: number }).otherTfjsNodeEntry).toBe(1);
+      await expect(loadTfjsNode('no-such-tfjs-node', pathToFileURL(join(dir, 'here.js')).href)).rejects.toThrow("Cannot find package 'no-such-tfjs-node'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('webgpu without a GPU is one clear error saying why, naming the usable backends', () => {

@@ -30,7 +30,7 @@ const LAYERS: [name: string, test: (file: string) => boolean][] = [
   ['formulas and data', (f) => /^src\/(nn|optim|data)\//.test(f)],
   ['training', (f) => f.startsWith('src/training/')],
   ['fast paths', (f) => f.startsWith('src/accel/')],
-  ['backends and tools', (f) => /^src\/(backend|webgpu|wasm-threads|tensorflow-setup|student-edition)\.ts$/.test(f)],
+  ['backends and tools', (f) => /^src\/(backend|tfjs-node|webgpu|wasm-threads|tensorflow-setup|student-edition)\.ts$/.test(f)],
   ['reports', (f) => f.startsWith('src/report/')],
   ['experiments and the library entry', (f) => f.startsWith('src/experiments/') || f === 'src/index.ts'],
 ];

@@ -81,13 +81,41 @@ export function gatherBatch(dataset: BatchData, indices: ArrayLike<number>): Bat
   const size = indices.length;
   const x = new Float32Array(size * features);
   const batchLabels = new Uint8Array(size);
+  const words = pixelWords(pixels, features);
   for (let row = 0; row < size; row++) {
     const index = checkIndex(indices[row] ?? -1, count);
-    const start = index * features;
-    for (let j = 0; j < features; j++) x[row * features + j] = SCALED[pixels[start + j] as number] as number;
+    if (words) scaleWords(words, (index * features) / 4, x, row * features, features / 4);
+    else scaleBytes(pixels, index * features, x, row * features, features);
     batchLabels[row] = labels[index] ?? 0;
   }
   return { x, y: oneHot(batchLabels, classes), size };
+}
+
+function scaleBytes(pixels: Uint8Array, from: number, x: Float32Array, to: number, length: number): void {
+  for (let j = 0; j < length; j++) x[to + j] = SCALED[pixels[from + j] as number] as number;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * The pixels four to a word, where every sample starts on a word (as in MNIST's 784 bytes a sample, read into memory
+ * aligned); else null. One read for four bytes makes the copy about twice as fast as byte by byte.
+ */
+function pixelWords(pixels: Uint8Array, features: number): Uint32Array | null {
+  if (!LITTLE_ENDIAN || features % 4 !== 0 || pixels.byteOffset % 4 !== 0) return null;
+  return new Uint32Array(pixels.buffer, pixels.byteOffset, Math.floor(pixels.length / 4));
+}
+
+/** scaleBytes for `length` words: on a little-endian machine, a word's first byte is its lowest. */
+function scaleWords(words: Uint32Array, from: number, x: Float32Array, to: number, length: number): void {
+  for (let j = 0; j < length; j++) {
+    const four = words[from + j] as number;
+    const at = to + 4 * j;
+    x[at] = SCALED[four & 0xff] as number;
+    x[at + 1] = SCALED[(four >>> 8) & 0xff] as number;
+    x[at + 2] = SCALED[(four >>> 16) & 0xff] as number;
+    x[at + 3] = SCALED[four >>> 24] as number;
+  }
 }
 
 /** Batches of `data` as tensors, each made by gatherBatch. */

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { digestOfFile, formatChecksum, type Checksum } from './checksum.ts';
 import { kitError } from '../errors.ts';
 import { freeName, makeFolder } from '../files.ts';
@@ -77,6 +77,8 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
 
   makeFolder(cacheDir);
   const timeout = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+  // undici is loaded here, where a download begins, so that commands with the files at hand start without it.
+  const { Agent, interceptors } = await import('undici');
   const agent = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
   const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
   const failures: MirrorFailure[] = [];
@@ -107,6 +109,7 @@ async function download(
 ): Promise<void> {
   const partial = `${target}.part-${randomBytes(6).toString('hex')}`;
   try {
+    const { request } = await import('undici');
     const response = await request(url, { dispatcher });
     if (response.statusCode !== 200) {
       await response.body.dump();

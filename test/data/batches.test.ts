@@ -82,6 +82,20 @@ describe('gatherBatch', () => {
     expect(Array.from(batch.y)).toEqual([0, 0, 1, 0, 0, 0, 0, 1]);
   });
 
+  it('scales every byte value alike, whether the samples start on a 4-byte word or not', () => {
+    // 32 samples of 8 pixels: every byte value once, in a scrambled order.
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => (i * 167 + 13) % 256);
+    const labels = Uint8Array.from({ length: 32 }, (_, i) => i % 10);
+    const indices = Uint32Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % 32);
+    const expected = Array.from(indices).flatMap((index) => Array.from(bytes.subarray(index * 8, index * 8 + 8), (b) => Math.fround(b / 255)));
+    const shifted = new Uint8Array(257).subarray(1);
+    shifted.set(bytes);
+    for (const pixels of [bytes, shifted]) {
+      const batch = gatherBatch({ count: 32, features: 8, classes: 10, pixels, labels }, indices);
+      expect(Array.from(batch.x)).toEqual(expected);
+    }
+  });
+
   it('refuses an index outside the dataset', () => {
     expect(() => gatherBatch(dataset, [0, 3])).toThrow("sample index 3 is outside the dataset's 0..2");
   });

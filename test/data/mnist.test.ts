@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -274,6 +275,20 @@ describe("Debian's dataset-fashion-mnist", () => {
     for (const label of test.labels) perClass[label] = (perClass[label] ?? 0) + 1;
     expect(perClass).toEqual(new Array(10).fill(1000));
     expect(existsSync(join(temp.dir, 'fashion-mnist'))).toBe(false);
+  });
+
+  it.runIf(existsSync(dir))('loads without the HTTP client, which only a download needs', () => {
+    const mnist = new URL('../../src/data/mnist.ts', import.meta.url).href;
+    const script = [
+      `const { loadDataset } = await import(${JSON.stringify(mnist)});`,
+      `const test = await loadDataset('fashion-mnist', { split: 'test', dataDir: ${JSON.stringify(temp.dir)} });`,
+      "const { createRequire } = await import('node:module');",
+      "const loaded = Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('/node_modules/undici/'));",
+      'console.log(JSON.stringify({ count: test.count, loaded }));',
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ count: 10_000, loaded: false });
   });
 
   it.runIf(existsSync(dir))('matches the recorded checksums of the training files', async () => {
