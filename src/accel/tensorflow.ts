@@ -32,9 +32,11 @@ interface OutputMetadata {
 
 interface Binding {
   executeOp(name: string, attrs: Attr[], inputIds: number[], outputs: number): OutputMetadata[];
-  createTensor(shape: number[], dtype: number, values: Float32Array): number;
+  createTensor(shape: number[], dtype: number, values: Float32Array | Int32Array): number;
   deleteTensor(id: number): void;
   TF_FLOAT: number;
+  TF_INT32: number;
+  TF_BOOL: number;
   TF_ATTR_STRING: number;
   TF_ATTR_BOOL: number;
   TF_ATTR_TYPE: number;
@@ -57,6 +59,8 @@ export interface TensorflowCall {
   handle: (tensor: tf.TensorInfo) => number;
   /** The handle of a float32 scalar, freed when the kernel returns. */
   scalar: (value: number) => number;
+  /** The handle of an int32 tensor (an axis, paddings), freed when the kernel returns. */
+  ints: (values: number[], shape: number[]) => number;
   /** A scratch resource variable (one per slot, made once): what TensorFlow's training operations update in place. */
   variable: (slot: number) => number;
   /**
@@ -76,6 +80,8 @@ export interface TensorflowCall {
   bool: (name: string, value: boolean) => Attr;
   /** The attribute T = float32, which most operations take. */
   typeAttr: () => Attr;
+  /** A type attribute: `name` = `dtype`. */
+  typeOf: (name: string, dtype: 'float32' | 'int32' | 'bool') => Attr;
   /** The attribute dtype = float32, which the variables' operations take. */
   dtypeAttr: () => Attr;
 }
@@ -97,6 +103,11 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
     handle: (tensor) => tfBackend.getInputTensorIds([tensor])[0] as number,
     scalar: (value) => {
       const id = binding.createTensor([], binding.TF_FLOAT, Float32Array.of(value));
+      temps.push(id);
+      return id;
+    },
+    ints: (values, shape) => {
+      const id = binding.createTensor(shape, binding.TF_INT32, Int32Array.from(values));
       temps.push(id);
       return id;
     },
@@ -123,6 +134,7 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
     free: (handle) => binding.deleteTensor(handle),
     bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
     typeAttr: () => typeAttr,
+    typeOf: (name, dtype) => ({ name, type: binding.TF_ATTR_TYPE, value: { float32: binding.TF_FLOAT, int32: binding.TF_INT32, bool: binding.TF_BOOL }[dtype] }),
     dtypeAttr: () => float,
   };
   return { call, release: () => temps.forEach((id) => binding.deleteTensor(id)) };

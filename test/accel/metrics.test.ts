@@ -16,8 +16,8 @@ function batch(rows: number, seed: number, ties = 0): { q: number[][]; y: number
   return { q, y };
 }
 
-describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('fused training metrics on webgpu', () => {
-  beforeAll(() => useBackend('webgpu'));
+for (const backend of ['webgpu', 'tensorflow'] as const) describe.runIf(BACKENDS_UNDER_TEST.includes(backend))(`fused training metrics on ${backend}`, () => {
+  beforeAll(() => useBackend(backend));
 
   it('keep per-row totals whose sums are the running mean loss and count of right answers, short batch included', async () => {
     const rows = 32;
