@@ -156,7 +156,7 @@ export function unknownBackend(name: string): UsageError {
 export async function selectBackend(requested: string | undefined = process.env.CC6204_BACKEND): Promise<BackendInfo> {
   // The cpu backend warns on first use in Node.js that a faster backend exists; the kit says which backend runs instead.
   tf.enableProdMode();
-  // The kit's own kernels for the backends that have them (wasm, webgpu), behind the reference formulas.
+  // The kit's own kernels for the backends that have them (tensorflow, webgpu, wasm), behind the reference formulas.
   installFastPaths();
   const wanted = requested?.trim() || undefined;
   if (wanted !== undefined) {

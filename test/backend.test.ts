@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BACKENDS, preferGpu, selectBackend, usableBackends } from '../src/backend.ts';
 import { UsageError } from '../src/cli.ts';
 import { loadTfjsNode } from '../src/tfjs-node.ts';
@@ -122,19 +122,66 @@ describe('backend choice', () => {
     expect(JSON.parse(child.stdout)).toEqual({ loaded: false, backend: 'tensorflow', product: [1, 2, 3, 4], layers: 'object' });
   });
 
-  it("a tfjs-node package laid out otherwise is loaded through its own entry", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cc6204-tfjs-node-'));
-    try {
-      const folder = join(dir, 'node_modules', 'other-tfjs-node');
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'other-tfjs-node', main: 'index.js' }));
-      writeFileSync(join(folder, 'index.js'), 'globalThis.otherTfjsNodeEntry = (globalThis.otherTfjsNodeEntry ?? 0) + 1;');
-      await loadTfjsNode('other-tfjs-node', pathToFileURL(join(dir, 'here.js')).href);
-      expect((globalThis as { otherTfjsNodeEntry?: number }).otherTfjsNodeEntry).toBe(1);
-      await expect(loadTfjsNode('no-such-tfjs-node', pathToFileURL(join(dir, 'here.js')).href)).rejects.toThrow("Cannot find package 'no-such-tfjs-node'");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  it.runIf(nativeLoads)('an @tensorflow/tfjs loaded before tensorflow is chosen stays the one loaded', () => {
+    const child = runWithBackend(`
+      const { createRequire } = await import('node:module');
+      const require = createRequire('${BACKEND_MODULE}');
+      const before = require('@tensorflow/tfjs');
+      await selectBackend('tensorflow');
+      console.log(JSON.stringify({ same: require('@tensorflow/tfjs') === before, layers: typeof before.layers }));
+    `);
+    expect(JSON.parse(child.stdout)).toEqual({ same: true, layers: 'object' });
+  });
+
+  describe('a tfjs-node package laid out otherwise than 4.x', () => {
+    const entryRan = () => (globalThis as { otherTfjsNodeEntry?: number }).otherTfjsNodeEntry ?? 0;
+    /** A package `name` in a folder of its own: package.json with `settings`, and `files` by path. */
+    function fakePackage(name: string, settings: object, files: Record<string, string>): { from: string; remove: () => void } {
+      const dir = mkdtempSync(join(tmpdir(), 'cc6204-tfjs-node-'));
+      const folder = join(dir, 'node_modules', name);
+      for (const [path, text] of Object.entries({ 'package.json': JSON.stringify({ name, ...settings }), ...files })) {
+        mkdirSync(dirname(join(folder, path)), { recursive: true });
+        writeFileSync(join(folder, path), text);
+      }
+      return { from: pathToFileURL(join(dir, 'here.js')).href, remove: () => rmSync(dir, { recursive: true, force: true }) };
     }
+    const ENTRY = 'globalThis.otherTfjsNodeEntry = (globalThis.otherTfjsNodeEntry ?? 0) + 1;';
+    afterEach(() => delete (globalThis as { otherTfjsNodeEntry?: number }).otherTfjsNodeEntry);
+
+    it('is loaded through its own entry', async () => {
+      const fake = fakePackage('other-tfjs-node', { main: 'index.js' }, { 'index.js': ENTRY });
+      try {
+        await loadTfjsNode('other-tfjs-node', fake.from);
+        expect(entryRan()).toBe(1);
+        await expect(loadTfjsNode('no-such-tfjs-node', fake.from)).rejects.toThrow("Cannot find package 'no-such-tfjs-node'");
+      } finally {
+        fake.remove();
+      }
+    });
+
+    it('without its binding built is one error saying how to build it, its entry not run and no kernel registered', async () => {
+      const fake = fakePackage(
+        'unbuilt-tfjs-node',
+        { main: 'dist/index.js', binary: { module_name: 'tfjs_binding', module_path: './lib/napi-v{napi_build_version}', napi_versions: [3, 8] } },
+        { 'dist/index.js': ENTRY, 'dist/register_all_kernels.js': ENTRY, 'dist/nodejs_kernel_backend.js': ENTRY },
+      );
+      // The kit's tfjs-core and union, where the package's own would be.
+      const own = createRequire(import.meta.url);
+      for (const dependency of ['@tensorflow/tfjs-core', '@tensorflow/tfjs']) {
+        const link = join(fileURLToPath(new URL('.', fake.from)), 'node_modules', dependency);
+        mkdirSync(dirname(link), { recursive: true });
+        symlinkSync(dirname(own.resolve(`${dependency}/package.json`)), link);
+      }
+      try {
+        const binding = join(fileURLToPath(new URL('.', fake.from)), 'node_modules', 'unbuilt-tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node');
+        await expect(loadTfjsNode('unbuilt-tfjs-node', fake.from)).rejects.toThrow(
+          `its native binding is not built (no ${binding}): run npm run setup:tensorflow, or npm rebuild unbuilt-tfjs-node where it can download libtensorflow`,
+        );
+        expect(entryRan()).toBe(0);
+      } finally {
+        fake.remove();
+      }
+    });
   });
 
   it('webgpu without a GPU is one clear error saying why, naming the usable backends', () => {

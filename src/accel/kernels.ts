@@ -3,9 +3,10 @@ import { fusedKernelsOn } from '../op.ts';
 import { storedAsFloat32 } from './webgpu.ts';
 
 /**
- * The kit's own kernels (optimizer updates, activations, dropout, metrics and batches on wasm and webgpu) do in one
- * kernel what the reference formulas do in several tfjs operations. They are registered with tfjs by name for the
- * backends that have them; these helpers run one where the current backend has it.
+ * The kit's own kernels (optimizer updates, activations, dropout, metrics and batches, each on the backends that
+ * have it: tensorflow, webgpu, wasm) do in one kernel what the reference formulas do in several tfjs operations.
+ * They are registered with tfjs by name for the backends that have them; these helpers run one where the current
+ * backend has it.
  */
 
 /** Whether `runFused(kernelName, …)` would run the kernel on the current backend (for float32 inputs). */

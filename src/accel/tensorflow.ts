@@ -49,7 +49,7 @@ export interface Attr {
   value: string | boolean | number | number[];
 }
 
-/** A kernel's body: the backend's operations on tensors by handle, and float32 constants as handles. */
+/** A kernel's body: the backend's operations on tensors by handle, and constants as handles. */
 export interface TensorflowCall {
   inputs: tf.NamedTensorInfoMap;
   attrs: Record<string, number>;

@@ -78,7 +78,7 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
   makeFolder(cacheDir);
   const timeout = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   // undici is loaded here, where a download begins, so that commands with the files at hand start without it.
-  const { Agent, interceptors } = await import('undici');
+  const { Agent, interceptors, request } = await import('undici');
   const agent = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
   const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
   const failures: MirrorFailure[] = [];
@@ -87,7 +87,7 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
       const url = new URL(name, mirror).href;
       log(`Downloading ${url}`);
       try {
-        await download(url, target, dispatcher, options);
+        await download(url, target, (at) => request(at, { dispatcher }), options);
         return target;
       } catch (error) {
         const reason = reasonOf(error);
@@ -104,13 +104,12 @@ export async function ensureFile(options: EnsureFileOptions): Promise<string> {
 async function download(
   url: string,
   target: string,
-  dispatcher: Dispatcher,
+  get: (url: string) => Promise<Dispatcher.ResponseData>,
   { name, checksum, expectedBytes, log = () => {}, showProgress = process.stderr.isTTY === true }: EnsureFileOptions,
 ): Promise<void> {
   const partial = `${target}.part-${randomBytes(6).toString('hex')}`;
   try {
-    const { request } = await import('undici');
-    const response = await request(url, { dispatcher });
+    const response = await get(url);
     if (response.statusCode !== 200) {
       await response.body.dump();
       throw new Error(`HTTP ${response.statusCode}`);

@@ -88,9 +88,11 @@ describe('gatherBatch', () => {
     const labels = Uint8Array.from({ length: 32 }, (_, i) => i % 10);
     const indices = Uint32Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % 32);
     const expected = Array.from(indices).flatMap((index) => Array.from(bytes.subarray(index * 8, index * 8 + 8), (b) => Math.fround(b / 255)));
-    const shifted = new Uint8Array(257).subarray(1);
-    shifted.set(bytes);
-    for (const pixels of [bytes, shifted]) {
+    // On a word (the file's bytes after its 16-byte header, say) and off one.
+    const [onWord, offWord] = [4, 1].map((offset) => new Uint8Array(256 + offset).subarray(offset));
+    onWord!.set(bytes);
+    offWord!.set(bytes);
+    for (const pixels of [bytes, onWord!, offWord!]) {
       const batch = gatherBatch({ count: 32, features: 8, classes: 10, pixels, labels }, indices);
       expect(Array.from(batch.x)).toEqual(expected);
     }
