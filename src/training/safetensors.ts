@@ -41,6 +41,12 @@ function digest(header: Header, data: Uint8Array): string {
   return createHash('sha256').update(JSON.stringify(header)).update(data).digest('hex');
 }
 
+/** The header's JSON padded with spaces so that the data starts at a multiple of 8 bytes, as the format recommends. */
+function headerBytes(header: Header): Buffer {
+  const json = JSON.stringify(header);
+  return Buffer.from(json + ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8));
+}
+
 /** The bytes of a safetensors file holding `tensors`, with `metadata` and the checksum. */
 export function encodeSafetensors({ metadata, tensors }: SafetensorsFile): Buffer {
   const header: Header = { __metadata__: { ...metadata } };
@@ -50,19 +56,22 @@ export function encodeSafetensors({ metadata, tensors }: SafetensorsFile): Buffe
     header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + values.byteLength] };
     offset += values.byteLength;
   }
-  const data = Buffer.alloc(offset);
+  // The file is written in one buffer: its header's length is known before the checksum is, a SHA-256 in hex
+  // always being 64 characters long.
+  header.__metadata__[CHECKSUM] = '0'.repeat(64);
+  const start = 8 + headerBytes(header).length;
+  delete header.__metadata__[CHECKSUM];
+  const file = Buffer.allocUnsafe(start + offset);
+  const data = file.subarray(start);
   let at = 0;
   for (const { values } of tensors) {
     if (LITTLE_ENDIAN) at += Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(data, at);
     else for (const x of values) at = data.writeFloatLE(x, at);
   }
   header.__metadata__[CHECKSUM] = digest(header, data);
-  const json = JSON.stringify(header);
-  // Padded with spaces so that the data starts at a multiple of 8 bytes, as the format recommends.
-  const headerBytes = Buffer.from(json + ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8));
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
-  return Buffer.concat([prefix, headerBytes, data]);
+  file.writeBigUInt64LE(BigInt(start - 8), 0);
+  headerBytes(header).copy(file, 8);
+  return file;
 }
 
 /** Reads a safetensors file of float32 tensors written by encodeSafetensors, checking its checksum. */
