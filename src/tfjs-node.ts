@@ -34,13 +34,15 @@ export async function loadTfjsNode(name: string, from: string = import.meta.url)
 /** Registers the backend from the package whose entry is `entry`; false, having done nothing, where it cannot. */
 function loadBackendAlone(entry: string): boolean {
   const own = createRequire(import.meta.url);
+  // tfjs-core as the kit has it: what tfjs-node must share, what stands for the union, what the backend joins.
+  const core = own('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
   let inner: NodeJS.Require;
   let union: string;
   let binding: string;
   let packageName: string;
   try {
     inner = createRequire(entry);
-    if (inner('@tensorflow/tfjs-core') !== own('@tensorflow/tfjs-core')) return false;
+    if (inner('@tensorflow/tfjs-core') !== core) return false;
     union = inner.resolve('@tensorflow/tfjs');
     const settings = inner('../package.json') as PackageSettings;
     if (!settings.name) return false;
@@ -62,15 +64,14 @@ function loadBackendAlone(entry: string): boolean {
     const stand = new Module(union);
     stand.filename = union;
     stand.loaded = true;
-    stand.exports = own('@tensorflow/tfjs-core') as unknown;
+    stand.exports = core;
     own.cache[union] = stand;
   }
   try {
     inner('./register_all_kernels');
     const { NodeJSKernelBackend } = inner('./nodejs_kernel_backend') as { NodeJSKernelBackend: new (binding: unknown, packageName: string) => object };
-    const tf = own('@tensorflow/tfjs-core') as typeof import('@tensorflow/tfjs-core');
     // The priority tfjs-node's entry gives it.
-    tf.registerBackend('tensorflow', () => new NodeJSKernelBackend(native, packageName) as never, 3);
+    core.registerBackend('tensorflow', () => new NodeJSKernelBackend(native, packageName) as never, 3);
     return true;
   } finally {
     // Whoever asks for the union afterwards gets the real one.
