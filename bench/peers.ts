@@ -71,8 +71,9 @@ export function comparePeers(settings: Setting[], pairs: number, backend: string
   try {
     for (const name of settings) {
       const setting = SETTINGS[name];
+      // As `npm run experiment` runs it: through the launcher, which runs the bundled sources.
       const kitArgs = [
-        ...process.execArgv, fileURLToPath(new URL('../src/experiments/cli.ts', import.meta.url)), setting.experiment,
+        fileURLToPath(new URL('../src/run.mjs', import.meta.url)), fileURLToPath(new URL('../src/experiments/cli.ts', import.meta.url)), setting.experiment,
         '--dataset', 'fashion-mnist', '--only', setting.only, '--epochs', String(setting.epochs), '--fresh', '--out', out,
         ...(backend ? ['--backend', backend] : []),
       ];

@@ -204,7 +204,7 @@ describe('options npm kept for itself (written without --)', () => {
 
   it('reaches the user through npm as one usage line', () => {
     const child = spawnSync('npm', ['run', '-s', 'submit', '1a', '--backend', 'cpu'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
-    expect(child.status).toBe(2);
+    expect(child.status, child.stderr).toBe(2);
     expect(child.stderr.trim()).toBe('Usage error: npm took --backend: write npm run submit -- 1a --backend cpu');
   });
 });

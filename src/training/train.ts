@@ -141,7 +141,7 @@ async function trainEpoch(
 
 /**
  * A turn of Node.js's event loop, taken after every batch (about 5 µs): on wasm and cpu every read resolves at once,
- * and without it timers and signal handlers (a `kill` of the process, tsx's relay of Ctrl+C) would wait for the end.
+ * and without it timers and signal handlers (Ctrl+C, a `kill` of the process) would wait for the end.
  */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
