@@ -7,16 +7,17 @@
 //
 // What stays as under tsx: packages are imported from node_modules as usual; a module that the sources import with
 // import() is loaded only then, with its packages (esbuild's code splitting); each module's import.meta.url,
-// .dirname and .filename are its own source file's; process.argv[1] is FILE.ts. A stack trace names the bundle's
-// lines, or the .ts lines with DEBUG set (in the environment or .env) or NODE_OPTIONS=--enable-source-maps.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// .dirname and .filename are its own source file's (import.meta.resolve names the bundle); process.argv[1] is
+// FILE.ts. A stack trace names the bundle's lines, or the .ts lines with DEBUG set (in the environment or .env) or
+// NODE_OPTIONS=--enable-source-maps.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'node_modules', '.cache', 'cc6204-kit');
-/** Builds of an entry other than its current one are removed after this long: a command still running from one has long since loaded all it imports. */
+/** A build is removed this long after another replaced it: a command still running from it has long since loaded all it imports. */
 const OLD_BUILD_MS = 24 * 3600 * 1000;
 
 /**
@@ -28,7 +29,7 @@ const OLD_BUILD_MS = 24 * 3600 * 1000;
 /** The folder of `entry`'s builds: a name readable in the cache folder, unique per absolute path. */
 function entryFolder(/** @type {string} */ entry) {
   const inKit = relative(ROOT, entry);
-  const readable = (inKit.startsWith('..') ? basename(entry) : inKit).replace(/[/\\]/g, '_').replace(/\.[cm]?ts$/, '');
+  const readable = (inKit.startsWith('..') || isAbsolute(inKit) ? basename(entry) : inKit).replace(/[/\\]/g, '_').replace(/\.[cm]?ts$/, '');
   let hash = 0;
   for (const char of entry) hash = (Math.imul(hash, 31) + char.charCodeAt(0)) >>> 0;
   return join(CACHE, `${readable}-${hash.toString(16).padStart(8, '0')}`);
@@ -70,31 +71,34 @@ function settingsFiles() {
   return files;
 }
 
+/** What each source's `import.meta.url`, `.dirname` and `.filename` become: a constant of its own (see ownSources). */
+const META = '__cc6204ImportMeta';
+const META_DEFINE = { 'import.meta.url': `${META}.url`, 'import.meta.dirname': `${META}.dirname`, 'import.meta.filename': `${META}.filename` };
+
 /**
  * An esbuild plugin that reads every source, noting its time and size first (so that a save during the build makes
- * the next run build again), and gives each its own `import.meta.url`, `.dirname` and `.filename`, which in a bundle
- * would name the bundle: esbuild's `define`, on the code, file by file. Other uses of `import.meta` name the bundle.
+ * the next run build again), and gives each source that names `import.meta` its own url, dirname and filename, which in
+ * a bundle would name the bundle: a constant put before its first line, which the build's `define` points them to.
+ * `prefixes` takes the constant's length, by file, for the columns of the first line. Other uses of `import.meta`
+ * (import.meta.resolve) name the bundle.
  * @param {Map<string, [number, number]>} seen
+ * @param {Map<string, number>} prefixes
  * @returns {import('esbuild').Plugin}
  */
-function ownSources(seen) {
+function ownSources(seen, prefixes) {
   return {
     name: 'own-sources',
     setup(build) {
-      const tsconfigRaw = readFileSync(join(ROOT, 'tsconfig.json'), 'utf8');
-      build.onLoad({ filter: /\.([cm]?[jt]s|json)$/ }, async (args) => {
+      build.onLoad({ filter: /\.([cm]?[jt]s|json)$/ }, (args) => {
         const { mtimeMs, size } = statSync(args.path);
         seen.set(args.path, [mtimeMs, size]);
         const text = readFileSync(args.path, 'utf8');
         const loader = extname(args.path) === '.json' ? 'json' : /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js';
         if (loader === 'json' || !text.includes('import.meta')) return { contents: text, loader };
-        const define = {
-          'import.meta.url': JSON.stringify(pathToFileURL(args.path).href),
-          'import.meta.dirname': JSON.stringify(dirname(args.path)),
-          'import.meta.filename': JSON.stringify(args.path),
-        };
-        const { code } = await build.esbuild.transform(text, { loader, define, tsconfigRaw, sourcemap: 'inline', sourcefile: args.path });
-        return { contents: code, loader: 'js' };
+        const meta = { url: pathToFileURL(args.path).href, dirname: dirname(args.path), filename: args.path };
+        const prefix = `const ${META} = ${JSON.stringify(meta)}; `;
+        prefixes.set(args.path, prefix.length);
+        return { contents: prefix + text, loader };
       });
     },
   };
@@ -117,6 +121,8 @@ async function bundle(/** @type {string} */ entry, /** @type {string} */ folder)
   const outdir = join(folder, id);
   /** @type {Map<string, [number, number]>} */
   const seen = new Map();
+  /** @type {Map<string, number>} */
+  const prefixes = new Map();
   let result;
   try {
     result = await esbuild.build({
@@ -137,8 +143,16 @@ async function bundle(/** @type {string} */ entry, /** @type {string} */ folder)
       metafile: true,
       write: false,
       logLevel: 'silent',
-      plugins: [ownSources(seen)],
+      define: META_DEFINE,
+      plugins: [ownSources(seen, prefixes)],
     });
+  } catch (error) {
+    const errors = /** @type {{ errors?: EsbuildMessage[] }} */ (error).errors;
+    if (errors === undefined) {
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      throw new Error(`esbuild cannot run (${reason}): run npm ci, without --omit=optional`, { cause: error });
+    }
+    throw new CompileError(errors, prefixes);
   } finally {
     await esbuild.stop();
   }
@@ -150,20 +164,28 @@ async function bundle(/** @type {string} */ entry, /** @type {string} */ folder)
     }),
     ...settingsFiles().map((file) => /** @type {[string, number, number]} */ ([file, statSync(file).mtimeMs, statSync(file).size])),
   ];
+  const partial = `${outdir}.partial`;
   try {
-    const partial = `${outdir}.partial`;
     for (const file of result.outputFiles) {
       const path = join(partial, relative(outdir, file.path));
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, file.path.endsWith('.map') ? absoluteSources(file.text, dirname(file.path)) : `${file.text}\n//# sourceMappingURL=${basename(file.path)}.map\n`);
     }
     renameSync(partial, outdir);
+    // The build this one replaces is kept a day from now, for a command running from it.
+    const replaced = readBuild(folder);
+    try {
+      if (replaced !== null) utimesSync(join(folder, replaced.build), new Date(), new Date());
+    } catch {
+      // Removed already.
+    }
     /** @type {Build} */
     const build = { entry, build: id, main, files };
     writeFileSync(join(folder, `current.json.${process.pid}`), JSON.stringify(build));
     renameSync(join(folder, `current.json.${process.pid}`), join(folder, 'current.json'));
     return build;
   } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
     throw new CacheError(`Could not write the build of ${relative(process.cwd(), entry) || basename(entry)} into ${CACHE}: ${error instanceof Error ? error.message : String(error)} (make the folder writable, or remove it)`);
   }
 }
@@ -178,31 +200,52 @@ function absoluteSources(/** @type {string} */ text, /** @type {string} */ from)
   return JSON.stringify(map);
 }
 
-/** Removes the builds of entries no longer there (a student edition's, a test's), and old builds of the others. */
+/**
+ * Removes the builds of entries no longer there (a student edition's, a test's), and builds of the others replaced more
+ * than a day ago. What another command removes or is still writing meanwhile is left to it: tidying never fails a run.
+ */
 function tidyCache() {
-  for (const name of readdirSync(CACHE)) {
-    const folder = join(CACHE, name);
-    const build = readBuild(folder);
-    if (build === null) continue;
-    if (!existsSync(build.entry)) {
-      rmSync(folder, { recursive: true, force: true });
-      continue;
+  const tryTo = (/** @type {() => void} */ act) => {
+    try {
+      act();
+    } catch {
+      // Gone already, or another command's.
     }
-    for (const other of readdirSync(folder)) {
-      if (other === build.build || other === 'current.json') continue;
-      const path = join(folder, other);
-      if (Date.now() - statSync(path).mtimeMs > OLD_BUILD_MS) rmSync(path, { recursive: true, force: true });
+  };
+  tryTo(() => {
+    for (const name of readdirSync(CACHE)) {
+      const folder = join(CACHE, name);
+      const build = readBuild(folder);
+      if (build === null) continue;
+      if (!existsSync(build.entry)) {
+        tryTo(() => rmSync(folder, { recursive: true, force: true }));
+        continue;
+      }
+      for (const other of readdirSync(folder)) {
+        if (other === build.build || other === 'current.json') continue;
+        const path = join(folder, other);
+        tryTo(() => {
+          if (Date.now() - statSync(path).mtimeMs > OLD_BUILD_MS) rmSync(path, { recursive: true, force: true });
+        });
+      }
     }
-  }
+  });
 }
 
-/** The first of esbuild's messages as `file:line:column: text` (columns from 1, as editors count), and how many more. */
-function compileError(/** @type {unknown} */ error) {
-  const errors = /** @type {{ errors?: { text: string, location?: { file: string, line: number, column: number } | null }[] }} */ (error).errors;
-  const [first, ...more] = errors ?? [];
-  if (first === undefined) return error instanceof Error ? error.message : String(error);
-  const where = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
-  return `${where}${first.text}${more.length > 0 ? ` (and ${more.length} more)` : ''}`;
+/** @typedef {{ text: string, location?: { file: string, line: number, column: number } | null }} EsbuildMessage */
+
+/**
+ * Sources that do not parse: the first of esbuild's messages as `file:line:column: text`, columns counted from 1 as
+ * editors count them (and without the constant that ownSources put before a first line), and how many more there are.
+ */
+class CompileError extends Error {
+  constructor(/** @type {EsbuildMessage[]} */ errors, /** @type {Map<string, number>} */ prefixes) {
+    const [first, ...more] = errors;
+    const location = first?.location;
+    const column = location ? location.column + 1 - (location.line === 1 ? (prefixes.get(resolve(location.file)) ?? 0) : 0) : 0;
+    const where = location ? `${location.file}:${location.line}:${column}: ` : '';
+    super(`${where}${first?.text ?? 'esbuild gave no reason'}${more.length > 0 ? ` (and ${more.length} more)` : ''}`);
+  }
 }
 
 /** Whether DEBUG is set, in the environment or, where the environment leaves it unset, in .env (as src/cli.ts reads it). */
@@ -228,7 +271,8 @@ if (!isFresh(build, entry)) {
     build = await bundle(entry, folder);
     tidyCache();
   } catch (error) {
-    console.error(error instanceof CacheError ? error.message : `Could not compile ${relative(process.cwd(), entry) || basename(entry)}: ${compileError(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(error instanceof CacheError ? message : `Could not compile ${relative(process.cwd(), entry) || basename(entry)}: ${message}`);
     process.exit(1);
   }
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,6 +58,15 @@ describe('src/run.mjs, the launcher of the npm scripts', () => {
     });
   });
 
+  it('compiles a source that names import.meta as TypeScript still, re-exports of types included', () => {
+    write('types.ts', 'export interface Shape { n: number }\nexport const n = 3;\n');
+    write('lib.ts', `export { Shape, n } from './${tag}-types.ts';\nexport const here = import.meta.filename;\n`);
+    const entry = write('entry.ts', `import { n, here, type Shape } from './${tag}-lib.ts';\nconst s: Shape = { n };\nconsole.log(s.n, here.endsWith('lib.ts'));\n`);
+    const child = run([entry]);
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('3 true\n');
+  });
+
   it('leaves the words import.meta.url in a string or a comment as they are', () => {
     const entry = write('entry.ts', "// import.meta.url in a comment\nconsole.log('a import.meta.url b', \"import.meta.dirname\", `import.meta.filename`);\n");
     expect(run([entry]).stdout).toBe('a import.meta.url b import.meta.dirname import.meta.filename\n');
@@ -76,12 +85,20 @@ describe('src/run.mjs, the launcher of the npm scripts', () => {
     expect(run([entry]).stdout).toBe('one\n');
     expect(currentBuild(folder!)).toBe(first);
 
+    // Builds replaced more than a day ago go; the build being replaced stays a day, for a command running from it,
+    // however old it is.
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    const stale = join(folder!, 'replaced-long-ago');
+    mkdirSync(stale);
+    utimesSync(stale, twoDaysAgo, twoDaysAgo);
+    utimesSync(first, twoDaysAgo, twoDaysAgo);
+
     // The same size: the time tells the change.
     writeFileSync(lib, "export const version = 'two';\n");
     expect(run([entry]).stdout).toBe('two\n');
     expect(currentBuild(folder!)).not.toBe(first);
-    // The build before stays a day, for a command still running from it.
     expect(existsSync(first)).toBe(true);
+    expect(existsSync(stale)).toBe(false);
   });
 
   it('loads what a source imports with import() only then, with its packages', () => {
@@ -115,6 +132,12 @@ describe('src/run.mjs, the launcher of the npm scripts', () => {
     expect(child.status).toBe(1);
     expect(child.stdout).toBe('');
     expect(child.stderr.trim()).toMatch(new RegExp(`^Could not compile \\S*${tag}-entry\\.ts: \\S*${tag}-lib\\.ts:1:18: Unexpected ";"$`));
+
+    // The same where the source names import.meta, on its first line and below it.
+    write('lib.ts', 'export const u = import.meta.url, a = ;\n');
+    expect(run([entry]).stderr.trim()).toMatch(new RegExp(`${tag}-lib\\.ts:1:39: Unexpected ";"$`));
+    write('lib.ts', 'export const u = import.meta.url;\nexport const a = ;\n');
+    expect(run([entry]).stderr.trim()).toMatch(new RegExp(`${tag}-lib\\.ts:2:18: Unexpected ";"$`));
   });
 
   it('says how to call it when no TypeScript file is named', () => {
