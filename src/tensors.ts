@@ -1,4 +1,11 @@
+import { endianness } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Whether this machine stores a number's low byte first (x86 and ARM: yes), as Float32Array's bytes are in a
+ * safetensors file and as the batches' copies read four pixel bytes from one word.
+ */
+export const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * `tf.tidy` for a function that returns a structure of tensors (objects, arrays, nulls): everything the function

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type BatchSource, batchSource, checkIndex, SCALED } from '../data/batches.ts';
 import { setFaster } from '../op.ts';
+import { LITTLE_ENDIAN } from '../tensors.ts';
 import { hasFused, runKernelOutputs } from './kernels.ts';
 import { registerWgslKernel, type WgslKernel, wordsTensor } from './webgpu.ts';
 
@@ -32,9 +33,6 @@ const GATHER: WgslKernel = {
 };
 
 const KERNEL = 'CC6204GatherBatch';
-
-/** Whether this machine stores the low byte of a word first, as the kernel reads packed bytes (x86, ARM: yes). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Bytes as an int32 tensor of their words, four to a word (zeros pad the last). */
 function packedBytes(bytes: Uint8Array): tf.Tensor1D {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { op } from '../op.ts';
 import { Random } from '../random.ts';
+import { LITTLE_ENDIAN } from '../tensors.ts';
 import type { Dataset } from './mnist.ts';
 
 /** What gatherBatch reads of a dataset. */
@@ -94,8 +95,6 @@ export function gatherBatch(dataset: BatchData, indices: ArrayLike<number>): Bat
 function scaleBytes(pixels: Uint8Array, from: number, x: Float32Array, to: number, length: number): void {
   for (let j = 0; j < length; j++) x[to + j] = SCALED[pixels[from + j] as number] as number;
 }
-
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
  * The pixels four to a word, where every sample starts on a word (as in MNIST's 784 bytes a sample, read into memory

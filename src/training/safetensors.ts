@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { endianness } from 'node:os';
 import { kitError } from '../errors.ts';
+import { LITTLE_ENDIAN } from '../tensors.ts';
 
 /**
  * The safetensors format (as Python's `safetensors` and PyTorch read it): an 8-byte little-endian header length, a
@@ -26,8 +26,6 @@ export interface SafetensorsFile {
 export class SafetensorsError extends kitError('SafetensorsError', 'SAFETENSORS_INVALID') {}
 
 const CHECKSUM = 'sha256';
-// Float32Array's bytes are the file's as they are on such a machine (nearly every one); elsewhere one value at a time.
-const LITTLE_ENDIAN = endianness() === 'LE';
 
 interface Entry {
   dtype: 'F32';
