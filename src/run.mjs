@@ -47,13 +47,19 @@ function readBuild(/** @type {string} */ folder) {
   }
 }
 
+/** A file's time of change and size, which tell that it changed. */
+function stamp(/** @type {string} */ file) {
+  const { mtimeMs, size } = statSync(file);
+  return /** @type {[number, number]} */ ([mtimeMs, size]);
+}
+
 /** Whether `build` was made from `entry` and from files that have not changed since. */
 function isFresh(/** @type {Build | null} */ build, /** @type {string} */ entry) {
   if (build?.entry !== entry) return false;
   return build.files.every(([file, mtimeMs, size]) => {
     try {
-      const now = statSync(file);
-      return now.mtimeMs === mtimeMs && now.size === size;
+      const [now, bytes] = stamp(file);
+      return now === mtimeMs && bytes === size;
     } catch {
       return false;
     }
@@ -90,8 +96,7 @@ function ownSources(seen, prefixes) {
     name: 'own-sources',
     setup(build) {
       build.onLoad({ filter: /\.([cm]?[jt]s|json)$/ }, (args) => {
-        const { mtimeMs, size } = statSync(args.path);
-        seen.set(args.path, [mtimeMs, size]);
+        seen.set(args.path, stamp(args.path));
         const text = readFileSync(args.path, 'utf8');
         const loader = extname(args.path) === '.json' ? 'json' : /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js';
         if (loader === 'json' || !text.includes('import.meta')) return { contents: text, loader };
@@ -157,13 +162,9 @@ async function bundle(/** @type {string} */ entry, /** @type {string} */ folder)
     await esbuild.stop();
   }
   const main = basename(entry).replace(/\.[cm]?ts$/, '.mjs');
-  const files = [
-    ...Object.keys(result.metafile.inputs).map((input) => resolve(input)).map((file) => {
-      const [mtimeMs, size] = seen.get(file) ?? [statSync(file).mtimeMs, statSync(file).size];
-      return /** @type {[string, number, number]} */ ([file, mtimeMs, size]);
-    }),
-    ...settingsFiles().map((file) => /** @type {[string, number, number]} */ ([file, statSync(file).mtimeMs, statSync(file).size])),
-  ];
+  const files = [...Object.keys(result.metafile.inputs).map((input) => resolve(input)), ...settingsFiles()].map(
+    (file) => /** @type {[string, number, number]} */ ([file, ...(seen.get(file) ?? stamp(file))]),
+  );
   const partial = `${outdir}.partial`;
   try {
     for (const file of result.outputFiles) {
@@ -248,14 +249,20 @@ class CompileError extends Error {
   }
 }
 
-/** Whether DEBUG is set, in the environment or, where the environment leaves it unset, in .env (as src/cli.ts reads it). */
-function debugging() {
+/**
+ * Whether DEBUG is set: in the environment or, where the environment leaves it unset, in .env, read with dotenv as
+ * runCommand (src/cli.ts) reads it, an empty value leaving it unset.
+ */
+async function debugging() {
   if (process.env.DEBUG !== undefined) return process.env.DEBUG !== '';
+  let text;
   try {
-    return /^\s*DEBUG\s*=\s*['"]?[^\s'"#]/m.test(readFileSync('.env', 'utf8'));
+    text = readFileSync('.env', 'utf8');
   } catch {
     return false;
   }
+  const { parse } = await import('dotenv');
+  return (parse(text).DEBUG ?? '').trim() !== '';
 }
 
 const [file, ...args] = process.argv.slice(2);
@@ -277,6 +284,6 @@ if (!isFresh(build, entry)) {
   }
 }
 if (build === null) throw new Error('unreachable: a build was made or read');
-if (debugging()) process.setSourceMapsEnabled(true);
+if (await debugging()) process.setSourceMapsEnabled(true);
 process.argv = [process.argv[0] ?? process.execPath, entry, ...args];
 await import(pathToFileURL(join(folder, build.build, build.main)).href);
