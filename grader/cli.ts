@@ -1,6 +1,6 @@
 // `npm run grader -- serve | make-tests`: the local autograder and the tool that writes its test file.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_SEED, makeTestFile } from './reference.ts';
 import { generateToken, startLocalGrader } from './server.ts';
@@ -20,7 +20,10 @@ Commands:
     --port N      port to listen on, 0 for any free one (default ${DEFAULT_PORT})
     --tests FILE  test file in the course's format {"input": ..., "expected": ...}
                   (default: the kit's own, grader/hw3-tests.json)
-    --token T     token that requests must carry (default: a random one, printed at start)
+    --token-file FILE
+                  file whose first line is the token that requests must carry; else
+                  CC6204_GRADER_TOKEN (environment or .env); else a random token, printed at start
+    --token T     the token on the command line, where other users of the machine see it (ps)
   make-tests    Write a homework 3 test file computed by the kit's float32 reference.
     --seed N      random seed, a whole number from 0 to 4294967295
                   (default ${DEFAULT_SEED}, which gives grader/hw3-tests.json)
@@ -32,6 +35,8 @@ Exit status: 0 on success, 1 if a file cannot be used or the server cannot start
 export interface CliIo {
   log?: (line: string) => void;
   error?: (line: string) => void;
+  /** Where CC6204_GRADER_TOKEN is read (process.env by default, which runCommand fills from .env). */
+  env?: NodeJS.ProcessEnv;
   /** Resolves when the server should stop; by default on SIGINT or SIGTERM. */
   untilStopped?: () => Promise<void>;
 }
@@ -48,7 +53,38 @@ function waitForSignal(): Promise<void> {
   });
 }
 
-async function serve(args: string[], log: (line: string) => void, untilStopped: () => Promise<void>): Promise<number> {
+/** Where a server's token came from: given (and then never printed) or made up here (and then printed). */
+interface ServerToken {
+  token: string;
+  source: string | undefined;
+}
+
+/** The token `serve` requires: from --token-file, --token, CC6204_GRADER_TOKEN, or made up; warns about --token. */
+function serverToken(values: { token?: string; 'token-file'?: string }, env: NodeJS.ProcessEnv, error: (line: string) => void): ServerToken {
+  if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('give --token or --token-file, not both');
+  if (values['token-file'] !== undefined) {
+    const path = values['token-file'];
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (failure) {
+      throw new UsageError(`--token-file ${path} cannot be read (${(failure as NodeJS.ErrnoException).code ?? (failure as Error).message})`);
+    }
+    const token = text.split('\n')[0]!.trim();
+    if (token === '') throw new UsageError(`--token-file ${path} is empty: put the token on its first line`);
+    return { token, source: `the first line of ${path}` };
+  }
+  if (values.token !== undefined) {
+    if (values.token === '') throw new UsageError('--token must not be empty');
+    error('Warning: a token given with --token is visible to other users of this machine (ps, and npm echoes the command); set CC6204_GRADER_TOKEN in .env or use --token-file FILE instead.');
+    return { token: values.token, source: '--token' };
+  }
+  const fromEnv = env.CC6204_GRADER_TOKEN?.trim();
+  if (fromEnv) return { token: fromEnv, source: 'CC6204_GRADER_TOKEN' };
+  return { token: generateToken(), source: undefined };
+}
+
+async function serve(args: string[], log: (line: string) => void, error: (line: string) => void, env: NodeJS.ProcessEnv, untilStopped: () => Promise<void>): Promise<number> {
   const { values } = parseCommandLine('grader serve', {
     args,
     options: {
@@ -56,13 +92,13 @@ async function serve(args: string[], log: (line: string) => void, untilStopped: 
       port: { type: 'string', default: String(DEFAULT_PORT) },
       tests: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
     },
   });
   const port = wholeNumberOption('port', values.port, { min: 0, max: 65535 });
-  if (values.token === '') throw new UsageError('--token must not be empty');
+  const { token, source } = serverToken(values, env, error);
   const testsPath = values.tests === undefined ? DEFAULT_TEST_FILE : resolve(values.tests);
   const tests = readTestFile(testsPath);
-  const token = values.token ?? generateToken();
   let grader;
   try {
     grader = await startLocalGrader({ host: values.host, port, tests, token, log });
@@ -72,15 +108,11 @@ async function serve(args: string[], log: (line: string) => void, untilStopped: 
     }
     throw error;
   }
-  // A token given with --token may be someone's real one, so only a generated token is printed.
-  const tokenText = values.token === undefined ? token : '<the --token value>';
+  // A token given may be someone's real one, so only a made-up token is printed.
+  const tokenText = source === undefined ? token : '<that token>';
   log(`Local autograder for homework 3 listening on ${grader.url}`);
   log(`Test file: ${testsPath}`);
-  log(
-    values.token === undefined
-      ? `Token: ${token} (made up for this server; it is not your course token)`
-      : 'Token: the one given with --token',
-  );
+  log(source === undefined ? `Token: ${token} (made up for this server; it is not your course token)` : `Token: the one from ${source}`);
   log(`Point the kit at it: CC6204_URL=${grader.url} CC6204_TOKEN=${tokenText} npm run submit all`);
   log('(or put CC6204_URL and CC6204_TOKEN in .env). Press Ctrl+C to stop.');
   await untilStopped();
@@ -109,7 +141,7 @@ function makeTests(args: string[], log: (line: string) => void): number {
 /** Runs the grader CLI with `argv` (without `node` and the script); resolves to the exit status. */
 export async function main(
   argv: readonly string[],
-  { log = console.log, error = console.error, untilStopped = waitForSignal }: CliIo = {},
+  { log = console.log, error = console.error, env = process.env, untilStopped = waitForSignal }: CliIo = {},
 ): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -117,7 +149,7 @@ export async function main(
       log(HELP);
       return command === undefined ? 2 : 0;
     }
-    if (command === 'serve') return await serve(args, log, untilStopped);
+    if (command === 'serve') return await serve(args, log, error, env, untilStopped);
     if (command === 'make-tests') return makeTests(args, log);
     throw new UsageError(`Unknown command ${JSON.stringify(command)}; the commands are serve and make-tests`);
   } catch (failure) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { installFastPaths } from './accel/index.ts';
 import { UsageError } from './cli.ts';
-import { loadTfjsNode } from './tfjs-node.ts';
+import { loadTfjsNode, TFJS_NODE_PLACES } from './tfjs-node.ts';
 import { hasGpuDeviceNode, installWebGpu, trapDeviceErrors } from './webgpu.ts';
 
 /**
@@ -50,17 +50,17 @@ function dropEmscriptenExceptionHandlers(before: ProcessHandlers): void {
 }
 
 /** Loads the first of tfjs-node's packages that loads; its name, or an Error with each one's reason. */
-async function loadFirstTfjsNode(modules: string[]): Promise<string> {
+async function loadFirstTfjsNode(places: readonly { name: string; from: string }[]): Promise<string> {
   const reasons: string[] = [];
-  for (const name of modules) {
+  for (const { name, from } of places) {
     try {
-      await loadTfjsNode(name);
+      await loadTfjsNode(name, from);
       return name;
     } catch (error) {
-      reasons.push(`${name}: ${firstLine(error)}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') reasons.push(`${name}: ${firstLine(error)}`);
     }
   }
-  throw new Error(reasons.join('; '));
+  throw new Error(reasons.length > 0 ? reasons.join('; ') : 'tfjs-node is not installed: npm run setup:tensorflow builds it here');
 }
 
 const CANDIDATES: Record<BackendName, Candidate> = {
@@ -68,7 +68,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
     async register() {
       // TensorFlow's C++ logging (which instructions the CPU has, say) stays quiet unless asked for.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-      const loaded = await loadFirstTfjsNode(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+      const loaded = await loadFirstTfjsNode(TFJS_NODE_PLACES);
       // tfjs-node registers with its own copy of tfjs-core when the versions differ, which would leave ours without it.
       if (tf.findBackendFactory('tensorflow') === null) {
         throw new Error(`${loaded} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);

@@ -2,23 +2,29 @@
 // download libtensorflow (no internet but the package registries). tfjs-node's binding is built against the
 // TensorFlow C library inside a tensorflow-cpu wheel, from the machine's Python index (pip) or given as a file or
 // an unpacked folder. With internet, `npm install @tensorflow/tfjs-node` does all this by itself.
+//
+// It installs into a folder of the kit's own beside node_modules (.tensorflow/, SETUP_FOLDER), where the loader
+// looks after node_modules, so that npm ci leaves it working; a new setup is built beside the old one and replaces it
+// only once it loads.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from './cli.ts';
 import { kitError } from './errors.ts';
+import { SETUP_FOLDER } from './tfjs-node.ts';
 
 const TFJS_NODE_VERSION = '4.22.0';
 
 export const HELP = `Usage: npm run setup:tensorflow [-- --wheel FILE|FOLDER]
 
 Makes the tensorflow backend work on a machine without internet: installs @tensorflow/tfjs-node
-(${TFJS_NODE_VERSION}, without its download step) and builds its binding against the TensorFlow C library of a
-tensorflow-cpu wheel (about a minute and 800 MB). The wheel comes from --wheel, else CC6204_TENSORFLOW_WHEEL, else
-the machine's Python index (pip download tensorflow-cpu). Then --backend tensorflow works; npm ci undoes it.
+(${TFJS_NODE_VERSION}, without its download step) into .tensorflow/ and builds its binding against the TensorFlow C
+library of a tensorflow-cpu wheel (about a minute and 800 MB). The wheel comes from --wheel, else
+CC6204_TENSORFLOW_WHEEL, else the machine's Python index (pip download tensorflow-cpu). Then --backend tensorflow
+works, and the automatic choice takes it; npm ci leaves it as it is. To undo it, remove .tensorflow/.
 
 Options:
   --wheel PATH  a tensorflow-cpu .whl file, or a folder it was unpacked into
@@ -102,25 +108,57 @@ function nodeHeaders(): string | undefined {
   return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
-/** Builds `@tensorflow/<name>`'s binding with its own install script, for `kind` (cpu or gpu). */
-function buildBinding(name: string, kind: 'cpu' | 'gpu', from: string, log: (line: string) => void): void {
-  const packageDir = join(ROOT, 'node_modules', '@tensorflow', name);
+/**
+ * Installs tfjs-node into `folder` without its install step, its copy of tfjs-core replaced by a link to the kit's
+ * (the backend must register with the tfjs-core the kit uses), and builds its binding against the unpacked wheel.
+ */
+function install(folder: string, from: string, log: (line: string) => void): void {
+  mkdirSync(folder, { recursive: true });
+  const manifest = {
+    description: 'The tensorflow backend as npm run setup:tensorflow built it; remove this folder to undo it.',
+    private: true,
+    dependencies: { '@tensorflow/tfjs-node': TFJS_NODE_VERSION },
+  };
+  writeFileSync(join(folder, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  log(`Installing @tensorflow/tfjs-node@${TFJS_NODE_VERSION} without its download step...`);
+  run('npm install @tensorflow/tfjs-node', 'npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: folder });
+  const core = join(folder, 'node_modules', '@tensorflow', 'tfjs-core');
+  rmSync(core, { recursive: true, force: true });
+  symlinkSync(relative(dirname(core), join(ROOT, 'node_modules', '@tensorflow', 'tfjs-core')), core);
+  const packageDir = join(folder, 'node_modules', '@tensorflow', 'tfjs-node');
   layOutDeps(from, packageDir);
-  log(`Building ${name}'s binding against the wheel's TensorFlow (about half a minute)...`);
+  log("Building tfjs-node's binding against the wheel's TensorFlow (about half a minute)...");
   const headers = nodeHeaders();
   const env = {
     ...process.env,
-    PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+    PATH: `${join(folder, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
     ...(headers ? { npm_config_nodedir: headers } : {}),
   };
   // Its prebuilt binary download fails at once without internet; then node-gyp builds from source.
-  run(`Building ${name}'s binding`, process.execPath, ['scripts/install.js', kind], { cwd: packageDir, env });
+  run("Building tfjs-node's binding", process.execPath, ['scripts/install.js', 'cpu'], { cwd: packageDir, env });
 }
 
-/** Whether the tensorflow backend loads, in a process of its own: its description, or the reason it does not. */
+/** Runs `script`, an ES module, in a Node.js process of its own in the kit's folder; its output. */
+function runScript(step: string, script: string): string {
+  return run(step, process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT }).trim();
+}
+
+/** Whether the tfjs-node built in `folder` registers a tensorflow backend that computes. */
+function checkBuilt(folder: string): void {
+  const from = JSON.stringify(pathToFileURL(join(folder, 'package.json')).href);
+  runScript(
+    'Loading the tfjs-node just built',
+    `const tf = await import('@tensorflow/tfjs-core'); const { loadTfjsNode } = await import('./src/tfjs-node.ts');
+     await loadTfjsNode('@tensorflow/tfjs-node', ${from});
+     if (!(await tf.setBackend('tensorflow'))) throw new Error('the backend did not initialise');
+     const sum = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync();
+     if (sum[0] !== 4 || sum[1] !== 6) throw new Error('1 + 3 and 2 + 4 gave ' + Array.from(sum).join(', '));`,
+  );
+}
+
+/** The tensorflow backend as the kit chooses it, in a process of its own: its description, or why it does not load. */
 function check(): string {
-  const script = `const { selectBackend } = await import('./src/backend.ts'); console.log((await selectBackend('tensorflow')).description);`;
-  return run('Loading the tensorflow backend', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT }).trim();
+  return runScript('Loading the tensorflow backend', `const { selectBackend } = await import('./src/backend.ts'); console.log((await selectBackend('tensorflow')).description);`);
 }
 
 export function main(argv: string[], log: (line: string) => void = console.log, error: (line: string) => void = console.error): number {
@@ -132,20 +170,24 @@ export function main(argv: string[], log: (line: string) => void = console.log, 
     }
     if (values.wheel === '') throw new UsageError('--wheel needs a file or folder');
     const scratch = mkdtempSync(join(tmpdir(), 'cc6204-tensorflow-'));
+    // Built beside the one in use, which stays until the new one loads.
+    const building = `${SETUP_FOLDER.replace(/[/\\]$/, '')}.building`;
+    rmSync(building, { recursive: true, force: true });
     try {
       const wheel = findWheel(values.wheel ?? (process.env.CC6204_TENSORFLOW_WHEEL?.trim() || undefined), join(scratch, 'wheel'), log);
       log(`Wheel: ${wheel}`);
       const from = unpacked(wheel, join(scratch, 'unpacked'));
       checkWheel(from);
-      log(`Installing @tensorflow/tfjs-node@${TFJS_NODE_VERSION} without its download step...`);
-      run('npm install @tensorflow/tfjs-node', 'npm', ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`], { cwd: ROOT });
-      buildBinding('tfjs-node', 'cpu', from, log);
-      if (existsSync(join(ROOT, 'node_modules', '@tensorflow', 'tfjs-node-gpu', 'scripts', 'install.js'))) buildBinding('tfjs-node-gpu', 'gpu', from, log);
+      install(building, from, log);
+      checkBuilt(building);
+      rmSync(SETUP_FOLDER, { recursive: true, force: true });
+      renameSync(building, SETUP_FOLDER);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
+      rmSync(building, { recursive: true, force: true });
     }
     log(`Backend: ${check()}`);
-    log('Done: --backend tensorflow works, and the automatic choice takes it. npm ci undoes it.');
+    log(`Done: --backend tensorflow works, and the automatic choice takes it. It is in ${relative(process.cwd(), SETUP_FOLDER) || '.'}/, which npm ci leaves as it is.`);
     return 0;
   } catch (failure) {
     return reportFailure(failure, { error, debug: Boolean(process.env.DEBUG), usageHint: ' (see --help)' });

@@ -3,10 +3,30 @@
 // their source maps: about half a second at every start, for nothing the kit uses. What registers the backend (its
 // kernels, its backend class, its native binding) needs only tfjs-core's API, which the union re-exports as is, so
 // while those modules load, '@tensorflow/tfjs' stands for tfjs-core.
+//
+// tfjs-node 4.22 calls util.isNullOrUndefined, which Node.js 23 removed, and util.isArray, deprecated with a warning
+// since Node.js 22: while its modules load, a require of util from inside the package gets Node.js's util with
+// those functions put back, and the rest of the process keeps Node.js's own.
 import { existsSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, sep } from 'node:path';
+import * as nodeUtil from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * Where `npm run setup:tensorflow` installs tfjs-node and builds its binding: a folder of the kit's own beside
+ * node_modules, so that `npm ci`, which empties node_modules, leaves it working.
+ */
+export const SETUP_FOLDER = fileURLToPath(new URL('../.tensorflow/', import.meta.url));
+
+/** Where the tensorflow backend's packages are looked for, in this order: each a package name and where it is resolved from. */
+export const TFJS_NODE_PLACES: readonly { name: string; from: string }[] = [
+  // Installed by npm (with internet: the optional dependency, or npm install @tensorflow/tfjs-node).
+  { name: '@tensorflow/tfjs-node-gpu', from: import.meta.url },
+  { name: '@tensorflow/tfjs-node', from: import.meta.url },
+  // Built by npm run setup:tensorflow.
+  { name: '@tensorflow/tfjs-node', from: pathToFileURL(join(SETUP_FOLDER, 'package.json')).href },
+];
 
 /** The part of tfjs-node's package.json the loader reads: its name, and where node-pre-gyp builds its native binding. */
 interface PackageSettings {
@@ -16,19 +36,56 @@ interface PackageSettings {
 
 /**
  * Registers tfjs-node's (or tfjs-node-gpu's) `tensorflow` backend with the kit's tfjs-core; `name` is resolved from
- * `from`. Where the package is laid out otherwise than tfjs-node 4.x, or uses another copy of tfjs-core, it imports
- * the package's entry instead, which then does its work, or fails in the package's own words.
+ * `from` (not found there: an error whose code is ERR_MODULE_NOT_FOUND). Where the package is laid out otherwise than
+ * tfjs-node 4.x, or uses another copy of tfjs-core, it imports the package's entry instead, which then does its work,
+ * or fails in the package's own words.
  */
 export async function loadTfjsNode(name: string, from: string = import.meta.url): Promise<void> {
   let entry: string;
   try {
     entry = createRequire(from).resolve(name);
-  } catch {
-    // Not installed, or not to be required: the import says which, in Node.js's words ("Cannot find package ...").
-    await import(name);
-    return;
+  } catch (failure) {
+    if ((failure as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw failure;
+    throw Object.assign(new Error(`Cannot find package '${name}' from ${fileURLToPath(from)}`), { code: 'ERR_MODULE_NOT_FOUND' });
   }
-  if (!loadBackendAlone(entry)) await import(pathToFileURL(entry).href);
+  await withOldUtil(packageFolder(entry), async () => {
+    if (!loadBackendAlone(entry)) await import(pathToFileURL(entry).href);
+  });
+}
+
+/** The folder of the package that `file` is in: the nearest one above it holding a package.json. */
+function packageFolder(file: string): string {
+  let folder = dirname(file);
+  while (!existsSync(join(folder, 'package.json')) && dirname(folder) !== folder) folder = dirname(folder);
+  return folder;
+}
+
+/** util's functions that tfjs-node calls and today's Node.js removed, or warns about. */
+const OLD_UTIL = {
+  isArray: Array.isArray,
+  isNullOrUndefined: (value: unknown) => value === null || value === undefined,
+};
+
+/**
+ * Runs `load` with a require of util (or node:util) from a module under `packageDir` given Node.js's util with
+ * OLD_UTIL over it. Module._load is where every CommonJS require goes, whether the package was required or imported.
+ */
+async function withOldUtil(packageDir: string, load: () => Promise<void>): Promise<void> {
+  const loader = Module as unknown as { _load: (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown };
+  const original = loader._load;
+  const within = packageDir + sep;
+  const util: unknown = Object.freeze(
+    Object.create(nodeUtil, Object.fromEntries(Object.entries(OLD_UTIL).map(([name, value]) => [name, { value, enumerable: true }]))),
+  );
+  loader._load = function (request, parent, isMain) {
+    if ((request === 'util' || request === 'node:util') && parent?.filename?.startsWith(within)) return util;
+    return original.call(this, request, parent, isMain);
+  };
+  try {
+    await load();
+  } finally {
+    loader._load = original;
+  }
 }
 
 /** Registers the backend from the package whose entry is `entry`; false, having done nothing, where it cannot. */

@@ -26,6 +26,18 @@ const BACKEND_MODULE = new URL('../src/backend.ts', import.meta.url).href;
 const packageUrl = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
 const TFJS_CORE = packageUrl('@tensorflow/tfjs-core');
 const TFJS_WEBGPU = packageUrl('@tensorflow/tfjs-backend-webgpu');
+/**
+ * A script's `tfjsNodeRequire(name)`: a require from inside the first package `name` where the kit looks for
+ * tfjs-node (node_modules, or the folder of setup:tensorflow); it needs createRequire in scope.
+ */
+const TFJS_NODE_REQUIRE = `
+  const { TFJS_NODE_PLACES } = await import('${new URL('../src/tfjs-node.ts', import.meta.url).href}');
+  const tfjsNodeRequire = (name) => {
+    for (const place of TFJS_NODE_PLACES.filter((place) => place.name === name)) {
+      try { return createRequire(createRequire(place.from).resolve(name)); } catch {}
+    }
+    throw new Error('no ' + name);
+  };`;
 
 /**
  * Runs `body` in a Node.js process of its own (with `nodeFlags`), after
@@ -112,7 +124,8 @@ describe('backend choice', () => {
       const tf = await import('${TFJS_CORE}');
       const { description } = await selectBackend('tensorflow');
       const tfjsNode = description.match(/through (\\S+)\\)/)[1];
-      const inner = createRequire(createRequire('${BACKEND_MODULE}').resolve(tfjsNode));
+      ${TFJS_NODE_REQUIRE}
+      const inner = tfjsNodeRequire(tfjsNode);
       const union = inner.resolve('@tensorflow/tfjs');
       const loaded = union in inner.cache;
       const product = await tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2])).data();
@@ -125,7 +138,8 @@ describe('backend choice', () => {
   it.runIf(nativeLoads)('an @tensorflow/tfjs loaded before tensorflow is chosen stays the one loaded', () => {
     const child = runWithBackend(`
       const { createRequire } = await import('node:module');
-      const require = createRequire('${BACKEND_MODULE}');
+      ${TFJS_NODE_REQUIRE}
+      const require = tfjsNodeRequire('@tensorflow/tfjs-node');
       const before = require('@tensorflow/tfjs');
       await selectBackend('tensorflow');
       console.log(JSON.stringify({ same: require('@tensorflow/tfjs') === before, layers: typeof before.layers }));
@@ -165,15 +179,15 @@ describe('backend choice', () => {
         { main: 'dist/index.js', binary: { module_name: 'tfjs_binding', module_path: './lib/napi-v{napi_build_version}', napi_versions: [3, 8] } },
         { 'dist/index.js': ENTRY, 'dist/register_all_kernels.js': ENTRY, 'dist/nodejs_kernel_backend.js': ENTRY },
       );
-      // The kit's tfjs-core and union, where the package's own would be.
-      const own = createRequire(import.meta.url);
-      for (const dependency of ['@tensorflow/tfjs-core', '@tensorflow/tfjs']) {
-        const link = join(fileURLToPath(new URL('.', fake.from)), 'node_modules', dependency);
-        mkdirSync(dirname(link), { recursive: true });
-        symlinkSync(dirname(own.resolve(`${dependency}/package.json`)), link);
-      }
       try {
-        const binding = join(fileURLToPath(new URL('.', fake.from)), 'node_modules', 'unbuilt-tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node');
+        // The kit's tfjs-core, and a union of its own (the kit installs @tensorflow/tfjs only with tfjs-node), where
+        // the package's own would be.
+        const modules = join(fileURLToPath(new URL('.', fake.from)), 'node_modules');
+        mkdirSync(join(modules, '@tensorflow', 'tfjs'), { recursive: true });
+        symlinkSync(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json')), join(modules, '@tensorflow', 'tfjs-core'));
+        writeFileSync(join(modules, '@tensorflow', 'tfjs', 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs', main: 'index.js' }));
+        writeFileSync(join(modules, '@tensorflow', 'tfjs', 'index.js'), ENTRY);
+        const binding = join(modules, 'unbuilt-tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node');
         await expect(loadTfjsNode('unbuilt-tfjs-node', fake.from)).rejects.toThrow(
           `its native binding is not built (no ${binding}): run npm run setup:tensorflow, or npm rebuild unbuilt-tfjs-node where it can download libtensorflow`,
         );
@@ -189,7 +203,7 @@ describe('backend choice', () => {
     const nowhere = join(tmpdir(), 'cc6204-no-such-vulkan-driver.json');
     const child = runWithBackend(`await selectBackend('webgpu');`, { ...process.env, VK_DRIVER_FILES: nowhere, VK_ICD_FILENAMES: nowhere });
     expect(child.status).not.toBe(0);
-    expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \(no Vulkan (loader|driver)[^)]*\)\. Usable here: (.+, )?wasm, cpu\./);
+    expect(child.stderr).toMatch(/Error: Backend "webgpu" cannot load \(no Vulkan (loader|driver)[^\n]*\)\. Usable here: (.+, )?wasm, cpu\./);
     // Dawn is not even started, so neither it nor the Vulkan loader prints its warnings.
     expect(child.stderr).not.toMatch(/Warning|vkCreateInstance/);
   });

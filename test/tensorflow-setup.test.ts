@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('npm run setup:tensorflow', () => {
     expect(code).toBe(0);
     expect(out).toBe(HELP);
     expect(out).toContain('CC6204_TENSORFLOW_WHEEL');
-    expect(out).toContain('npm ci undoes it');
+    expect(out).toContain('npm ci leaves it as it is. To undo it, remove .tensorflow/.');
   });
 
   it('fails in one line where the wheel given is not there', () => {
@@ -28,10 +28,14 @@ describe('npm run setup:tensorflow', () => {
 
   it('fails in one line, before installing anything, where a folder given holds no TensorFlow library', () => {
     const folder = mkdtempSync(join(tmpdir(), 'cc6204-not-a-wheel-'));
-    writeFileSync(join(folder, 'README'), 'not TensorFlow');
-    const { code, err } = run(['--wheel', folder]);
-    expect(code).toBe(1);
-    expect(err).toBe('Error: The wheel has no tensorflow/libtensorflow_cc.so.2: it is not a tensorflow-cpu wheel of TensorFlow 2.x.');
+    try {
+      writeFileSync(join(folder, 'README'), 'not TensorFlow');
+      const { code, err } = run(['--wheel', folder]);
+      expect(code).toBe(1);
+      expect(err).toBe('Error: The wheel has no tensorflow/libtensorflow_cc.so.2: it is not a tensorflow-cpu wheel of TensorFlow 2.x.');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('refuses an empty --wheel as a usage error', () => {

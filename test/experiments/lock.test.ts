@@ -21,13 +21,14 @@ function deadPid(): number {
 describe('takeLock', () => {
   it.runIf(existsSync('/proc/self/stat'))('takes over a lock whose process is a zombie (ended, not yet reaped)', async () => {
     const path = join(dir, 'zombie.lock');
-    // A child that ends at once, whose parent (this shell) sleeps without reaping it, for longer than a busy machine
-    // may take to get to the checks below (it is killed at the end).
-    const parent = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A child that ends after half a second, by when its parent (this shell) has become a sleep that never reaps it:
+    // a shell reaps a child that ends before it execs. The sleep outlasts what a busy machine may take to get to the
+    // checks below (it is killed at the end).
+    const parent = spawn('sh', ['-c', 'sh -c "sleep 0.5" & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
     try {
       // Until the child has ended it is alive; wait until /proc says it is a zombie.
-      const deadline = Date.now() + 3000;
+      const deadline = Date.now() + 10_000;
       while (Date.now() < deadline && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) await new Promise((r) => setTimeout(r, 20));
       expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain(') Z ');
       writeFileSync(path, `${pid}\n`);

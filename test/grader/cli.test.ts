@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function run(argv: string[]) {
   const out = capture();
   const err = capture();
-  const code = await main(argv, { log: out.log, error: err.log });
+  const code = await main(argv, { log: out.log, error: err.log, env: {} });
   return { code, out, err };
 }
 
@@ -27,7 +27,7 @@ describe('grader CLI: help and bad arguments', () => {
   it('prints a help that names both commands and their options', async () => {
     const { code, out } = await run(['--help']);
     expect(code).toBe(0);
-    for (const word of ['serve', '--host', '--port', '--tests', '--token', 'make-tests', '--seed', '--out']) {
+    for (const word of ['serve', '--host', '--port', '--tests', '--token-file', 'CC6204_GRADER_TOKEN', '--token', 'make-tests', '--seed', '--out']) {
       expect(out.text()).toContain(word);
     }
   });
@@ -44,6 +44,8 @@ describe('grader CLI: help and bad arguments', () => {
     [['serve', '--port', 'abc'], /^Usage error: --port must be a whole number from 0 to 65535/],
     [['serve', '--port', '70000'], /^Usage error: --port must be/],
     [['serve', '--token', ''], /^Usage error: --token must not be empty/],
+    [['serve', '--token', 'a', '--token-file', 'b'], /^Usage error: give --token or --token-file, not both/],
+    [['serve', '--token-file', '/no/such/token'], /^Usage error: --token-file \/no\/such\/token cannot be read \(ENOENT\)/],
     [['make-tests', '--seed', '-1', '--out', 'x.json'], /^Usage error/],
     [['make-tests', '--seed', '1.5', '--out', 'x.json'], /^Usage error: --seed must be a whole number/],
     [['make-tests', '--seed', '3'], /^Usage error: make-tests needs --out FILE/],
@@ -92,7 +94,7 @@ describe('grader CLI: serve', () => {
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     const out = capture();
-    const running = main(['serve', '--port', '0'], { log: out.log, untilStopped: () => stopped });
+    const running = main(['serve', '--port', '0'], { log: out.log, env: {}, untilStopped: () => stopped });
     await expect.poll(() => out.text(), { timeout: 5000 }).toContain('Press Ctrl+C');
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out.text())?.[1];
     const token = /Token: ([0-9a-f]{32}) /.exec(out.text())?.[1];
@@ -108,11 +110,26 @@ describe('grader CLI: serve', () => {
     expect(out.lines.at(-1)).toBe('Stopped.');
   });
 
-  it('answers with the given token, without printing it', async () => {
+  const tokenFile = join(dir, 'token');
+  it.each([
+    { way: '--token-file', args: ['--token-file', tokenFile], env: {}, source: `the first line of ${tokenFile}`, warning: [] },
+    { way: 'CC6204_GRADER_TOKEN', args: [], env: { CC6204_GRADER_TOKEN: ' given-token-4711 ' }, source: 'CC6204_GRADER_TOKEN', warning: [] },
+    {
+      way: '--token',
+      args: ['--token', 'given-token-4711'],
+      env: {},
+      source: '--token',
+      warning: [
+        'Warning: a token given with --token is visible to other users of this machine (ps, and npm echoes the command); set CC6204_GRADER_TOKEN in .env or use --token-file FILE instead.',
+      ],
+    },
+  ])('answers with the token given by $way, without printing it', async ({ args, env, source, warning }) => {
+    writeFileSync(tokenFile, 'given-token-4711\nnot this line\n');
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     const out = capture();
-    const running = main(['serve', '--port', '0', '--token', 'given-token-4711'], { log: out.log, untilStopped: () => stopped });
+    const err = capture();
+    const running = main(['serve', '--port', '0', ...args], { log: out.log, error: err.log, env, untilStopped: () => stopped });
     await expect.poll(() => out.text(), { timeout: 5000 }).toContain('Press Ctrl+C');
     const url = /listening on (\S+)/.exec(out.text())![1]!;
     const client = new AutograderClient({ baseUrl: url, token: 'given-token-4711', log: () => {} });
@@ -128,7 +145,16 @@ describe('grader CLI: serve', () => {
     }
     expect(await running).toBe(0);
     expect(out.text()).not.toContain('given-token-4711');
+    expect(out.lines).toContain(`Token: the one from ${source}`);
     expect(out.lines).toContain('POST /api/tests/3/2a -> OK');
+    expect(err.lines).toEqual(warning);
+  });
+
+  it('exits 2 for a token file whose first line is empty', async () => {
+    writeFileSync(tokenFile, '\nsecond line\n');
+    const { code, err } = await run(['serve', '--port', '0', '--token-file', tokenFile]);
+    expect(code).toBe(2);
+    expect(err.lines).toEqual([`Usage error: --token-file ${tokenFile} is empty: put the token on its first line (see --help)`]);
   });
 
   it('exits 1 with a clear line when the port is taken', async () => {
