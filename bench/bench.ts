@@ -29,9 +29,10 @@ Options:
   --batch N        rows per synthetic batch (default ${BATCH}; the real epoch keeps ${BATCH})
   --epoch          also time one real epoch of Fashion-MNIST (${DATASET_SOURCES['fashion-mnist'].localDir})
                    through the experiment's training loop: 10 to 20 s on wasm, minutes on cpu
-  --no-fused       run the reference formulas alone, without the fast paths of src/accel (optimizer
-                   updates, activations and their gradients, transposes on wasm and webgpu; dropout,
-                   metrics and batches on webgpu)
+  --no-fused       run the reference formulas alone, as the student edition runs them: without the faster
+                   versions of src/accel (optimizer updates, activations and their gradients, the linear
+                   layer on tensorflow; dropout, metrics and batches on webgpu), with its faster
+                   primitives (wasm's products with a transposed operand)
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function

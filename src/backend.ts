@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { installFastPaths } from './accel/index.ts';
+import { installFastPaths, installFasterPrimitives } from './accel/index.ts';
 import { UsageError } from './cli.ts';
 import { loadTfjsNode, TFJS_NODE_PLACES } from './tfjs-node.ts';
 import { hasGpuDeviceNode, installWebGpu, trapDeviceErrors } from './webgpu.ts';
@@ -93,6 +93,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
   wasm: {
     async register() {
       await import('@tensorflow/tfjs-backend-wasm');
+      installFasterPrimitives('wasm');
       // Loaded here, not at the top, so that a program that never takes wasm can leave its package out (a bundle).
       const { registerThreadedWasm, wasmThreadCount } = await import('./wasm-threads.ts');
       const threads = wasmThreadCount();

@@ -3,9 +3,13 @@ import { type Activation, type ActivationName, activate, activationGrad, type Pa
 // kit only: begin
 import { softmaxCrossEntropyGrad } from '../nn/loss.ts';
 // kit only: end
-import { setFaster } from '../op.ts';
+import { type Check, setFaster } from '../op.ts';
 import { ACTIVATION_KERNELS } from './activations-wasm.ts';
 import { runFused } from './kernels.ts';
+import { signedProbe } from './probes.ts';
+// kit only: begin
+import { classesProbe } from './probes.ts';
+// kit only: end
 import { withBiasGrad } from './linear.ts';
 import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
 import { registerWasmKernel, type WasmCall } from './wasm.ts';
@@ -234,6 +238,47 @@ export function fusedSoftmaxCrossEntropyGrad(probs: tf.Tensor2D, targets: tf.Ten
 }
 // kit only: end
 
+/** The activation's function `name` as it is now, a setting by its identity (an activation of one's own, replaced). */
+const formulaOf = (activation: Activation, name: 'f' | 'dfdx'): unknown => (activation as unknown as Record<string, unknown>)[name];
+
+/** A call's parameter as a setting: its value where it is a constant, 'tensor' where it is trained. */
+const paramSetting = (param: ParamValue | undefined): unknown => (param instanceof tf.Tensor ? 'tensor' : param);
+
+/** The probe's parameter: the call's constant as it is, a trained one as a tensor of its shape holding 0.8. */
+const probeParam = (param: ParamValue | undefined): ParamValue | undefined => (param instanceof tf.Tensor ? (tf.fill(param.shape, 0.8) as tf.Scalar) : param);
+
+/** The fused activations are held to the activation's `f` as it stands (an activation of one's own included). */
+const activateCheck: Check<[Activation, tf.Tensor, ParamValue?], tf.Tensor> = {
+  settings: (activation, _u, param) => [activation, formulaOf(activation, 'f'), paramSetting(param)],
+  probe: (run, [activation, , param]) => {
+    const h = run(activation, signedProbe([4, 6], 1, 6), probeParam(param));
+    return h && [h];
+  },
+  names: (activation) => ({ formula: `${activation.name}.f`, faster: `the fused ${activation.name} kernel` }),
+};
+
+/** The fused gradients are held to activationGrad with the activation's `dfdx` as they stand. */
+const activationGradCheck: Check<[Activation, tf.Tensor2D, tf.Tensor2D, ParamValue?], tf.Tensor2D> = {
+  settings: (activation, _dh, _u, param) => [activation, formulaOf(activation, 'dfdx'), paramSetting(param)],
+  probe: (run, [activation, , , param]) => {
+    const du = run(activation, signedProbe([4, 6], 2) as tf.Tensor2D, signedProbe([4, 6], 3, 6) as tf.Tensor2D, probeParam(param));
+    return du && [du];
+  },
+  names: (activation) => ({ formula: `${activation.name}.dfdx`, faster: `the fused ${activation.name} gradient kernel` }),
+};
+
+// kit only: begin
+const softmaxCrossEntropyGradCheck: Check<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D> = {
+  settings: () => [],
+  probe: (run) => {
+    const { probs, targets } = classesProbe(4, 5, 4);
+    const g = run(probs, targets);
+    return g && [g];
+  },
+  names: () => ({ formula: 'softmaxCrossEntropyGrad', faster: 'the fused softmax cross-entropy gradient kernel' }),
+};
+// kit only: end
+
 /** Registers the activation kernels on wasm and webgpu, and the fused versions of activate and activationGrad. */
 export function installActivationKernels(): void {
   for (const [name, formulas] of Object.entries(FORMULAS) as [ActivationName, { f?: string; grad: string }][]) {
@@ -289,10 +334,10 @@ export function installActivationKernels(): void {
   });
   // kit only: end
 
-  setFaster(activate, fusedActivation);
+  setFaster(activate, fusedActivation, activateCheck);
   // The bias gradients wait for biasGrad (linear.ts).
-  setFaster(activationGrad, (activation, dh, u, param) => withBiasGrad(fusedActivationGrad(activation, dh, u, param)));
+  setFaster(activationGrad, (activation, dh, u, param) => withBiasGrad(fusedActivationGrad(activation, dh, u, param)), activationGradCheck);
   // kit only: begin
-  setFaster(softmaxCrossEntropyGrad, (probs, targets) => withBiasGrad(fusedSoftmaxCrossEntropyGrad(probs, targets)));
+  setFaster(softmaxCrossEntropyGrad, (probs, targets) => withBiasGrad(fusedSoftmaxCrossEntropyGrad(probs, targets)), softmaxCrossEntropyGradCheck);
   // kit only: end
 }

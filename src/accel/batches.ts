@@ -73,5 +73,21 @@ export function installBatchKernel(): void {
     const size = (rows as tf.TensorInfo).shape[0] as number;
     return { outputs: [[size, features as number], [size, classes as number]], invocations: size * (features as number) };
   });
-  setFaster(batchSource, deviceBatches);
+  setFaster(batchSource, deviceBatches, {
+    settings: () => [],
+    probe: (run) => {
+      const [count, features, classes] = [6, 8, 4];
+      const pixels = Uint8Array.from({ length: count * features }, (_, i) => (i * 37) % 256);
+      const labels = Uint8Array.from({ length: count }, (_, i) => (i * 3) % classes);
+      const source = run({ count, features, classes, pixels, labels });
+      if (!source) return null;
+      try {
+        const { x, y } = source.batch([3, 0, 5, 3]);
+        return [x, y];
+      } finally {
+        source.dispose();
+      }
+    },
+    names: () => ({ formula: 'batchSource', faster: 'the batch kernel' }),
+  });
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { applyInvertedDropout, maskKey } from '../nn/dropout.ts';
 import { setFaster } from '../op.ts';
+import { signedProbe } from './probes.ts';
 import { HASH32_WGSL } from '../random.ts';
 import { runFused } from './kernels.ts';
 import { MASK_KERNELS } from './masks-wasm.ts';
@@ -79,5 +80,12 @@ export function installDropoutKernel(): void {
     if (!(keep > 0 && keep <= 1)) return null;
     const key = maskKey(seed);
     return fusedDropout(h, keep, key) ?? simdDropout(h, keep, key);
+  }, {
+    settings: (_h, keep) => [keep],
+    probe: (run, [, keep]) => {
+      const dropped = run(signedProbe([6, 20], 9) as tf.Tensor2D, keep, 6204);
+      return dropped && [dropped.output, dropped.mask];
+    },
+    names: () => ({ formula: 'applyInvertedDropout', faster: 'the fused dropout kernel' }),
   });
 }

@@ -2,6 +2,7 @@ import { installActivationKernels } from './activations.ts';
 import { installBatchKernel } from './batches.ts';
 import { installLinearKernels } from './linear.ts';
 import { installMetricsKernel } from './metrics.ts';
+import { installWasmProducts } from './products.ts';
 // kit only: begin
 import { installDropoutKernel } from './dropout.ts';
 import { installOptimizerKernels } from './optimizers.ts';
@@ -14,6 +15,14 @@ import { installOptimizerKernels } from './optimizers.ts';
  * a backend is chosen (src/backend.ts); `useFusedKernels(false)` turns them off.
  */
 let installed = false;
+
+/**
+ * The faster primitives of a backend whose package has just registered its kernels: tfjs's kernels of the same name
+ * replaced by faster ones that compute the same (products.ts, on wasm), so that every formula gains.
+ */
+export function installFasterPrimitives(backend: string): void {
+  if (backend === 'wasm') installWasmProducts();
+}
 
 export function installFastPaths(): void {
   if (installed) return;

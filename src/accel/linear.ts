@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { biasGrad, linear } from '../nn/linear.ts';
+import { linear } from '../nn/linear.ts';
 // kit only: begin
-import { inputGrad, weightGrad } from '../nn/linear.ts';
+import { biasGrad } from '../nn/linear.ts';
 // kit only: end
-import { setFaster } from '../op.ts';
+import { type Check, setFaster } from '../op.ts';
 import { runFused } from './kernels.ts';
+import { signedProbe } from './probes.ts';
 import { registerTensorflowKernel } from './tensorflow.ts';
 
 /**
@@ -24,22 +25,10 @@ export function withBiasGrad(outputs: [tf.Tensor2D, tf.Tensor1D] | null): tf.Ten
   return dU;
 }
 
+// kit only: begin
 function keptBiasGrad(dU: tf.Tensor2D): tf.Tensor1D | null {
   const db = biasGrads.get(dU);
   return db && !db.isDisposed ? db : null;
-}
-
-// kit only: begin
-/**
- * On the wasm backend a product with a transposed operand leaves XNNPACK's fast path (1 GFLOP/s against 27), so the
- * transpose is made explicit; elsewhere the transpose flags of matMul cost nothing, and an explicit transpose is one
- * more kernel (on a GPU, one more dispatch of fixed cost).
- */
-const explicitTransposes = (): boolean => tf.getBackend() === 'wasm';
-
-/** hᵀ·dU with hᵀ made first: h is a batch of activations, which transposes quickly. */
-function weightGradTransposed(h: tf.Tensor2D, dU: tf.Tensor2D): tf.Tensor2D | null {
-  return explicitTransposes() ? (tf.matMul(tf.transpose(h), dU) as tf.Tensor2D) : null;
 }
 // kit only: end
 
@@ -54,27 +43,35 @@ function tensorflowLinear(h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1
   return (runFused('CC6204Linear', { h, weights, bias })?.[0] as tf.Tensor2D | undefined) ?? null;
 }
 
-// kit only: begin
-/**
- * dU·Wᵀ as (W·dUᵀ)ᵀ: it transposes two batch-sized matrices instead of the weights, and keeps the freshly updated W
- * out of the operand that XNNPACK repacks on every call. Measured on wasm for 512×1024 weights: 5.7 ms against 12.2.
- */
-function inputGradTransposed(dU: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D | null {
-  return explicitTransposes() ? (tf.transpose(tf.matMul(weights, tf.transpose(dU))) as tf.Tensor2D) : null;
+/** A check of an operation without settings of its own on tensors made by `inputs`, named `formula` and `faster`. */
+function plainCheck<A extends tf.Tensor[]>(inputs: () => A, formula: string, faster: string): Check<A, tf.Tensor> {
+  return {
+    settings: () => [],
+    probe: (run) => {
+      const result = run(...inputs());
+      return result && [result];
+    },
+    names: () => ({ formula, faster }),
+  };
 }
-// kit only: end
 
-/** Registers the linear layer's kernel on tensorflow, and the faster versions of the linear layer and its gradients. */
+
+/** Registers the linear layer's kernel on tensorflow, and the faster versions of the linear layer and its bias gradient. */
 export function installLinearKernels(): void {
   registerTensorflowKernel('CC6204Linear', ({ inputs, handle, temp, result, bool, typeAttr }) => {
     const [h, weights, bias] = [inputs.h, inputs.weights, inputs.bias].map((t) => handle(t as tf.TensorInfo)) as [number, number, number];
     const product = temp('BatchMatMulV2', [h, weights], [typeAttr(), bool('adj_x', false), bool('adj_y', false)]);
     return [result('BiasAdd', [product, bias])];
   });
-  setFaster(linear, tensorflowLinear);
-  setFaster(biasGrad, keptBiasGrad);
+  const layer = () => [signedProbe([4, 6], 5), signedProbe([6, 5], 6), signedProbe([5], 8)] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+  setFaster(linear, tensorflowLinear, plainCheck(layer, 'linear', 'the fused linear kernel'));
   // kit only: begin
-  setFaster(weightGrad, weightGradTransposed);
-  setFaster(inputGrad, inputGradTransposed);
+  // The bias gradient the fused activation kernels computed, the sum over the batch, held to biasGrad as it stands.
+  const keptSum = () => {
+    const g = signedProbe([4, 5], 7) as tf.Tensor2D;
+    biasGrads.set(g, tf.sum(g, 0));
+    return [g] as [tf.Tensor2D];
+  };
+  setFaster(biasGrad, keptBiasGrad, plainCheck(keptSum, 'biasGrad', 'the bias gradient of the fused activation kernels'));
   // kit only: end
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setFaster } from '../op.ts';
+import { classesProbe, positiveProbe } from './probes.ts';
 import { addToTotals, type LossTotal, type Totals, zeroTotals } from '../training/metrics.ts';
 import { hasFused, runFused } from './kernels.ts';
 import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
@@ -103,6 +104,16 @@ export function installMetricsKernel(): void {
     return { outputs: [shape, shape], invocations: tf.util.sizeFromShape(shape) };
   });
   registerTensorflowKernel(KERNEL, tensorflowMetrics);
-  setFaster(zeroTotals, perRowZeroTotals);
-  setFaster(addToTotals, fusedAddToTotals);
+  // Totals are compared as they are read, summed: the faster versions keep one per row.
+  const summed = (totals: Totals | null) => totals && [tf.sum(totals.loss), tf.sum(totals.right)];
+  const names = () => ({ formula: 'addToTotals', faster: 'the fused metrics kernel' });
+  setFaster(zeroTotals, perRowZeroTotals, { settings: () => [], probe: (run) => summed(run(5)), names });
+  setFaster(addToTotals, fusedAddToTotals, {
+    settings: (_totals, _yPred, _y, mode) => [mode],
+    probe: (run, [, , , mode]) => {
+      const { probs, targets } = classesProbe(4, 3, 11);
+      return summed(run({ loss: positiveProbe([5], 12), right: tf.fill([5], 1) }, probs, targets, mode));
+    },
+    names,
+  });
 }

@@ -3,9 +3,11 @@ import { Adam } from '../optim/adam.ts';
 import { type Optimizer, type ParameterToUpdate, updateParameters } from '../optim/optimizer.ts';
 import { RMSProp } from '../optim/rmsprop.ts';
 import { SGD } from '../optim/sgd.ts';
-import { setFaster } from '../op.ts';
+import { Parameter } from '../nn/parameter.ts';
+import { type Check, setFaster } from '../op.ts';
 import { fusable, hasFused, runFused, runKernelOutputs } from './kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizers-wasm.ts';
+import { positiveProbe, signedProbe } from './probes.ts';
 import { registerTensorflowKernel, type TensorflowCall, updateInPlace } from './tensorflow.ts';
 import { registerWasmKernel } from './wasm.ts';
 import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './webgpu.ts';
@@ -261,6 +263,70 @@ function applyAdam(call: TensorflowCall, [p, m, s]: number[], g: number, c: { lr
   run('ResourceApplyAdam', [p as number, m as number, s as number, ...constants, g], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
 }
 
+const KERNEL_NAMES: Record<FusedKernel, string> = { sgd: 'SGD', momentum: 'momentum', rmsprop: 'RMSProp', adam: 'Adam' };
+
+/**
+ * What the fused update's agreement with an optimizer depends on: its methods (update and those it calls) and its
+ * hyper-parameters, its own numbers but the step count, which the probe sets itself.
+ */
+function optimizerSettings(optimizer: Optimizer): unknown[] {
+  const methods: unknown[] = [];
+  for (let prototype = Object.getPrototypeOf(optimizer) as object | null; prototype && prototype !== Object.prototype; prototype = Object.getPrototypeOf(prototype) as object | null) {
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const value = Object.getOwnPropertyDescriptor(prototype, name)?.value as unknown;
+      if (typeof value === 'function') methods.push(name, value);
+    }
+  }
+  const numbers = Object.entries(optimizer).flatMap(([name, value]) => (typeof value === 'number' && name !== 't' ? [name, value] : []));
+  return [...methods, ...numbers];
+}
+
+/** The steps at which the probe compares: the optimizer's own, the first ones, and later ones. */
+const PROBE_STEPS = [1, 2, 10, 1000];
+
+/**
+ * An optimizer of the same class, hyper-parameters and methods as `optimizer`, at step `t`, on two small parameters
+ * (a weight matrix and a bias) with gradients, and state of its own named as the optimizer names its state: the
+ * optimizer's `update` runs on it as written, and leaves the optimizer itself alone.
+ */
+function probeOptimizer(optimizer: Optimizer, t: number): { probe: Optimizer; parameters: ParameterToUpdate[]; tensors: tf.Tensor[] } {
+  const shapes = [[3, 5], [5]];
+  const params = shapes.map((shape, k) => new Parameter(`probe ${k}`, signedProbe(shape, 10 + k)));
+  params.forEach((p, k) => p.setGrad(signedProbe(p.shape, 20 + k)));
+  const state = Object.fromEntries(
+    Object.keys(optimizer.state).map((name, j) => [name, params.map((p, k) => tf.variable(positiveProbe(p.shape, 30 + 2 * j + k), false))]),
+  );
+  const probe = Object.create(optimizer, {
+    params: { value: params },
+    state: { value: state },
+    t: { value: t, writable: true },
+  }) as Optimizer;
+  const parameters = params.map((p, i) => ({ p, grad: p.grad as tf.Tensor, i }));
+  return { probe, parameters, tensors: [...params.map((p) => p.value), ...Object.values(state).flat()] };
+}
+
+/** The fused updates are held to the optimizer's `update` (and `corrections`) as they stand, at several steps. */
+const updateCheck: Check<[Optimizer, ParameterToUpdate[]], void> = {
+  settings: optimizerSettings,
+  probe(run, [optimizer]) {
+    const compared: tf.Tensor[] = [];
+    for (const t of new Set([Math.max(optimizer.steps, 1), ...PROBE_STEPS])) {
+      const { probe, parameters, tensors } = probeOptimizer(optimizer, t);
+      try {
+        if (run(probe, parameters) === null) return null;
+        compared.push(...tensors.map((tensor) => tf.clone(tensor)));
+      } finally {
+        tf.dispose([...tensors, ...parameters.map(({ grad }) => grad)]);
+      }
+    }
+    return compared;
+  },
+  names: (optimizer) => {
+    const kernel = fusedStep(optimizer)?.kernel;
+    return { formula: `${optimizer.constructor.name}.update`, faster: kernel ? `the fused ${KERNEL_NAMES[kernel]} kernel` : 'its fused kernel' };
+  },
+};
+
 /** Registers the update kernels on wasm, webgpu and tensorflow, and the fused version of updateParameters. */
 export function installOptimizerKernels(): void {
   for (const [kernel, update] of Object.entries(UPDATES) as [FusedKernel, (typeof UPDATES)[FusedKernel]][]) {
@@ -293,5 +359,5 @@ export function installOptimizerKernels(): void {
       return slots.map(call.read);
     });
   }
-  setFaster(updateParameters, fusedUpdateParameters);
+  setFaster(updateParameters, fusedUpdateParameters, updateCheck);
 }

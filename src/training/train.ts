@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type BatchSource, batchIndices, batchSource } from '../data/batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
+import { settle } from '../op.ts';
+import { type Optimizer, updateParameters } from '../optim/optimizer.ts';
 import { RunningTotals } from './metrics.ts';
 import { progressBar } from './progress.ts';
 
@@ -77,8 +78,10 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
   }
   const history: EpochMetrics[] = [];
   if (startEpoch === epochs) return history;
+  await settle(batchSource, data);
   const source = batchSource(data);
   try {
+    if (data.count > 0) await rehearse(network, optimizer, source, options.batchSize);
     for (let e = startEpoch; e < epochs; e++) {
       const metrics = await trainEpoch(network, data, source, optimizer, e, options);
       log(formatEpoch(metrics));
@@ -89,6 +92,29 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
     source.dispose();
   }
   return history;
+}
+
+/**
+ * A step's work on one batch, undone, before the run's first step: the faster versions of what a step and an
+ * evaluation call (src/op.ts) are compared with their formulas first. On webgpu a comparison is read asynchronously,
+ * and the formula runs until it is: without this, a run's first step would depend on whether the process had taken
+ * one before, and a run taken up from a checkpoint would not compute what the run never stopped computes. The
+ * network's random state is put back; the gradients left are replaced by the first step's.
+ */
+async function rehearse(network: FFNN, optimizer: Optimizer, source: BatchSource, batchSize: number): Promise<void> {
+  const random = network.randomState();
+  tf.tidy(() => {
+    const { x, y } = source.batch([0]);
+    const yPred = network.forward(x);
+    for (const mode of ['batchMean', 'sampleSum'] as const) {
+      const totals = new RunningTotals(batchSize, mode);
+      totals.add(yPred, y);
+      totals.dispose();
+    }
+    network.backward(x, y, yPred);
+  });
+  network.restoreRandomState(random);
+  await settle(updateParameters, optimizer, []);
 }
 
 /** Epoch `e` (0-based) of train(). */

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Parameter } from '../../src/nn/parameter.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { useFusedKernels } from '../../src/op.ts';
+import { useFusedKernels, verdictsSettled } from '../../src/op.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';
@@ -18,6 +18,7 @@ export const grads = [0, 1, 2].map(() => SHAPES.map((shape) => flat(shape, 0.5))
 /** The parameters after three steps, with the fused kernels on or off, and the names of the kernels that ran. */
 export async function afterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<{ values: Float32Array[]; kernels: string[] }> {
   useFusedKernels(fused);
+  await warmUp(make);
   const params = SHAPES.map((shape, i) => new Parameter(`p${i}`, tf.tensor(initial[i]!, [...shape])));
   const optimizer = make(params);
   const kernels: string[] = [];
@@ -30,6 +31,20 @@ export async function afterSteps(make: (params: Parameter[]) => Optimizer, fused
   optimizer.dispose();
   params.forEach((p) => p.dispose());
   return { values, kernels };
+}
+
+/**
+ * One step of an optimizer like `make`'s on parameters of its own, so that the fused update has been compared with
+ * the optimizer's formula (src/op.ts) before the steps that count their kernels.
+ */
+export async function warmUp(make: (params: Parameter[]) => Optimizer): Promise<void> {
+  const params = SHAPES.map((shape, i) => new Parameter(`warm-up ${i}`, tf.tensor(initial[i]!, [...shape])));
+  const optimizer = make(params);
+  params.forEach((p, i) => p.setGrad(tf.tensor(grads[0]![i]!, [...SHAPES[i]!])));
+  optimizer.step();
+  await verdictsSettled();
+  optimizer.dispose();
+  params.forEach((p) => p.dispose());
 }
 
 /** The parameters' bits after three steps, with the fused kernels on or off. */

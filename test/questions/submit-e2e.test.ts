@@ -14,17 +14,19 @@ import { SGD } from '../../src/optim/sgd.ts';
 import { weightAndGrad } from '../../questions/test-data.ts';
 import { main } from '../../questions/submit.ts';
 import type { Question } from '../../questions/types.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import { BACKENDS_UNDER_TEST } from '../helpers/backends.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cc6204-e2e-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function submit(argv: string[], questions?: Question[]) {
+async function submit(argv: string[], questions?: Question[], backend = 'wasm') {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(argv, {
     log: (l) => out.push(l),
     error: (l) => err.push(l),
-    env: { CC6204_BACKEND: 'wasm' },
+    env: { CC6204_BACKEND: backend },
     envFile: join(dir, 'absent.env'),
     ...(questions ? { questions } : {}),
   });
@@ -92,6 +94,20 @@ describe('npm run submit, end to end against the local autograder', () => {
     expect(code).toBe(1);
     expect(out).not.toContain('Correct Test!');
     expect(out).toMatch(/of 20 elements wrong/);
+  });
+
+  // A formula edited in the source is what is graded, whatever faster version the backend has (src/op.ts).
+  it.each(BACKENDS_UNDER_TEST)('grades Adam.update as it stands: an update that does nothing fails 2d on %s', async (backend) => {
+    const kit = Object.getOwnPropertyDescriptor(Adam.prototype, 'update')!;
+    Adam.prototype.update = function () {};
+    try {
+      const { code, out } = await submit(['2d'], undefined, backend);
+      expect(out).not.toContain('Correct Test!');
+      expect(code).toBe(1);
+    } finally {
+      Object.defineProperty(Adam.prototype, 'update', kit);
+    }
+    expect((await submit(['2d'], undefined, backend)).code).toBe(0);
   });
 
   it('momentum with the wrong sign fails 2b and exits 1', async () => {
