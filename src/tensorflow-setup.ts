@@ -180,8 +180,17 @@ export function main(argv: string[], log: (line: string) => void = console.log, 
       checkWheel(from);
       install(building, from, log);
       checkBuilt(building);
-      rmSync(SETUP_FOLDER, { recursive: true, force: true });
-      renameSync(building, SETUP_FOLDER);
+      // The one in use is moved aside first and removed last, so that a failed rename leaves it in place.
+      const old = `${building.replace(/\.building$/, '')}.old`;
+      rmSync(old, { recursive: true, force: true });
+      if (existsSync(SETUP_FOLDER)) renameSync(SETUP_FOLDER, old);
+      try {
+        renameSync(building, SETUP_FOLDER);
+      } catch (failure) {
+        if (existsSync(old)) renameSync(old, SETUP_FOLDER);
+        throw failure;
+      }
+      rmSync(old, { recursive: true, force: true });
     } finally {
       rmSync(scratch, { recursive: true, force: true });
       rmSync(building, { recursive: true, force: true });

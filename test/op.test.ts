@@ -96,6 +96,25 @@ describe('named operations', () => {
     expect([fast, said]).toEqual([1, []]);
   });
 
+  it('take an infinity as agreeing only with the same infinity', () => {
+    // Right where x is finite; where the probe's 1/x is infinite, the faster version's is 0.
+    const reciprocal = op('test.reciprocal', (x: tf.Tensor, _factor: number): tf.Tensor => tf.div(1, x));
+    const probe: Check<[tf.Tensor, number], tf.Tensor> = { ...check('reciprocal'), probe: (run) => [run(tf.tensor1d([0, 1, 2]), 1)!] };
+    setFaster(reciprocal, (x) => tf.where(tf.equal(x, 0), tf.zerosLike(x), tf.div(1, x)), probe);
+    expect(read(reciprocal(tf.tensor1d([0]), 1))).toEqual([Infinity]);
+    expect(said).toEqual(['reciprocal differs from the fast scale: running reciprocal as written.']);
+    setFaster(reciprocal, null);
+  });
+
+  it('stop comparing an operation whose settings change from call to call, running the formula', () => {
+    let fast = 0;
+    setFaster(scale, (x, factor) => (fast++, tf.mul(x, factor)), check('scale'));
+    for (let factor = 1; factor <= 100; factor++) expect(read(scale(tf.tensor1d([1]), factor))).toEqual([factor]);
+    // Each of the first 64 settings: the probe and the call; the rest: the formula alone.
+    expect(fast).toBe(2 * 64);
+    expect(calls).toHaveLength(64 + 36);
+  });
+
   it('free what the probes make', () => {
     setFaster(scale, (x, factor) => tf.mul(x, factor), check('scale'));
     const x = tf.tensor1d([1]);

@@ -14,11 +14,11 @@ function probe(shape: number[], salt: number, value: (random: Random, i: number)
   return tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => value(random, i)), shape, 'float32');
 }
 
-/** Values in [-range, range], with a zero, and every fourth value of magnitude 10^-3 to 10^-7. */
+/** Values in [-range, range], with a zero, and every fourth value (which ones, by the salt) of magnitude 10^-3 to 10^-7. */
 export function signedProbe(shape: number[], salt: number, range = 1): tf.Tensor {
   return probe(shape, salt, (random, i) => {
     const sign = random.next() < 0.5 ? -1 : 1;
-    return i === 0 ? 0 : i % 4 === 1 ? sign * 10 ** -(3 + 4 * random.next()) : sign * range * random.next();
+    return i === 0 ? 0 : (i + salt) % 4 === 1 ? sign * 10 ** -(3 + 4 * random.next()) : sign * range * random.next();
   });
 }
 

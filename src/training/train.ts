@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type BatchSource, batchIndices, batchSource } from '../data/batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
-import { settle } from '../op.ts';
+import { settle, verdictsSettled } from '../op.ts';
 import { type Optimizer, updateParameters } from '../optim/optimizer.ts';
-import { RunningTotals } from './metrics.ts';
+import { RunningTotals, zeroTotals } from './metrics.ts';
 import { progressBar } from './progress.ts';
 
 export type TrainingData = BatchData;
@@ -180,9 +180,22 @@ export async function evaluate(
   { batchSize = 1000, signal }: { batchSize?: number; signal?: AbortSignal } = {},
 ): Promise<EvaluationMetrics> {
   const started = performance.now();
-  // Losses summed per sample, so that a short last batch counts for what it holds.
-  const totals = new RunningTotals(Math.min(batchSize, data.count), 'sampleSum');
+  const rows = Math.min(batchSize, data.count);
+  // As in train(): the faster versions compared with the formulas before the first batch, on one batch, undone.
+  await settle(batchSource, data);
+  await settle(zeroTotals, rows);
   const source = batchSource(data);
+  if (data.count > 0) {
+    tf.tidy(() => {
+      const { x, y } = source.batch([0]);
+      const rehearsal = new RunningTotals(rows, 'sampleSum');
+      rehearsal.add(network.forward(x, { predict: true }), y);
+      rehearsal.dispose();
+    });
+    await verdictsSettled();
+  }
+  // Losses summed per sample, so that a short last batch counts for what it holds.
+  const totals = new RunningTotals(rows, 'sampleSum');
   try {
     for (let start = 0; start < data.count; start += batchSize) {
       const indices = Uint32Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);

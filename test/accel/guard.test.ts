@@ -81,6 +81,39 @@ describe.each(BACKENDS_UNDER_TEST)('the faster versions on %s hold to the formul
     },
   );
 
+  it('run as written an update set on the optimizer itself, or an arrow function as a field, leaving its state its own', async () => {
+    const make = (p: Parameter[]) => new SGD(p, { lr: lr(backend, 20), momentum: 0.9 });
+    // The plain optimizer with these settings first, so that a verdict for them is there to be mistaken for another's.
+    await afterSteps(make, true);
+    const idle = (p: Parameter[]) => {
+      const optimizer = make(p);
+      optimizer.update = () => {};
+      return optimizer;
+    };
+    const [untouched, still] = [await afterSteps(idle, false), await afterSteps(idle, true)];
+    still.values.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(untouched.values[i]!)));
+    class Arrow extends Adam {
+      override update = (p: Parameter, grad: tf.Tensor, i: number): void => Adam.prototype.update.call(this, p, grad, i);
+    }
+    const arrow = (p: Parameter[]) => new Arrow(p, { lr: lr(backend, 21) });
+    const [asWritten, run] = [await afterSteps(arrow, false), await afterSteps(arrow, true)];
+    run.values.forEach((v, i) => expect(relativeError(v, asWritten.values[i]!)).toBeLessThan(1e-5));
+    expect(said).toEqual([]);
+  });
+
+  it('hold a small step to the formula: an update 5% larger than SGD\'s, at lr 1e-4, runs as written', async () => {
+    class Larger extends SGD {
+      override update(p: Parameter, grad: tf.Tensor, i: number): void {
+        super.update(p, tf.mul(grad, 1.05), i);
+      }
+    }
+    const make = (p: Parameter[]) => new Larger(p, { lr: 1e-4 + lr(backend, 22) * 1e-4 });
+    const initial = await afterSteps((p) => Object.assign(make(p), { update: () => {} }), false);
+    const [asWritten, run] = [await afterSteps(make, false), await afterSteps(make, true)];
+    const step = (values: Float32Array[]) => values.map((v, i) => Array.from(v, (x, j) => x - initial.values[i]![j]!));
+    step(run.values).forEach((d, i) => expect(relativeError(d, step(asWritten.values)[i]!)).toBeLessThan(1e-2));
+  });
+
   it('say which formula runs as written, once a process', async () => {
     forgetVerdicts();
     class Lazy extends Adam {
