@@ -8,7 +8,7 @@ import { ACTIVATION_KERNELS } from './activations-wasm.ts';
 import { runFused } from './kernels.ts';
 import { signedProbe } from './probes.ts';
 // kit only: begin
-import { classesProbe } from './probes.ts';
+import { classesProbe, plainCheck } from './probes.ts';
 // kit only: end
 import { withBiasGrad } from './linear.ts';
 import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
@@ -268,15 +268,14 @@ const activationGradCheck: Check<[Activation, tf.Tensor2D, tf.Tensor2D, ParamVal
 };
 
 // kit only: begin
-const softmaxCrossEntropyGradCheck: Check<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D> = {
-  settings: () => [],
-  probe: (run) => {
+const softmaxCrossEntropyGradCheck = plainCheck(
+  () => {
     const { probs, targets } = classesProbe(4, 5, 4);
-    const g = run(probs, targets);
-    return g && [g];
+    return [probs, targets] as [tf.Tensor2D, tf.Tensor2D];
   },
-  names: () => ({ formula: 'softmaxCrossEntropyGrad', faster: 'the fused softmax cross-entropy gradient kernel' }),
-};
+  'softmaxCrossEntropyGrad',
+  'the fused softmax cross-entropy gradient kernel',
+);
 // kit only: end
 
 /** Registers the activation kernels on wasm and webgpu, and the fused versions of activate and activationGrad. */

@@ -3,9 +3,9 @@ import { linear } from '../nn/linear.ts';
 // kit only: begin
 import { biasGrad } from '../nn/linear.ts';
 // kit only: end
-import { type Check, setFaster } from '../op.ts';
+import { setFaster } from '../op.ts';
 import { runFused } from './kernels.ts';
-import { signedProbe } from './probes.ts';
+import { plainCheck, signedProbe } from './probes.ts';
 import { registerTensorflowKernel } from './tensorflow.ts';
 
 /**
@@ -42,19 +42,6 @@ function keptBiasGrad(dU: tf.Tensor2D): tf.Tensor1D | null {
 function tensorflowLinear(h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D | null {
   return (runFused('CC6204Linear', { h, weights, bias })?.[0] as tf.Tensor2D | undefined) ?? null;
 }
-
-/** A check of an operation without settings of its own on tensors made by `inputs`, named `formula` and `faster`. */
-function plainCheck<A extends tf.Tensor[]>(inputs: () => A, formula: string, faster: string): Check<A, tf.Tensor> {
-  return {
-    settings: () => [],
-    probe: (run) => {
-      const result = run(...inputs());
-      return result && [result];
-    },
-    names: () => ({ formula, faster }),
-  };
-}
-
 
 /** Registers the linear layer's kernel on tensorflow, and the faster versions of the linear layer and its bias gradient. */
 export function installLinearKernels(): void {

@@ -106,14 +106,14 @@ export function installMetricsKernel(): void {
   registerTensorflowKernel(KERNEL, tensorflowMetrics);
   // Totals are compared as they are read, summed: the faster versions keep one per row.
   const summed = (totals: Totals | null) => totals && [tf.sum(totals.loss), tf.sum(totals.right)];
-  const names = () => ({ formula: 'addToTotals', faster: 'the fused metrics kernel' });
-  setFaster(zeroTotals, perRowZeroTotals, { settings: () => [], probe: (run) => summed(run(5)), names });
+  const names = (formula: string) => () => ({ formula, faster: 'the fused metrics kernel' });
+  setFaster(zeroTotals, perRowZeroTotals, { settings: () => [], probe: (run) => summed(run(5)), names: names('zeroTotals') });
   setFaster(addToTotals, fusedAddToTotals, {
     settings: (_totals, _yPred, _y, mode) => [mode],
     probe: (run, [, , , mode]) => {
       const { probs, targets } = classesProbe(4, 3, 11);
       return summed(run({ loss: positiveProbe([5], 12), right: tf.fill([5], 1) }, probs, targets, mode));
     },
-    names,
+    names: names('addToTotals'),
   });
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Check } from '../op.ts';
 import { Random } from '../random.ts';
 
 /**
@@ -25,6 +26,21 @@ export function signedProbe(shape: number[], salt: number, range = 1): tf.Tensor
 /** Values in (0, 1], every third of magnitude 10^-12 to 10^-8: a running average of squares, a velocity's size. */
 export function positiveProbe(shape: number[], salt: number): tf.Tensor {
   return probe(shape, salt, (random, i) => (i % 3 === 0 ? 10 ** -(8 + 4 * random.next()) : 1 - random.next()));
+}
+
+/**
+ * The check of an operation on tensors whose only settings are the backend's (src/op.ts adds it): the formula and the
+ * faster version on the tensors `inputs` makes, their results compared; the line names them `formula` and `faster`.
+ */
+export function plainCheck<A extends tf.Tensor[]>(inputs: () => A, formula: string, faster: string): Check<A, tf.Tensor> {
+  return {
+    settings: () => [],
+    probe: (run) => {
+      const result = run(...inputs());
+      return result && [result];
+    },
+    names: () => ({ formula, faster }),
+  };
 }
 
 /** Rows of probabilities (each sums to 1) and one-hot targets, [rows, classes]. */

@@ -95,8 +95,8 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
 }
 
 /**
- * A step's work on one batch, undone, before the run's first step: the faster versions of what a step and an
- * evaluation call (src/op.ts) are compared with their formulas first. On webgpu a comparison is read asynchronously,
+ * A step's work on one batch, undone, before the run's first step: the faster versions of what a step calls
+ * (src/op.ts) are compared with their formulas first. On webgpu a comparison is read asynchronously,
  * and the formula runs until it is: without this, a run's first step would depend on whether the process had taken
  * one before, and a run taken up from a checkpoint would not compute what the run never stopped computes. The
  * network's random state is put back; the gradients left are replaced by the first step's.
@@ -106,11 +106,9 @@ async function rehearse(network: FFNN, optimizer: Optimizer, source: BatchSource
   tf.tidy(() => {
     const { x, y } = source.batch([0]);
     const yPred = network.forward(x);
-    for (const mode of ['batchMean', 'sampleSum'] as const) {
-      const totals = new RunningTotals(batchSize, mode);
-      totals.add(yPred, y);
-      totals.dispose();
-    }
+    const totals = new RunningTotals(batchSize, 'batchMean');
+    totals.add(yPred, y);
+    totals.dispose();
     network.backward(x, y, yPred);
   });
   network.restoreRandomState(random);
@@ -185,18 +183,18 @@ export async function evaluate(
   await settle(batchSource, data);
   await settle(zeroTotals, rows);
   const source = batchSource(data);
-  if (data.count > 0) {
-    tf.tidy(() => {
-      const { x, y } = source.batch([0]);
-      const rehearsal = new RunningTotals(rows, 'sampleSum');
-      rehearsal.add(network.forward(x, { predict: true }), y);
-      rehearsal.dispose();
-    });
-    await verdictsSettled();
-  }
   // Losses summed per sample, so that a short last batch counts for what it holds.
   const totals = new RunningTotals(rows, 'sampleSum');
   try {
+    if (data.count > 0) {
+      tf.tidy(() => {
+        const { x, y } = source.batch([0]);
+        const rehearsal = new RunningTotals(rows, 'sampleSum');
+        rehearsal.add(network.forward(x, { predict: true }), y);
+        rehearsal.dispose();
+      });
+      await verdictsSettled();
+    }
     for (let start = 0; start < data.count; start += batchSize) {
       const indices = Uint32Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
       const { x, y } = source.batch(indices);
