@@ -11,7 +11,7 @@ import { comparePeers, parseSettings, SETTINGS } from './peers.ts';
 import { formatProfile, profileSteps, type StepProfile } from './profile.ts';
 
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--batch N] [--json] [--epoch] [--no-fused]
-                      [--tfjs-flag F=V] [--profile] [--null-gpu]
+                      [--one-by-one] [--tfjs-flag F=V] [--profile] [--null-gpu]
        npm run bench -- --pytorch SETTINGS [--pairs N] [--backend NAME]
 
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch ${BATCH}) on
@@ -32,7 +32,10 @@ Options:
   --no-fused       run the reference formulas alone, as the student edition runs them: without the faster
                    versions of src/accel (optimizer updates, activations and their gradients, the linear
                    layer on tensorflow; dropout, metrics and batches on webgpu), with its faster
-                   primitives (wasm's products with a transposed operand)
+                   primitives (wasm's products with a transposed operand) and, on tensorflow, the
+                   training step run as one TensorFlow graph recorded from the formulas as written
+  --one-by-one     on tensorflow, run the step's operations one at a time, as tfjs-node runs them, not as
+                   one graph
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function
@@ -82,6 +85,7 @@ function parseOptions(argv: string[]) {
       json: { type: 'boolean', default: false },
       epoch: { type: 'boolean', default: false },
       'no-fused': { type: 'boolean', default: false },
+      'one-by-one': { type: 'boolean', default: false },
       'tfjs-flag': { type: 'string', multiple: true, default: [] },
       batch: { type: 'string', default: String(BATCH) },
       profile: { type: 'boolean', default: false },
@@ -140,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
   const nullGpu = values['null-gpu'];
   const withEpoch = values.epoch && !values.profile && !nullGpu;
   if (values.worker) {
-    const options = { steps, realEpoch: withEpoch, fused: !values['no-fused'], flags, batch };
+    const options = { steps, realEpoch: withEpoch, fused: !values['no-fused'], graphs: !values['one-by-one'], flags, batch };
     const backend = values.worker;
     // Progress on stderr, one line a block; the result alone on stdout.
     const onBlock = (_: number, to: number, ms: number) => console.error(`  ${backend}: ${to}/${steps} steps, ${ms.toFixed(1)} ms a step in the last block`);
@@ -157,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
       fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps), '--batch', String(batch),
       ...(withEpoch ? ['--epoch'] : []),
       ...(values['no-fused'] ? ['--no-fused'] : []),
+      ...(values['one-by-one'] ? ['--one-by-one'] : []),
       ...(values.profile ? ['--profile'] : []),
       ...flags.flatMap((flag) => ['--tfjs-flag', flag]),
     ];

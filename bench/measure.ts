@@ -8,7 +8,7 @@ import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { ACTIVATIONS, EXPERIMENT_2E, HIDDEN_SIZES, selectRuns } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
-import { useFusedKernels } from '../src/op.ts';
+import { compiled, setCompiler, useFusedKernels } from '../src/op.ts';
 import { type EpochMetrics, type EvaluationMetrics, evaluate, train } from '../src/training/train.ts';
 
 /** The homework's batch size, the default. */
@@ -50,6 +50,8 @@ export interface MeasureOptions {
   steps: number;
   realEpoch: boolean;
   fused: boolean;
+  /** Whether a training step may run as one graph (tensorflow); false: its operations one by one. */
+  graphs?: boolean;
   flags: string[];
   /** Rows per batch (default BATCH). */
   batch?: number;
@@ -78,8 +80,8 @@ export function parseFlag(text: string): [string, boolean | number | string] {
   return [text.slice(0, at), parsed];
 }
 
-function variantOf({ fused, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'flags' | 'batch'>): string {
-  return [...(fused ? [] : ['no fused kernels']), ...flags, ...(batch === BATCH ? [] : [`batch ${batch}`])].join(', ') || 'default';
+function variantOf({ fused, graphs = true, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'graphs' | 'flags' | 'batch'>): string {
+  return [...(fused ? [] : ['no fused kernels']), ...(graphs ? [] : ['operations one by one']), ...flags, ...(batch === BATCH ? [] : [`batch ${batch}`])].join(', ') || 'default';
 }
 
 /** One training step of the 2e network with Adam on a fixed synthetic batch, as the bench and the profile time it. */
@@ -97,10 +99,12 @@ export function benchStep(batch = BATCH): BenchStep {
   const y = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10), 'float32')) as tf.Tensor2D;
   return {
     step() {
-      const yPred = network.forward(x);
-      network.backward(x, y, yPred);
-      yPred.dispose();
-      adam.step();
+      compiled('trainingStep', () => {
+        const yPred = network.forward(x);
+        network.backward(x, y, yPred);
+        yPred.dispose();
+        adam.step();
+      });
     },
     async finish() {
       // The output bias: written by the step's last kernel, and 10 numbers, so the read waits for the queue (which
@@ -122,19 +126,21 @@ export function benchStep(batch = BATCH): BenchStep {
  */
 export async function onBackend<T>(
   backend: string,
-  { fused, flags }: Pick<MeasureOptions, 'fused' | 'flags'>,
+  { fused, graphs = true, flags }: Pick<MeasureOptions, 'fused' | 'graphs' | 'flags'>,
   work: (info: BackendInfo) => Promise<T>,
 ): Promise<T> {
   const info = await selectBackend(backend);
   // A copy: getFlags() is the live object that set() changes.
   const saved = { ...tf.env().getFlags() };
   useFusedKernels(fused);
+  const compiler = graphs ? undefined : setCompiler(null);
   try {
     for (const flag of flags) tf.env().set(...parseFlag(flag));
     return await work(info);
   } finally {
     tf.env().setFlags(saved);
     useFusedKernels(true);
+    if (compiler !== undefined) setCompiler(compiler);
   }
 }
 
@@ -198,8 +204,8 @@ export async function realEpoch({
 }
 
 /** Times one backend in this process (the CLI runs each in a child process of its own). */
-export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
-  return onBackend(backend, { fused, flags }, async (info): Promise<Result> => {
+export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, graphs, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
+  return onBackend(backend, { fused, graphs, flags }, async (info): Promise<Result> => {
     const bench = benchStep(batch);
     await warmUp(bench);
     const kernelsPerStep = workingKernels((await tf.profile(bench.step)).kernels.map((k) => k.name));
@@ -214,7 +220,7 @@ export async function measure(backend: string, { steps, realEpoch: withEpoch, fu
     return {
       backend: info.name,
       description: info.description,
-      variant: variantOf({ fused, flags, batch }),
+      variant: variantOf({ fused, graphs, flags, batch }),
       steps,
       batch,
       kernelsPerStep,

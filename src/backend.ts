@@ -73,6 +73,7 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       if (tf.findBackendFactory('tensorflow') === null) {
         throw new Error(`${loaded} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);
       }
+      installFasterPrimitives('tensorflow');
       return `tensorflow (native TensorFlow through ${loaded})`;
     },
   },

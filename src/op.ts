@@ -245,3 +245,24 @@ function close(a: Float32Array[], b: Float32Array[]): boolean {
     return true;
   });
 }
+
+/**
+ * Runs `body`, the stretch of work `name` (a training step, say), by the compiler a backend set, or as it is. A
+ * compiler runs the body's JavaScript as written every time, and may run the tensor operations it issues together, as
+ * one graph (src/accel/graphs.ts, on tensorflow): the formulas as they stand, faster.
+ */
+export function compiled<R>(name: string, body: () => R): R {
+  return compiler ? compiler(name, body) : body();
+}
+
+/** How a backend runs a named stretch of work: `body` as written, its operations perhaps run together. */
+export type Compiler = <R>(name: string, body: () => R) => R;
+
+let compiler: Compiler | null = null;
+
+/** Sets (or with null, removes) the compiler that compiled() calls; the previous one. */
+export function setCompiler(next: Compiler | null): Compiler | null {
+  const before = compiler;
+  compiler = next;
+  return before;
+}

@@ -1,5 +1,7 @@
+import { setCompiler } from '../op.ts';
 import { installActivationKernels } from './activations.ts';
 import { installBatchKernel } from './batches.ts';
+import { runAsGraph } from './graphs.ts';
 import { installLinearKernels } from './linear.ts';
 import { installMetricsKernel } from './metrics.ts';
 import { installWasmProducts } from './products.ts';
@@ -17,11 +19,13 @@ import { installOptimizerKernels } from './optimizers.ts';
 let installed = false;
 
 /**
- * The faster primitives of a backend whose package has just registered its kernels: tfjs's kernels of the same name
- * replaced by faster ones that compute the same (products.ts, on wasm), so that every formula gains.
+ * The faster primitives of a backend whose package has just registered its kernels, so that every formula gains:
+ * tfjs's kernels of the same name replaced by faster ones that compute the same (products.ts, on wasm), and a
+ * training step run as one graph of the operations its formulas issue (graphs.ts, on tensorflow).
  */
 export function installFasterPrimitives(backend: string): void {
   if (backend === 'wasm') installWasmProducts();
+  if (backend === 'tensorflow') setCompiler(runAsGraph);
 }
 
 export function installFastPaths(): void {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type BatchSource, batchIndices, batchSource } from '../data/batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
-import { settle, verdictsSettled } from '../op.ts';
+import { compiled, settle, verdictsSettled } from '../op.ts';
 import { type Optimizer, updateParameters } from '../optim/optimizer.ts';
 import { RunningTotals, zeroTotals } from './metrics.ts';
 import { progressBar } from './progress.ts';
@@ -131,12 +131,14 @@ async function trainEpoch(
   let inFlight: Promise<void> | undefined;
   try {
     for (const [b, indices] of batches.entries()) {
-      const { x, y } = source.batch(indices);
-      const yPred = network.forward(x);
-      totals.add(yPred, y);
-      network.backward(x, y, yPred);
-      optimizer.step();
-      tf.dispose([x, y, yPred]);
+      compiled('trainingStep', () => {
+        const { x, y } = source.batch(indices);
+        const yPred = network.forward(x);
+        totals.add(yPred, y);
+        network.backward(x, y, yPred);
+        optimizer.step();
+        tf.dispose([x, y, yPred]);
+      });
       if ((b + 1) % QUEUE_BATCHES === 0) {
         const previous = inFlight;
         inFlight = totals.checkpoint();

@@ -1,0 +1,230 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { forgetGraphs, graphRuns, onGraphSetAside } from '../../src/accel/graphs.ts';
+import { ATTR, savedModel } from '../../src/accel/saved-model.ts';
+import { FFNN } from '../../src/nn/ffnn.ts';
+import type { Parameter } from '../../src/nn/parameter.ts';
+import { compiled, setCompiler, useFusedKernels, verdictsSettled } from '../../src/op.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import type { Optimizer } from '../../src/optim/optimizer.ts';
+import { SGD } from '../../src/optim/sgd.ts';
+import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
+import { relativeError } from '../helpers/reference64.ts';
+
+/** What the tests use of tfjs-node's binding. */
+interface Binding {
+  createTensor(shape: number[], dtype: number, values: Float32Array | Int32Array): number;
+  deleteTensor(id: number): void;
+  tensorDataSync(id: number): Float32Array;
+  loadSavedModel(dir: string, tags: string): number;
+  runSavedModel(model: number, inputs: number[], inputNames: string, outputNames: string): { id: number; shape: number[] }[];
+  deleteSavedModel(model: number): void;
+  executeOp(name: string, attrs: unknown[], inputs: number[], outputs: number): { id: number }[];
+  getNumOfTensors(): number;
+  TF_FLOAT: number;
+  TF_INT32: number;
+}
+const bindingOf = (): Binding => (tf.backend() as unknown as { binding: Binding }).binding;
+
+/** A training step of a small network with dropout, as the training loop takes it: inside compiled() or not. */
+function trainer(make: (params: Parameter[]) => Optimizer, { seed = 3, rows = 12 }: { seed?: number; rows?: number } = {}) {
+  const net = new FFNN(20, [16, 12], ['relu', 'celu', 'softmax'], 4, { keepProb: [0.8, 0.9, 1], activationParams: [null, 1, null], seed });
+  const optimizer = make(net.parameters());
+  const data = (n: number) => {
+    const x = tf.randomNormal([n, 20], 0, 1, 'float32', n) as tf.Tensor2D;
+    const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => i % 4), 'int32'), 4), 'float32')) as tf.Tensor2D;
+    return { x, y };
+  };
+  const step = (n = rows) => {
+    const { x, y } = data(n);
+    compiled('trainingStep', () => {
+      const yPred = net.forward(x);
+      net.backward(x, y, yPred);
+      yPred.dispose();
+      optimizer.step();
+    });
+    tf.dispose([x, y]);
+  };
+  const params = () => net.parameters().map((p) => Array.from(p.value.dataSync()));
+  const dispose = () => {
+    optimizer.dispose();
+    net.dispose();
+  };
+  return { step, params, dispose, net };
+}
+
+/** Runs `work` with the compiler off: every operation one by one, as tfjs-node runs them. */
+function oneByOne<T>(work: () => T): T {
+  const compiler = setCompiler(null);
+  try {
+    return work();
+  } finally {
+    setCompiler(compiler);
+  }
+}
+
+const adam = (params: Parameter[]) => new Adam(params, { lr: 0.01 });
+
+describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('a training step as one TensorFlow graph', () => {
+  beforeAll(async () => {
+    await useBackend('tensorflow');
+  });
+  afterEach(() => {
+    useFusedKernels(true);
+    forgetGraphs();
+  });
+
+  it('a graph written by hand loads and computes: feeds with shapes, int, bool, float and list attributes', () => {
+    const b = bindingOf();
+    const float = { name: 'T', type: ATTR.TYPE, value: b.TF_FLOAT };
+    const nodes = [
+      { name: 'x', op: 'Placeholder', inputs: [], attrs: [{ name: 'dtype', type: ATTR.TYPE, value: b.TF_FLOAT }, { name: 'shape', type: ATTR.SHAPE, value: [1, 3] }] },
+      { name: 'axis', op: 'Placeholder', inputs: [], attrs: [{ name: 'dtype', type: ATTR.TYPE, value: b.TF_INT32 }, { name: 'shape', type: ATTR.SHAPE, value: [-1] }] },
+      { name: 'leaky', op: 'LeakyRelu', inputs: ['x:0'], attrs: [float, { name: 'alpha', type: ATTR.FLOAT, value: 0.25 }] },
+      { name: 'row', op: 'Squeeze', inputs: ['leaky'], attrs: [float, { name: 'squeeze_dims', type: ATTR.INT, value: [0] }] },
+      { name: 'sum', op: 'Sum', inputs: ['row:0', 'axis:0'], attrs: [float, { name: 'Tidx', type: ATTR.TYPE, value: b.TF_INT32 }, { name: 'keep_dims', type: ATTR.BOOL, value: true }] },
+    ];
+    const folder = mkdtempSync(join(tmpdir(), 'graph-test-'));
+    writeFileSync(join(folder, 'saved_model.pb'), savedModel(nodes, 'serve'));
+    const model = b.loadSavedModel(folder, 'serve');
+    rmSync(folder, { recursive: true });
+    const x = b.createTensor([1, 3], b.TF_FLOAT, Float32Array.of(-4, 2, 3));
+    const axis = b.createTensor([1], b.TF_INT32, Int32Array.of(0));
+    const [row, sum] = b.runSavedModel(model, [x, axis], 'x:0,axis:0', 'row:0,sum:0') as [{ id: number; shape: number[] }, { id: number; shape: number[] }];
+    expect(row.shape).toEqual([3]);
+    expect(Array.from(b.tensorDataSync(row.id))).toEqual([-1, 2, 3]);
+    expect(sum.shape).toEqual([1]);
+    expect(Array.from(b.tensorDataSync(sum.id))).toEqual([4]);
+    [x, axis, row.id, sum.id].forEach((id) => b.deleteTensor(id));
+    b.deleteSavedModel(model);
+  });
+
+  it('computes what the operations one by one compute, step after step, and runs as a graph', () => {
+    const graph = trainer(adam);
+    const plain = trainer(adam);
+    const before = graphRuns.get('trainingStep') ?? 0;
+    for (let i = 0; i < 6; i++) {
+      graph.step();
+      oneByOne(() => plain.step());
+    }
+    expect((graphRuns.get('trainingStep') ?? 0) - before).toBeGreaterThanOrEqual(6);
+    const [g, p] = [graph.params(), plain.params()];
+    g.forEach((v, i) => expect(relativeError(v, p[i]!), `parameter ${i}`).toBeLessThan(1e-5));
+    graph.dispose();
+    plain.dispose();
+  });
+
+  it('computes the same numbers whether the sequence was seen before or not: a resumed run takes the same steps', () => {
+    const first = trainer(adam);
+    for (let i = 0; i < 3; i++) first.step();
+    const firstParams = first.params();
+    // The same run again: every step now replays what the first run recorded.
+    const again = trainer(adam);
+    for (let i = 0; i < 3; i++) again.step();
+    expect(again.params()).toEqual(firstParams);
+    first.dispose();
+    again.dispose();
+  });
+
+  it('runs an edited formula as edited: an optimizer whose update does nothing leaves the parameters alone', () => {
+    class Still extends Adam {
+      override update(): void {}
+    }
+    const run = trainer((params) => new Still(params));
+    const before = run.params();
+    for (let i = 0; i < 3; i++) run.step();
+    expect(run.params()).toEqual(before);
+    run.dispose();
+    // And a formula of one's own: plain SGD written out again, as the operations one by one compute it.
+    class Own extends SGD {
+      override update(p: Parameter, grad: tf.Tensor): void {
+        p.value.assign(tf.sub(p.value, tf.mul(grad, 0.5)));
+      }
+    }
+    const graph = trainer((params) => new Own(params, { lr: 0.1 }));
+    const plain = trainer((params) => new Own(params, { lr: 0.1 }));
+    for (let i = 0; i < 3; i++) {
+      graph.step();
+      oneByOne(() => plain.step());
+    }
+    graph.params().forEach((v, i) => expect(relativeError(v, plain.params()[i]!)).toBeLessThan(1e-5));
+    graph.dispose();
+    plain.dispose();
+  });
+
+  it('follows a sequence that changes: batches of other sizes, in turn', () => {
+    const graph = trainer(adam);
+    const plain = trainer(adam);
+    for (const rows of [12, 7, 12, 7, 5, 12]) {
+      graph.step(rows);
+      oneByOne(() => plain.step(rows));
+    }
+    graph.params().forEach((v, i) => expect(relativeError(v, plain.params()[i]!)).toBeLessThan(1e-5));
+    graph.dispose();
+    plain.dispose();
+  });
+
+  it('lets the JavaScript read a value inside the stretch, and goes on', () => {
+    const x = tf.tensor2d([[1, -2], [3, 4]]);
+    let read: number[] = [];
+    const out = compiled('reading', () => {
+      const y = tf.relu(tf.mul(x, 2));
+      read = Array.from(y.dataSync());
+      return tf.add(y, read[0]!);
+    });
+    expect(read).toEqual([2, 0, 6, 8]);
+    expect(Array.from(out.dataSync())).toEqual([4, 2, 8, 10]);
+    tf.dispose([x, out]);
+  });
+
+  it("takes the kit's fused kernels as they are: the graph ends before an operation with state of its own", async () => {
+    useFusedKernels(true);
+    const graph = trainer(adam);
+    const plain = trainer(adam);
+    graph.step();
+    oneByOne(() => plain.step());
+    await verdictsSettled();
+    for (let i = 0; i < 4; i++) {
+      graph.step();
+      oneByOne(() => plain.step());
+    }
+    graph.params().forEach((v, i) => expect(relativeError(v, plain.params()[i]!)).toBeLessThan(1e-5));
+    graph.dispose();
+    plain.dispose();
+  });
+
+  it('where TensorFlow cannot build the graph, runs the operations one by one and says so once', () => {
+    const lines: string[] = [];
+    const before = onGraphSetAside((line) => lines.push(line));
+    const backend = tf.backend() as unknown as { executeSingleOutput(op: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor };
+    const x = tf.tensor1d([1, 2, 3]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        // An Identity with its type left for eager execution to infer: a graph's node must state it.
+        const out = compiled('unbuildable', () => tf.mul(backend.executeSingleOutput('Identity', [], [x]), 2));
+        expect(Array.from(out.dataSync())).toEqual([2, 4, 6]);
+        out.dispose();
+      }
+    } finally {
+      onGraphSetAside(before);
+      x.dispose();
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^unbuildable cannot run as a graph \(.+\): its operations run one by one\.$/);
+  });
+
+  it('keeps memory flat: tfjs tensors and TensorFlow handles the same before and after many steps', () => {
+    const run = trainer(adam);
+    run.step();
+    run.step();
+    const tensors = tf.memory().numTensors;
+    const handles = bindingOf().getNumOfTensors();
+    for (let i = 0; i < 30; i++) run.step(i % 3 === 0 ? 7 : 12);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(bindingOf().getNumOfTensors()).toBe(handles);
+    run.dispose();
+  });
+});
