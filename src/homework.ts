@@ -29,5 +29,12 @@ export class NotImplemented extends kitError('NotImplemented', 'NOT_IMPLEMENTED'
   }
 }
 
-/** What a stub throws: `throw notImplemented('2d', 'src/optim/adam.ts')`. */
-export const notImplemented = (piece: Piece, file: string): NotImplemented => new NotImplemented(piece, file);
+/**
+ * What a stub throws: `throw notImplemented('2d', 'src/optim/adam.ts')`. Its trace starts at the stub's own line,
+ * the one to write, not here.
+ */
+export function notImplemented(piece: Piece, file: string): NotImplemented {
+  const error = new NotImplemented(piece, file);
+  Error.captureStackTrace(error, notImplemented);
+  return error;
+}

@@ -87,6 +87,12 @@ export function makeTestFile(seed: number): TestFile {
   throw new Error(\`make-tests (seed \${seed}) computes the expected answers, which this student edition does not hold: make test files with the kit itself.\`);
 }
 `,
+  // A natural solution reads its state as `this.state.V[i]`: unchecked, as the course's notebook reads `self.V[i]`.
+  'tsconfig.json': (kit) => {
+    const config = JSON.parse(kit) as { compilerOptions: Record<string, unknown> };
+    config.compilerOptions.noUncheckedIndexedAccess = false;
+    return `${JSON.stringify(config, null, 2)}\n`;
+  },
   'package.json': (kit) => {
     const pkg = JSON.parse(kit) as { scripts: Record<string, string> };
     for (const script of ['bench', 'device:build', 'student-edition']) delete pkg.scripts[script];

@@ -6,6 +6,7 @@ import { IdxFormatError } from '../src/data/idx.ts';
 import { DatasetError } from '../src/data/mnist.ts';
 import { UnknownDatasetError } from '../src/data/sources.ts';
 import { KitError } from '../src/errors.ts';
+import { NotImplemented, notImplemented } from '../src/homework.ts';
 import { FolderInUseError } from '../src/experiments/lock.ts';
 import { ExperimentStopped, RunFailed } from '../src/experiments/runner.ts';
 import { FolderError, WriteError } from '../src/files.ts';
@@ -34,6 +35,24 @@ describe("the kit's errors", () => {
     [new LibraryError('no connection'), 'LibraryError', 'LIBRARY_ERROR'],
     [new MessageFromServer('busy', 503), 'MessageFromServer', 'MESSAGE_FROM_SERVER'],
   ];
+
+  it("a stub's error names its piece and file, and its trace starts at the stub's line, the one to write", () => {
+    const stub = (): never => {
+      throw notImplemented('2d', 'src/optim/adam.ts');
+    };
+    const error = (() => {
+      try {
+        return stub();
+      } catch (thrown) {
+        return thrown as NotImplemented;
+      }
+    })();
+    expect(error).toBeInstanceOf(NotImplemented);
+    expect(error.message).toBe('2d: not implemented yet (src/optim/adam.ts)');
+    const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at '));
+    expect(frames[0]).toMatch(/at stub .*errors\.test\.ts/);
+    expect(error.stack).not.toMatch(/homework\.ts/);
+  });
 
   it.each(errors)('%s: a KitError with its own name and a stable code', (error, name, code) => {
     expect(error).toBeInstanceOf(KitError);

@@ -5,14 +5,10 @@ import { op } from '../op.ts';
 /**
  * Inverted dropout: each unit of each sample is kept with probability `keep` by its own Bernoulli draw, and kept
  * units are scaled by 1/keep, so the expected activation is unchanged and nothing needs rescaling at prediction time.
- *
- * The draws are counter-based: draw i of the mask with seed s is a 32-bit hash of i and of s (`maskDraw`), so a
- * mask needs no random stream, is the same on every backend, and a GPU can draw it in the shader that applies
- * it instead of receiving it from the CPU. Unit i is kept when the top 24 bits of its draw, as a
- * fraction of 2^24, are below keep (in float32).
+ * The mask is what the backward pass multiplies by again.
  */
 
-/** The key of a mask's seed (seeds are taken modulo 2^32). */
+/** The key of a mask's seed (seeds are taken modulo 2^32), for the kit's counter-based draws (maskDraw). */
 export const maskKey = (seed: number): number => hash32(seed);
 
 /** Draw i of the mask with key `key`: the index is hashed first, so masks of different seeds are not shifted copies. */
@@ -28,8 +24,11 @@ function checkKeep(keep: number): void {
 /** An inverted-dropout mask of `shape` for `seed`: values 0 or 1/keep (in float32). */
 export function invertedDropoutMask(shape: number[], keep: number, seed: number): tf.Tensor {
   checkKeep(keep);
-  const key = maskKey(seed);
   // graded 1b: begin
+  // Counter-based draws: draw i is a 32-bit hash of i and of the seed, so a mask needs no random stream, is the same
+  // on every backend, and a GPU can draw it in the shader that applies it. Any Bernoulli draw of probability keep
+  // would do.
+  const key = maskKey(seed);
   const scale = Math.fround(1 / keep);
   const values = new Float32Array(tf.util.sizeFromShape(shape));
   for (let i = 0; i < values.length; i++) values[i] = keeps(maskDraw(key, i), keep) ? scale : 0;

@@ -186,6 +186,7 @@ describe('submit CLI', () => {
 
   it.each([
     [['3x'], 'Usage error: Unknown question "3x"; the questions are 1a, 2b (or all)'],
+    [['backward'], 'Usage error: Unknown question "backward"; the questions are 1a, 2b (or all); the backward pass has no question: npm test -- backward checks it'],
     [[], 'Usage error: Name the questions to grade: 1a, 2b (or all)'],
     [['all', '--bogus'], "Usage error: Unknown option '--bogus'"],
   ])('exits 2 for %j', async (argv, line) => {

@@ -7,9 +7,12 @@ import { question } from '../../questions/1b.ts';
 import { applyInvertedDropout, invertedDropoutMask } from '../../src/nn/dropout.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
+import { BACKWARD_CASES, backwardMatchesAutodiff } from './backward-check.ts';
 import { questionPasses } from './check.ts';
 
 questionPasses('1b');
+// Dropout's backward pass, the mask multiplied in again (in the backward piece's code).
+backwardMatchesAutodiff(BACKWARD_CASES.filter((c) => c.keepProb !== undefined));
 
 /**
  * 1b is judged against a maximum share of zeros (0.6 in the kit's file), so a share of kept units, a keep
@@ -60,9 +63,10 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
   it('a mask holds 0 and 1/keep only, keeps about keep of the units, and is the same for the same seed', async () => {
     for (const keep of [0.5, 0.8, 0.3]) {
       const mask = await values(invertedDropoutMask([200, 100], keep, 11));
-      expect(new Set(mask)).toEqual(new Set([0, Math.fround(1 / keep)]));
+      expect([...new Set(mask)].sort(), `keep ${keep}: the values of the mask, 0 and 1/keep`).toEqual([0, Math.fround(1 / keep)].sort());
       // 20000 units each kept with probability keep: the share is within 0.015 of it but for odds below 1e-6.
-      expect(Math.abs(mask.filter((v) => v !== 0).length / mask.length - keep)).toBeLessThan(0.015);
+      const kept = mask.filter((v) => v !== 0).length / mask.length;
+      expect(Math.abs(kept - keep), `keep ${keep}: the share of units kept is ${kept.toFixed(4)}, expected ${keep} ± 0.015`).toBeLessThan(0.015);
       expect(await values(invertedDropoutMask([200, 100], keep, 11))).toEqual(mask);
       expect(await values(invertedDropoutMask([200, 100], keep, 12))).not.toEqual(mask);
     }
