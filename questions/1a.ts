@@ -14,7 +14,7 @@ export const question: Question = {
     p.setGrad(grad);
     const optimizer = new SGD([p], { lr: 0.1, beta: 0.1 });
     optimizer.step();
-    await session.submit('1a', 1, p.value);
+    await session.submit('1a', 1, p.value, 'one step');
     optimizer.dispose();
     p.dispose();
     tf.dispose(weight);

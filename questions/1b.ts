@@ -19,7 +19,7 @@ export const question: Question = {
       return tf.mean(tf.cast(tf.equal(hidden, 0), 'float32'));
     });
     net.dispose();
-    await session.submit('1b', 1, share);
+    await session.submit('1b', 1, share, 'the share of units dropped');
     share.dispose();
   },
 };

@@ -12,8 +12,8 @@ export const question: Question = {
     const rHe = asTensor(await session.getTestData('2a', 2), '2a test 2') as tf.Tensor2D;
     const wXavier = xavierInit(50, 50, rXavier);
     const wHe = heInit(50, 50, rHe);
-    await session.submit('2a', 1, wXavier);
-    await session.submit('2a', 2, wHe);
+    await session.submit('2a', 1, wXavier, 'Xavier');
+    await session.submit('2a', 2, wHe, 'He');
     tf.dispose([rXavier, rHe, wXavier, wHe]);
   },
 };

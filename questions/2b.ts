@@ -14,9 +14,9 @@ export const question: Question = {
     p.setGrad(grad);
     const optimizer = new SGD([p], { lr: 0.1, momentum: 0.9 });
     optimizer.step();
-    await session.submit('2b', 1, p.value);
+    await session.submit('2b', 1, p.value, 'after one step');
     optimizer.step();
-    await session.submit('2b', 2, p.value);
+    await session.submit('2b', 2, p.value, 'after two steps');
     optimizer.dispose();
     p.dispose();
     tf.dispose(weight);

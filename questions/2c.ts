@@ -14,9 +14,9 @@ export const question: Question = {
     p.setGrad(grad);
     const optimizer = new RMSProp([p], { lr: 0.001, beta: 0.9, epsilon: 1e-8 });
     optimizer.step();
-    await session.submit('2c', 1, p.value);
+    await session.submit('2c', 1, p.value, 'after one step');
     optimizer.step();
-    await session.submit('2c', 2, p.value);
+    await session.submit('2c', 2, p.value, 'after two steps');
     optimizer.dispose();
     p.dispose();
     tf.dispose(weight);

@@ -19,7 +19,7 @@ export const question: Question = {
     p.setGrad(grad);
     const optimizer = new Adam([p], { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
     optimizer.step();
-    await session.submit('2d', 1, p.value);
+    await session.submit('2d', 1, p.value, 'after one step');
     optimizer.step();
     await session.submitCheckSome('2d', [2, 3], { 2: p.value, 3: p.value }, 1);
     optimizer.dispose();

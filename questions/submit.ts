@@ -6,6 +6,7 @@ import { loadGraderConfig } from '../grader/config.ts';
 import { LibraryError, MessageFromServer } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession, isSessionWide } from '../grader/session.ts';
+import { DEFAULT_TEST_FILE, readTestFile } from '../grader/test-file.ts';
 import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../src/cli.ts';
 import { NotImplemented } from '../src/homework.ts';
 import { count } from '../src/words.ts';
@@ -100,7 +101,10 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
       log(`Server: none configured (CC6204_URL or CC6204_HOST), so grading with ${where}`);
     }
 
-    const session = new GradingSession(client, { log });
+    // Graded locally, the expected answers are the kit's own test file's: a failure shows them beside yours.
+    const tests = grader ? readTestFile(DEFAULT_TEST_FILE) : undefined;
+    const expected = (question: string, test: string) => tests?.expected[question]?.[test];
+    const session = new GradingSession(client, { log, expected });
     let allRan = true;
     let unwritten = 0;
     for (const question of chosen) {

@@ -5,8 +5,8 @@
 export interface Session {
   /** A test's input data. */
   getTestData(question: string, test: number | string): Promise<unknown>;
-  /** Submits one test's answer; says whether it passed. */
-  submit(question: string, test: number | string, answer: unknown): Promise<boolean>;
+  /** Submits one test's answer; says whether it passed. `name` says what the test is (`He`, `after two steps`). */
+  submit(question: string, test: number | string, answer: unknown, name?: string): Promise<boolean>;
   /** Submits several tests' answers (keyed by test id); passes if at least `requiredNumber` of them pass. */
   submitCheckSome(
     question: string,

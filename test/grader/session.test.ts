@@ -19,11 +19,11 @@ describe('summarizeMask', () => {
 });
 
 /** A client whose submissions fail as told, recording the homework it is asked for. */
-function scriptedClient(outcome: () => Error | undefined): GradingClient & { homeworks: unknown[] } {
+function scriptedClient(outcome: (question: string) => Error | undefined): GradingClient & { homeworks: unknown[] } {
   const homeworks: unknown[] = [];
-  const settle = async (homework: unknown): Promise<void> => {
+  const settle = async (homework: unknown, question: string): Promise<void> => {
     homeworks.push(homework);
-    const error = outcome();
+    const error = outcome(question);
     if (error) throw error;
   };
   return {
@@ -32,8 +32,8 @@ function scriptedClient(outcome: () => Error | undefined): GradingClient & { hom
       homeworks.push(homework);
       return [1];
     },
-    submit: (homework) => settle(homework),
-    submitCheckSome: (homework) => settle(homework),
+    submit: (homework, question) => settle(homework, question),
+    submitCheckSome: (homework, question) => settle(homework, question),
   };
 }
 
@@ -70,7 +70,19 @@ describe('GradingSession with a scripted client', () => {
       log: log.log,
     });
     await session.submit('1b', 1, 0.9);
-    expect(log.lines).toEqual(['Failed Test! 1b test 1: [dropout] Given value is greater that allowed maximum value']);
+    expect(log.lines).toEqual(['Failed Test! 1b test 1: [dropout] Given value is greater that allowed maximum value: yours 0.9']);
+  });
+
+  it('names the test in the course\'s terms, and shows the expected value beside yours where it is known', async () => {
+    const log = capture();
+    const expected = (question: string, test: string) => (question === '1b' && test === '1' ? 0.6 : [[1, 2], [3, 4.25]]);
+    const session = new GradingSession(scriptedClient((question) => new FailedTest(question === '1b' ? false : [[true, false], [true, false]], question === '1b' ? '[dropout] Given value is greater that allowed maximum value' : '[value] 0.5% correct')), { log: log.log, expected });
+    await session.submit('1b', 1, 0.9, 'the share of units dropped');
+    await session.submit('2a', 2, [[1, 2.5], [3, 1 / 3]], 'He');
+    expect(log.lines).toEqual([
+      'Failed Test! 1b test 1 (the share of units dropped): [dropout] Given value is greater that allowed maximum value: yours 0.9, the most allowed 0.6',
+      'Failed Test! 2a test 2 (He): [value] 0.5% correct; 2 of 4 elements wrong, first at [0, 1] (yours 2.5, expected 2), [1, 1] (yours 0.333333, expected 4.25)',
+    ]);
   });
 
   it('reports a NestedFailedTest with each failed test', async () => {
@@ -85,8 +97,8 @@ describe('GradingSession with a scripted client', () => {
     expect(log.lines).toEqual([
       [
         'Failed Test! 2d tests 2, 3: You got 0 of the 1 required tests to pass the test',
-        '  test 2: [value] 0.5% correct; 1 of 2 elements wrong, first at [1]',
-        '  test 3: [value] 0.0% correct; 2 of 2 elements wrong, first at [0], [1]',
+        '  test 2: [value] 0.5% correct; 1 of 2 elements wrong, first at [1] (yours 0)',
+        '  test 3: [value] 0.0% correct; 2 of 2 elements wrong, first at [0] (yours 0), [1] (yours 0)',
       ].join('\n'),
     ]);
     expect(session.results).toEqual([{ question: '2d', tests: ['2', '3'], passed: false }]);
@@ -134,14 +146,16 @@ describe('GradingSession against the local grader', () => {
   });
 
   it('prints `Correct Test!` or the failure per test, and keeps going', async () => {
-    const session = new GradingSession(client, { log: log.log });
+    const session = new GradingSession(client, { log: log.log, expected: (question, test) => expectedOf(question, test) });
     const wrong = expectedOf('2b', '1') as number[][];
+    const right = wrong[0]![3]!;
     wrong[0]![3]! *= 2;
+    const shown = (value: number) => String(Number(value.toPrecision(6)));
     await session.submit('2b', 1, wrong);
     await session.submit('2b', 2, expectedOf('2b', '2'));
     await session.submitCheckSome('2d', [2, 3], { 2: expectedOf('2d', '2'), 3: expectedOf('2d', '2') }, 1);
     expect(log.lines).toEqual([
-      'Failed Test! 2b test 1: [value] 0.95% correct; 1 of 20 elements wrong, first at [0, 3]',
+      `Failed Test! 2b test 1: [value] 0.95% correct; 1 of 20 elements wrong, first at [0, 3] (yours ${shown(2 * right)}, expected ${shown(right)})`,
       'Correct Test!',
       'Correct Test!',
     ]);

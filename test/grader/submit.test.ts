@@ -125,7 +125,10 @@ describe('submit CLI', () => {
   it('exits 1 when a test fails, after reporting it and running the rest', async () => {
     const { code, out } = await run(['all'], { questions: [wrongMomentum, weightDecay] });
     expect(code).toBe(1);
-    expect(out.lines).toContain('Failed Test! 2b test 1: [value] 0.0% correct; 20 of 20 elements wrong, first at [0, 0], [0, 1], [0, 2], ...');
+    // Graded by the kit's local autograder: the first wrong elements with the values submitted and expected.
+    expect(out.lines).toContainEqual(
+      expect.stringMatching(/^Failed Test! 2b test 1: \[value\] 0\.0% correct; 20 of 20 elements wrong, first at \[0, 0\] \(yours [-\d.e]+, expected [-\d.e]+\), \[0, 1\] \(yours [-\d.e]+, expected [-\d.e]+\), \[0, 2\] \(yours [-\d.e]+, expected [-\d.e]+\), \.\.\.$/),
+    );
     expect(out.lines.at(-1)).toBe('2 of 3 tests passed');
   });
 
