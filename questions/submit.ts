@@ -35,11 +35,17 @@ export interface SubmitDeps {
   /** The questions that can be graded, in order; defaults to questions/index.ts. */
   questions?: readonly Question[];
   selectBackend?: (requested?: string) => Promise<{ name: string; description: string }>;
+  /** The piece's own checks after a question's tests: a line for each finding (questions/checks.ts by default). */
+  checks?: (piece: string) => Promise<string[]>;
 }
 
 // Loaded only when needed, so that `--help` and argument errors answer at once, without loading tfjs.
 async function defaultQuestions(): Promise<readonly Question[]> {
   return (await import('./index.ts')).QUESTIONS;
+}
+
+async function defaultChecks(piece: string): Promise<string[]> {
+  return (await import('./checks.ts')).optimizerChecks(piece);
 }
 
 async function defaultSelectBackend(requested?: string): Promise<{ name: string; description: string }> {
@@ -111,7 +117,15 @@ export async function main(argv: readonly string[], deps: SubmitDeps = {}): Prom
       log('');
       log(`${question.id}) ${question.title}`);
       try {
+        const before = session.results.length;
         await question.run(session);
+        // The piece's own checks, beyond the server's tests: what they find follows the verdict, which they never change.
+        const findings = await (deps.checks ?? defaultChecks)(question.id);
+        if (findings.length > 0) {
+          const passed = session.results.slice(before).every((result) => result.passed);
+          log(`${question.id}: ${passed ? "the server's tests pass, but " : ''}${findings[0]}`);
+          log(`  npm test -- ${question.id} runs the checks${findings.length > 1 ? ` (${count(findings.length - 1, 'more finding')})` : ''}.`);
+        }
       } catch (failure) {
         // Without a working server, or with a token it refuses, the other questions cannot be graded either.
         if (failure instanceof LibraryError || failure instanceof MessageFromServer) throw failure;

@@ -42,6 +42,7 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   { path: 'src/accel/masks-wasm.ts', why: 'their compiled binaries' },
   { path: 'test/helpers/optimizers64.ts', why: "the tests' float64 optimizers" },
   { path: 'test/helpers/optimizer-steps64.ts', why: 'records the optimizer steps with them' },
+  { path: 'test/optim/mistakes.test.ts', why: 'writes the known mistakes out, each a line from an answer' },
   { path: 'test/optim/', why: 'checks the optimizers against the float64 ones' },
   { path: 'test/nn/dropout.test.ts', why: 'checks dropout against a mask written out again' },
   { path: 'test/nn/init.test.ts', why: 'checks the initializers against their formulas' },

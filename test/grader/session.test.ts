@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutograderClient } from '../../grader/client.ts';
 import { FailedTest, LibraryError, NestedFailedTest, UserError } from '../../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../../grader/server.ts';
+import type { AnswerJson } from '../../grader/protocol.ts';
 import { GradingSession, summarizeMask, type GradingClient } from '../../grader/session.ts';
 import { capture, expectedOf, kitTests } from './helpers.ts';
 
@@ -75,7 +76,7 @@ describe('GradingSession with a scripted client', () => {
 
   it('names the test in the course\'s terms, and shows the expected value beside yours where it is known', async () => {
     const log = capture();
-    const expected = (question: string, test: string) => (question === '1b' && test === '1' ? 0.6 : [[1, 2], [3, 4.25]]);
+    const expected = (question: string, test: string): AnswerJson => (question === '1b' && test === '1' ? 0.6 : [[1, 2], [3, 4.25]]);
     const session = new GradingSession(scriptedClient((question) => new FailedTest(question === '1b' ? false : [[true, false], [true, false]], question === '1b' ? '[dropout] Given value is greater that allowed maximum value' : '[value] 0.5% correct')), { log: log.log, expected });
     await session.submit('1b', 1, 0.9, 'the share of units dropped');
     await session.submit('2a', 2, [[1, 2.5], [3, 1 / 3]], 'He');
@@ -146,7 +147,7 @@ describe('GradingSession against the local grader', () => {
   });
 
   it('prints `Correct Test!` or the failure per test, and keeps going', async () => {
-    const session = new GradingSession(client, { log: log.log, expected: (question, test) => expectedOf(question, test) });
+    const session = new GradingSession(client, { log: log.log, expected: (question, test) => expectedOf(question, test) as AnswerJson });
     const wrong = expectedOf('2b', '1') as number[][];
     const right = wrong[0]![3]!;
     wrong[0]![3]! *= 2;

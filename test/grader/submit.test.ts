@@ -79,6 +79,8 @@ async function run(argv: string[], deps: SubmitDeps = {}) {
       requested.push(name);
       return { name: 'cpu', description: 'fake backend' };
     },
+    // The pieces' own checks run the kit's optimizers, which the fake backend cannot: test/optim/mistakes.test.ts has them.
+    checks: async () => [],
     ...deps,
   });
   return { code, out, err, requested };
@@ -130,6 +132,19 @@ describe('submit CLI', () => {
       expect.stringMatching(/^Failed Test! 2b test 1: \[value\] 0\.0% correct; 20 of 20 elements wrong, first at \[0, 0\] \(yours [-\d.e]+, expected [-\d.e]+\), \[0, 1\] \(yours [-\d.e]+, expected [-\d.e]+\), \[0, 2\] \(yours [-\d.e]+, expected [-\d.e]+\), \.\.\.$/),
     );
     expect(out.lines.at(-1)).toBe('2 of 3 tests passed');
+  });
+
+  it("after a question's verdict, says what its own checks find, in two lines, the verdict unchanged", async () => {
+    const findings = ['step 1 of Adam differs from the expected update for parameter 1: your update matches Adam with t counted per parameter', 'another'];
+    const { code, out } = await run(['all'], { checks: async (piece) => (piece === '2b' ? findings : []) });
+    expect(code).toBe(0);
+    const at = out.lines.indexOf(`2b: the server's tests pass, but ${findings[0]}`);
+    expect(at).toBeGreaterThan(0);
+    expect(out.lines[at + 1]).toBe('  npm test -- 2b runs the checks (1 more finding).');
+    expect(out.lines.at(-1)).toBe('3 of 3 tests passed');
+    const failing = await run(['all'], { questions: [wrongMomentum], checks: async () => ['wrong'] });
+    expect(failing.out.lines).toContain('2b: wrong');
+    expect(failing.out.lines).toContain('  npm test -- 2b runs the checks.');
   });
 
   it('reports a question that stops with an error in one line, and goes on', async () => {

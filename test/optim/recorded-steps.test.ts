@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { recordOptimizerSteps } from '../helpers/optimizer-steps64.ts';
 
 describe('the recorded optimizer steps', () => {
-  it("test/fixtures/optimizer-steps.json, by which the pieces' checks judge, is what the float64 optimizers give", () => {
-    const recorded = JSON.parse(readFileSync(new URL('../fixtures/optimizer-steps.json', import.meta.url), 'utf8')) as unknown;
+  it("questions/optimizer-steps.json, by which the pieces' checks judge, is what the float64 optimizers give", () => {
+    const recorded = JSON.parse(readFileSync(new URL('../../questions/optimizer-steps.json', import.meta.url), 'utf8')) as unknown;
     expect(recorded).toEqual(recordOptimizerSteps());
   });
 });
