@@ -1,11 +1,13 @@
-// The graded optimizers' own checks, beyond the course server's tests: three steps with a gradient that changes at
-// every step (the course's tests repeat one), on parameters of three shapes, against the values recorded in
-// questions/optimizer-steps.json; where the values differ, the wrong versions recorded there (the mistakes students
-// write, as their outputs only) say which one the code computes. `npm test -- 2d` and `npm run submit 2d` run them.
+// The graded pieces' own checks, beyond the course server's tests, which `npm test -- 2d` and `npm run submit 2d` run.
+// The optimizers: three steps with a gradient that changes at every step (the course's tests repeat one), on
+// parameters of three shapes, against the values recorded in questions/optimizer-steps.json; where the values
+// differ, the wrong versions recorded there (the mistakes students write, as their outputs only) say which one the
+// code computes. Dropout: its masks' values and share, and the backward pass through them.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import type { FFNN as FFNNClass } from '../src/nn/ffnn.ts';
 import { Parameter } from '../src/nn/parameter.ts';
 import { Adam } from '../src/optim/adam.ts';
 import type { Optimizer } from '../src/optim/optimizer.ts';
@@ -99,4 +101,102 @@ export async function optimizerChecks(piece: string, make: Partial<Record<Optimi
     if (line) lines.push(line);
   }
   return lines;
+}
+
+/** What dropout's checks run: the kit's pieces, or others in their place (a test's). */
+export interface DropoutPieces {
+  invertedDropoutMask?: (shape: number[], keep: number, seed: number) => tf.Tensor;
+  applyInvertedDropout?: (h: tf.Tensor2D, keep: number, seed: number) => { output: tf.Tensor2D; mask: tf.Tensor2D };
+  Network?: typeof FFNNClass;
+}
+
+/** The keep probabilities dropout's checks draw masks with: far from a half, so that keep and 1 − keep differ. */
+const KEEPS = [0.8, 0.3];
+/** How far a mask's share of kept units may be from keep: 20,000 draws, a margin of more than six deviations. */
+const SHARE_MARGIN = 0.02;
+
+/**
+ * What the checks of 1b (inverted dropout) find, a line each: masks of 20,000 units must hold 0 and 1/keep only,
+ * keep about keep of them, and be what applyInvertedDropout multiplies by; and the backward pass, where it is written,
+ * must give no gradient to a unit the forward pass dropped. The wrong versions are named by what their masks show.
+ */
+export async function dropoutChecks(replaced: DropoutPieces = {}): Promise<string[]> {
+  const { applyInvertedDropout, invertedDropoutMask } = { ...(await import('../src/nn/dropout.ts')), ...replaced };
+  const lines: string[] = [];
+  for (const keep of KEEPS) {
+    const mask = Array.from(await tf.tidy(() => invertedDropoutMask([100, 200], keep, 7)).data());
+    const kept = mask.filter((v) => v !== 0);
+    const share = kept.length / mask.length;
+    const inverse = Math.fround(1 / keep);
+    const odd = kept.find((v) => v !== inverse);
+    if (odd !== undefined) {
+      const named = kept.every((v) => v === 1) ? ': your mask matches dropout without the 1/keep scaling' : '';
+      lines.push(`keep ${keep}: a kept unit of the mask is ${shown(odd)}, expected 1/keep = ${shown(inverse)}${named}`);
+    }
+    if (Math.abs(share - keep) > SHARE_MARGIN) {
+      const named = Math.abs(share - (1 - keep)) <= SHARE_MARGIN ? ': your mask matches dropout that keeps with probability 1 − keep' : '';
+      lines.push(`keep ${keep}: the mask keeps ${shown(share)} of the units, expected ${keep} ± ${SHARE_MARGIN}${named}`);
+    }
+  }
+  const h = tf.fill([20, 30], 2) as tf.Tensor2D;
+  const { output, mask } = applyInvertedDropout(h, 0.6, 5);
+  const [out, m] = await Promise.all([output.data(), mask.data()]);
+  const wrong = out.findIndex((v, i) => v !== 2 * (m[i] as number));
+  if (wrong >= 0) lines.push(`applyInvertedDropout: output element ${wrong} is ${shown(out[wrong] as number)}, expected the input times the mask it returns, ${shown(2 * (m[wrong] as number))}`);
+  tf.dispose([h, output, mask]);
+  const backward = await backwardDropsGradients(replaced.Network);
+  if (backward) lines.push(backward);
+  return lines;
+}
+
+/**
+ * Whether the backward pass multiplies by the dropout masks again: for one sample, a unit dropped in the forward pass
+ * has no gradient (sigmoid units, whose derivative is never 0, would have one otherwise). A line where it does; null
+ * where it does not, or where the backward pass is not written yet.
+ */
+async function backwardDropsGradients(Network?: typeof FFNNClass): Promise<string | null> {
+  const FFNN = Network ?? (await import('../src/nn/ffnn.ts')).FFNN;
+  const { NotImplemented } = await import('../src/homework.ts');
+  const sizes = [5, 40, 30, 3];
+  // Weights of their own, so that the check needs no initializer (2a's piece).
+  const weights = sizes.slice(1).map((nOut, k) => [
+    Array.from({ length: sizes[k] as number }, (_, i) => Array.from({ length: nOut }, (_, j) => Math.sin(7 * i + 3 * j + k) / 2)),
+    new Array<number>(nOut).fill(0.1),
+  ]) as [number[][], number[]][];
+  const net = new FFNN(5, [40, 30], ['sigmoid', 'sigmoid', 'softmax'], 3, { keepProb: [1, 0.5, 0.5], initialWeights: weights, seed: 11 });
+  const x = tf.tensor2d([[0.5, -1, 0.25, 2, -0.75]]);
+  const y = tf.tensor2d([[0, 1, 0]]);
+  let masks: (tf.Tensor | null)[] = [];
+  try {
+    const yPred = net.forward(x);
+    masks = net.lastDropoutMasks();
+    try {
+      net.backward(x, y, yPred);
+    } catch (failure) {
+      if (failure instanceof NotImplemented) return null;
+      throw failure;
+    } finally {
+      yPred.dispose();
+    }
+    const params = net.parameters();
+    for (const layer of [1, 2]) {
+      // masks[layer] multiplies the output of layer − 1, whose bias is parameter 2·(layer − 1) + 1.
+      const dropped = await (masks[layer] as tf.Tensor).data();
+      const grad = await (params[2 * (layer - 1) + 1]?.grad as tf.Tensor).data();
+      const unit = dropped.findIndex((m, j) => m === 0 && grad[j] !== 0);
+      if (unit >= 0) {
+        return `the backward pass gives a gradient to a unit dropout dropped (hidden layer ${layer}, unit ${unit}: bias gradient ${shown(grad[unit] as number)}, expected 0): is the dropout mask multiplied in again?`;
+      }
+    }
+    return null;
+  } finally {
+    tf.dispose([x, y, ...masks.filter((m) => m !== null)]);
+    net.dispose();
+  }
+}
+
+/** What the checks of piece `piece` find beyond the course server's tests, a line each (none: all well). */
+export async function pieceChecks(piece: string): Promise<string[]> {
+  if (piece === '1b') return dropoutChecks();
+  return optimizerChecks(piece);
 }

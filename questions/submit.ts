@@ -45,7 +45,7 @@ async function defaultQuestions(): Promise<readonly Question[]> {
 }
 
 async function defaultChecks(piece: string): Promise<string[]> {
-  return (await import('./checks.ts')).optimizerChecks(piece);
+  return (await import('./checks.ts')).pieceChecks(piece);
 }
 
 async function defaultSelectBackend(requested?: string): Promise<{ name: string; description: string }> {

@@ -215,6 +215,38 @@ describe('the student edition, written and used as a student would', () => {
     expect(results.numPassedTests).toBeGreaterThan(10);
   }, 300_000);
 
+  it('with known mistakes written in: submit names each after its verdict, the ones the server lets through among them', () => {
+    const plant = (file: string, from: string, to: string) => {
+      const text = readFileSync(join(dir, file), 'utf8');
+      expect(text, file).toContain(from);
+      writeFileSync(join(dir, file), text.replace(from, to));
+    };
+    // Over the natural optimizers of the test before: the textbook weight decay, momentum's sign turned, epsilon
+    // inside RMSProp's square root, and Adam's t counted by every parameter's update.
+    plant('src/optim/sgd.ts', 'return tf.mul(p.value, 1 - this.beta);', 'return tf.mul(p.value, 1 - this.lr * this.beta);');
+    plant('src/optim/sgd.ts', 'V.assign(tf.sub(tf.mul(V, this.momentum), tf.mul(grad, this.lr)));', 'V.assign(tf.add(tf.mul(V, this.momentum), tf.mul(grad, this.lr)));');
+    plant('src/optim/rmsprop.ts', 'tf.div(this.lr, tf.add(tf.sqrt(S), this.epsilon))', 'tf.div(this.lr, tf.sqrt(tf.add(S, this.epsilon)))');
+    plant('src/optim/adam.ts', 'const [c1, c2] = this.corrections();', 'this.calls += 1;\nconst [c1, c2] = [1 - this.beta1 ** this.calls, 1 - this.beta2 ** this.calls];');
+    plant('src/optim/adam.ts', '  corrections(): [number, number] {', '  calls = 0;\n  corrections(): [number, number] {');
+    // Dropout written the natural way, without the 1/keep scaling.
+    const dropout = readFileSync(join(dir, 'src/nn/dropout.ts'), 'utf8').split('\n');
+    let k = 0;
+    const bodies = [
+      "return tf.tidy(() => tf.cast(tf.less(tf.randomUniform(shape, 0, 1, 'float32', seed), keep), 'float32'));",
+      'const mask = invertedDropoutMask(h.shape, keep, seed) as tf.Tensor2D;\nreturn { output: tf.mul(h, mask), mask };',
+    ];
+    writeFileSync(join(dir, 'src/nn/dropout.ts'), dropout.map((line) => (/^\s*throw notImplemented\(/.test(line) ? (bodies[k++] as string) : line)).join('\n'));
+    const submit = tsx(dir, 'questions/submit.ts', '1a', '1b', '2b', '2c', '2d');
+    const said = submit.stdout.split('\n');
+    const line = (piece: string) => said.find((l) => l.startsWith(`${piece}: `)) ?? `(no line for ${piece})`;
+    expect(line('1a')).toMatch(/^1a: step 1 of SGD .*: your update matches SGD with the textbook weight decay, p·\(1 − lr·beta\), not the course's \(1 − beta\)·p$/);
+    expect(line('2b')).toMatch(/^2b: step 1 of SGD .*: your update matches momentum with its sign turned, V ← m·V \+ lr·grad$/);
+    expect(line('2c')).toMatch(/^2c: the server's tests pass, but step \d of RMSProp .*: your update matches RMSProp with epsilon inside the square root, lr\/√\(S \+ eps\)$/);
+    expect(line('2d')).toMatch(/^2d: the server's tests pass, but step 1 of Adam .* differs from the expected update for parameters 1, 2 and not for parameter 0 .*: your update matches Adam with t counted per parameter, not once a step: is t counted in update\?$/);
+    expect(line('1b')).toBe("1b: the server's tests pass, but keep 0.8: a kept unit of the mask is 1, expected 1/keep = 1.25: your mask matches dropout without the 1/keep scaling");
+    for (const piece of ['1a', '1b', '2b', '2c', '2d']) expect(said).toContainEqual(expect.stringMatching(new RegExp(`^  npm test -- ${piece} runs the checks`)));
+  }, 300_000);
+
   it('with the kit\'s own pieces put back: every test of the edition passes, and submit all 10 of 10', () => {
     for (const file of stubbed) writeFileSync(join(dir, file), editionText(readFileSync(join(ROOT, file), 'utf8'), file, { answers: true }).text);
     const { status, results } = vitest(dir);

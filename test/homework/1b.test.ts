@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toAnswerJson } from '../../grader/answer.ts';
 import { type GradingClient, GradingSession } from '../../grader/session.ts';
 import { question } from '../../questions/1b.ts';
+import { dropoutChecks } from '../../questions/checks.ts';
 import { applyInvertedDropout, invertedDropoutMask } from '../../src/nn/dropout.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
@@ -70,6 +71,10 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
       expect(await values(invertedDropoutMask([200, 100], keep, 11))).toEqual(mask);
       expect(await values(invertedDropoutMask([200, 100], keep, 12))).not.toEqual(mask);
     }
+  });
+
+  it("passes 1b's own checks, as npm run submit 1b runs them: masks of 0 and 1/keep keeping about keep, applied as returned, and a backward pass that gives dropped units no gradient", async () => {
+    expect(await dropoutChecks()).toEqual([]);
   });
 
   it('applying it multiplies by the mask it returns, and keeps the mean activation (inverted: no rescaling later)', async () => {

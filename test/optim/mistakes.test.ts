@@ -2,7 +2,8 @@
 // as a subclass, and the checks must say which it is. The kit's own optimizers pass them.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type MakeOptimizer, optimizerChecks } from '../../questions/checks.ts';
+import { dropoutChecks, type MakeOptimizer, optimizerChecks } from '../../questions/checks.ts';
+import { FFNN } from '../../src/nn/ffnn.ts';
 import type { Parameter } from '../../src/nn/parameter.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
@@ -105,4 +106,35 @@ describe.each(BACKENDS_UNDER_TEST)("the optimizers' checks on %s", (backend) => 
       for (const line of lines) expect(line).toMatch(/\(parameter \d+, element \d+: yours [-\d.e]+, expected [-\d.e]+\)/);
     });
   }
+});
+
+describe.each(BACKENDS_UNDER_TEST)("dropout's checks on %s", (backend) => {
+  beforeAll(() => useBackend(backend));
+  const drawn = (shape: number[], keepWith: number, scale: number) =>
+    tf.tidy(() => tf.mul(tf.cast(tf.less(tf.randomUniform(shape, 0, 1, 'float32', 3), keepWith), 'float32'), scale));
+
+  it("find nothing wrong with the kit's dropout and backward pass", async () => {
+    expect(await dropoutChecks()).toEqual([]);
+  });
+
+  it('name a mask without the 1/keep scaling, and one that keeps with probability 1 − keep', async () => {
+    const unscaled = await dropoutChecks({ invertedDropoutMask: (shape, keep) => drawn(shape, keep, 1) });
+    expect(unscaled).toContainEqual('keep 0.8: a kept unit of the mask is 1, expected 1/keep = 1.25: your mask matches dropout without the 1/keep scaling');
+    const flipped = await dropoutChecks({ invertedDropoutMask: (shape, keep) => drawn(shape, 1 - keep, Math.fround(1 / keep)) });
+    expect(flipped).toContainEqual(expect.stringMatching(/^keep 0\.8: the mask keeps 0\.\d+ of the units, expected 0\.8 ± 0\.02: your mask matches dropout that keeps with probability 1 − keep$/));
+    // A natural mask of the right law passes.
+    expect(await dropoutChecks({ invertedDropoutMask: (shape, keep) => drawn(shape, keep, Math.fround(1 / keep)) })).toEqual([]);
+  });
+
+  it('find a backward pass that gives gradients to dropped units', async () => {
+    class Unmasked extends FFNN {
+      override backward(x: tf.Tensor2D, y: tf.Tensor2D, yPred: tf.Tensor2D): void {
+        super.backward(x, y, yPred);
+        // As a backward pass that forgets the mask: every unit of each hidden layer gets a gradient.
+        for (const p of this.parameters()) if (p.shape.length === 1) p.setGrad(tf.onesLike(p.value));
+      }
+    }
+    const lines = await dropoutChecks({ Network: Unmasked });
+    expect(lines).toContainEqual(expect.stringMatching(/^the backward pass gives a gradient to a unit dropout dropped \(hidden layer 1, unit \d+: bias gradient 1, expected 0\): is the dropout mask multiplied in again\?$/));
+  });
 });
