@@ -2,12 +2,14 @@
 // The optimizers: three steps with a gradient that changes at every step (the course's tests repeat one), on
 // parameters of three shapes, against the values recorded in questions/optimizer-steps.json; where the values
 // differ, the wrong versions recorded there (the mistakes students write, as their outputs only) say which one the
-// code computes. Dropout: its masks' values and share, and the backward pass through them.
+// code computes. Dropout: its masks' values and share, and the backward pass through them. 2a: Xavier and He of a draw
+// whose n_in and n_out differ, against questions/init-outputs.json and its wrong versions.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FFNN as FFNNClass } from '../src/nn/ffnn.ts';
+import type { Initializer } from '../src/nn/init.ts';
 import { Parameter } from '../src/nn/parameter.ts';
 import { Adam } from '../src/optim/adam.ts';
 import type { Optimizer } from '../src/optim/optimizer.ts';
@@ -31,12 +33,13 @@ export interface OptimizerCase {
   variants: { name: string; after: number[][][] }[];
 }
 
-/** The recorded file: beside this one, or from the working folder where a bundle of the kit runs far from its source. */
-const RECORDED = ((beside) => (existsSync(beside) ? beside : resolve('questions/optimizer-steps.json')))(
-  fileURLToPath(new URL('./optimizer-steps.json', import.meta.url)),
-);
+/** A recorded file of questions/: beside this one, or from the working folder where a bundle of the kit runs. */
+function beside(name: string): string {
+  const path = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  return existsSync(path) ? path : resolve('questions', name);
+}
 
-export const OPTIMIZER_CASES = JSON.parse(readFileSync(RECORDED, 'utf8')) as OptimizerCase[];
+export const OPTIMIZER_CASES = JSON.parse(readFileSync(beside('optimizer-steps.json'), 'utf8')) as OptimizerCase[];
 
 export type MakeOptimizer = (params: Parameter[], options: Record<string, number>) => Optimizer;
 
@@ -198,5 +201,44 @@ async function backwardDropsGradients(Network?: typeof FFNNClass): Promise<strin
 /** What the checks of piece `piece` find beyond the course server's tests, a line each (none: all well). */
 export async function pieceChecks(piece: string): Promise<string[]> {
   if (piece === '1b') return dropoutChecks();
+  if (piece === '2a') return initChecks();
   return optimizerChecks(piece);
+}
+
+/** questions/init-outputs.json (written by the kit's test/helpers/init-outputs64.ts): 2a's outputs for a draw r. */
+export interface InitOutputs {
+  nIn: number;
+  nOut: number;
+  r: number[][];
+  xavier: number[][];
+  he: number[][];
+  variants: Record<'xavier' | 'he', { name: string; values: number[][] }[]>;
+}
+
+/** What the checks of 2a find, a line each: Xavier and He of a draw with n_in ≠ n_out (the course's is 50 × 50). */
+export async function initChecks(replaced: Partial<Record<'xavierInit' | 'heInit', Initializer>> = {}): Promise<string[]> {
+  const { heInit, xavierInit } = { ...(await import('../src/nn/init.ts')), ...replaced };
+  const recorded = JSON.parse(readFileSync(beside('init-outputs.json'), 'utf8')) as InitOutputs;
+  const lines: string[] = [];
+  const r = tf.tensor2d(recorded.r);
+  try {
+    for (const [name, init] of [['xavier', xavierInit], ['he', heInit]] as const) {
+      const out = init(recorded.nIn, recorded.nOut, r);
+      const got = (await out.array()) as number[][];
+      out.dispose();
+      const matches = (want: number[][]) => want.every((row, i) => row.every((w, j) => close(got[i]?.[j] ?? NaN, w)));
+      if (matches(recorded[name])) continue;
+      const title = name === 'he' ? 'He' : 'Xavier';
+      const i = recorded[name].findIndex((row, k) => row.some((w, j) => !close(got[k]?.[j] ?? NaN, w)));
+      const j = (recorded[name][i] as number[]).findIndex((w, k) => !close(got[i]?.[k] ?? NaN, w));
+      const yours = got[i]?.[j];
+      const variant = recorded.variants[name].find((v) => matches(v.values));
+      lines.push(
+        `${title} of a ${recorded.nIn} × ${recorded.nOut} draw differs at [${i}, ${j}] (yours ${yours === undefined ? 'missing' : shown(yours)}, expected ${shown(recorded[name][i]![j]!)})${variant ? `: yours matches ${variant.name}` : ''}`,
+      );
+    }
+  } finally {
+    r.dispose();
+  }
+  return lines;
 }

@@ -43,6 +43,8 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   { path: 'test/helpers/optimizers64.ts', why: "the tests' float64 optimizers" },
   { path: 'test/helpers/optimizer-steps64.ts', why: 'records the optimizer steps with them' },
   { path: 'test/optim/mistakes.test.ts', why: 'writes the known mistakes out, each a line from an answer' },
+  { path: 'test/helpers/init-outputs64.ts', why: "records 2a's outputs, and its mistakes'" },
+  { path: 'test/nn/init-outputs.test.ts', why: "checks them, and writes 2a's mistakes out" },
   { path: 'test/optim/', why: 'checks the optimizers against the float64 ones' },
   { path: 'test/nn/dropout.test.ts', why: 'checks dropout against a mask written out again' },
   { path: 'test/nn/init.test.ts', why: 'checks the initializers against their formulas' },

@@ -236,7 +236,13 @@ describe('the student edition, written and used as a student would', () => {
       'const mask = invertedDropoutMask(h.shape, keep, seed) as tf.Tensor2D;\nreturn { output: tf.mul(h, mask), mask };',
     ];
     writeFileSync(join(dir, 'src/nn/dropout.ts'), dropout.map((line) => (/^\s*throw notImplemented\(/.test(line) ? (bodies[k++] as string) : line)).join('\n'));
-    const submit = tsx(dir, 'questions/submit.ts', '1a', '1b', '2b', '2c', '2d');
+    // Initializers written with the file's helpers, He with Xavier's factor.
+    const init = readFileSync(join(dir, 'src/nn/init.ts'), 'utf8').split('\n');
+    const factors = ['Math.sqrt(1 / nIn)', 'Math.sqrt(1 / nIn)', 'Math.sqrt(3 / nIn)', 'Math.sqrt(6 / nIn)'];
+    const draws = ['normalDraw', 'normalDraw', 'symmetricUniformDraw', 'symmetricUniformDraw'];
+    let n = 0;
+    writeFileSync(join(dir, 'src/nn/init.ts'), init.map((line) => (/^\s*throw notImplemented\(/.test(line) ? `return scaled(${draws[n]}(nIn, nOut, from), ${factors[n++]});` : line)).join('\n'));
+    const submit = tsx(dir, 'questions/submit.ts', '1a', '1b', '2a', '2b', '2c', '2d');
     const said = submit.stdout.split('\n');
     const line = (piece: string) => said.find((l) => l.startsWith(`${piece}: `)) ?? `(no line for ${piece})`;
     expect(line('1a')).toMatch(/^1a: step 1 of SGD .*: your update matches SGD with the textbook weight decay, p·\(1 − lr·beta\), not the course's \(1 − beta\)·p$/);
@@ -244,7 +250,8 @@ describe('the student edition, written and used as a student would', () => {
     expect(line('2c')).toMatch(/^2c: the server's tests pass, but step \d of RMSProp .*: your update matches RMSProp with epsilon inside the square root, lr\/√\(S \+ eps\)$/);
     expect(line('2d')).toMatch(/^2d: the server's tests pass, but step 1 of Adam .* differs from the expected update for parameters 1, 2 and not for parameter 0 .*: your update matches Adam with t counted per parameter, not once a step: is t counted in update\?$/);
     expect(line('1b')).toBe("1b: the server's tests pass, but keep 0.8: a kept unit of the mask is 1, expected 1/keep = 1.25: your mask matches dropout without the 1/keep scaling");
-    for (const piece of ['1a', '1b', '2b', '2c', '2d']) expect(said).toContainEqual(expect.stringMatching(new RegExp(`^  npm test -- ${piece} runs the checks`)));
+    expect(line('2a')).toMatch(/^2a: He of a 3 × 7 draw differs at \[0, 0\] \(yours [-\d.e]+, expected [-\d.e]+\): yours matches He with Xavier's 1\/n_in$/);
+    for (const piece of ['1a', '1b', '2a', '2b', '2c', '2d']) expect(said).toContainEqual(expect.stringMatching(new RegExp(`^  npm test -- ${piece} runs the checks`)));
   }, 300_000);
 
   it('with the kit\'s own pieces put back: every test of the edition passes, and submit all 10 of 10', () => {

@@ -1,12 +1,19 @@
 // 2a, Xavier and He initialization (src/nn/init.ts): `npm test -- 2a`.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { initChecks } from '../../questions/checks.ts';
 import { heInit, heUniformInit, xavierInit, xavierUniformInit } from '../../src/nn/init.ts';
 import { Random } from '../../src/random.ts';
 import { values } from '../helpers/backends.ts';
 import { questionPasses } from './check.ts';
 
 questionPasses('2a');
+
+describe('2a: its own checks, as npm run submit 2a runs them', () => {
+  it('Xavier and He of a 3 × 7 draw, n_in and n_out apart, are the recorded values', async () => {
+    expect(await initChecks()).toEqual([]);
+  });
+});
 
 // The draws' spread, which the course's tests (a given draw r) do not look at: a weight's variance is 1/nIn for
 // Xavier and 2/nIn for He, by a normal draw or a uniform one. 400×300 weights put the sample variance within 3% of
