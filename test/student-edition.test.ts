@@ -254,6 +254,30 @@ describe('the student edition, written and used as a student would', () => {
     for (const piece of ['1a', '1b', '2a', '2b', '2c', '2d']) expect(said).toContainEqual(expect.stringMatching(new RegExp(`^  npm test -- ${piece} runs the checks`)));
   }, 300_000);
 
+  it('with more mistakes written in: no bias correction, a mask that keeps with 1 − keep, a backward pass without the mask', () => {
+    const plant = (file: string, from: string, to: string) => {
+      const text = readFileSync(join(dir, file), 'utf8');
+      expect(text, file).toContain(from);
+      writeFileSync(join(dir, file), text.replace(from, to));
+    };
+    // Over the mistakes of the test before.
+    plant('src/optim/adam.ts', 'const [c1, c2] = [1 - this.beta1 ** this.calls, 1 - this.beta2 ** this.calls];', 'const [c1, c2] = [1, 1];');
+    plant('src/nn/dropout.ts', "tf.cast(tf.less(tf.randomUniform(shape, 0, 1, 'float32', seed), keep), 'float32')", "tf.mul(tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), keep), 'float32'), 1 / keep)");
+    const first = tsx(dir, 'questions/submit.ts', '1b', '2d').stdout.split('\n');
+    expect(first).toContainEqual(expect.stringMatching(/^2d: step 1 of Adam .*: your update matches Adam without the bias correction$/));
+    expect(first).toContainEqual(expect.stringMatching(/^1b: the server's tests pass, but keep 0\.8: the mask keeps 0\.\d+ of the units, expected 0\.8 ± 0\.02: your mask matches dropout that keeps with probability 1 − keep$/));
+    // The mask right, and the backward pass written (the kit's) but for the mask multiplied in again.
+    plant('src/nn/dropout.ts', "tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)", "tf.less(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)");
+    for (const file of ['src/nn/ffnn.ts', 'src/nn/linear.ts', 'src/nn/loss.ts']) writeFileSync(join(dir, file), editionText(readFileSync(join(ROOT, file), 'utf8'), file, { answers: true }).text);
+    plant('src/nn/ffnn.ts', 'if (mask) dH = tf.mul(dH, mask);', '');
+    const second = tsx(dir, 'questions/submit.ts', '1b').stdout.split('\n');
+    expect(second).toContainEqual(expect.stringMatching(/^1b: the server's tests pass, but the backward pass gives a gradient to a unit dropout dropped \(hidden layer \d, unit \d+: bias gradient [-\d.e]+, expected 0\): is the dropout mask multiplied in again\?$/));
+    // npm test -- 1b fails on it too, with the same words.
+    const { results } = vitest(dir, 'test/homework/1b');
+    const failures = results.testResults.flatMap((file) => file.assertionResults.flatMap((test) => test.failureMessages));
+    expect(failures.join('\n')).toMatch(/is the dropout mask multiplied in again\?/);
+  }, 300_000);
+
   it('with the kit\'s own pieces put back: every test of the edition passes, and submit all 10 of 10', () => {
     for (const file of stubbed) writeFileSync(join(dir, file), editionText(readFileSync(join(ROOT, file), 'utf8'), file, { answers: true }).text);
     const { status, results } = vitest(dir);
