@@ -16,7 +16,7 @@ describe('the GPU machine bundle', () => {
     program = join(dir, 'device', 'run.mjs');
     await bundleDeviceProgram(program);
     // The pieces' checks read the recorded files from the working folder, the project root on the GPU machine.
-    for (const file of ['grader/hw3-tests.json', 'test/fixtures/hw3-tests.json', 'questions/optimizer-steps.json']) {
+    for (const file of ['grader/hw3-tests.json', 'test/fixtures/hw3-tests.json', 'questions/optimizer-steps.json', 'questions/init-outputs.json']) {
       mkdirSync(dirname(join(dir, file)), { recursive: true });
       copyFileSync(new URL(`../../${file}`, import.meta.url), join(dir, file));
     }
