@@ -248,7 +248,7 @@ function close(a: Float32Array[], b: Float32Array[]): boolean {
 
 /**
  * Runs `body`, the stretch of work `name` (a training step, say), by the compiler a backend set, or as it is. A
- * compiler runs the body's JavaScript as written every time, and may run the tensor operations it issues together, as
+ * compiler runs the body's JavaScript as written every time, and may run the tensor operations it calls together, as
  * one graph (src/accel/graphs.ts, on tensorflow): the formulas as they stand, faster.
  */
 export function compiled<R>(name: string, body: () => R): R {

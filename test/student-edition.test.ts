@@ -139,6 +139,13 @@ describe('the student edition, written and used as a student would', () => {
   });
   afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
 
+  /** Writes `to` over `from` in an edition's file: a mistake over a natural solution's line, say. */
+  const plant = (file: string, from: string, to: string) => {
+    const text = readFileSync(join(dir, file), 'utf8');
+    expect(text, file).toContain(from);
+    writeFileSync(join(dir, file), text.replace(from, to));
+  };
+
   it('holds no answer: no line of a graded piece, none of the files left out, a README for the student', () => {
     expect(stubbed.sort()).toEqual(['src/nn/dropout.ts', 'src/nn/ffnn.ts', 'src/nn/init.ts', 'src/nn/linear.ts', 'src/nn/loss.ts', 'src/optim/adam.ts', 'src/optim/rmsprop.ts', 'src/optim/sgd.ts']);
     const answers = answerLines(stubbed);
@@ -232,11 +239,6 @@ describe('the student edition, written and used as a student would', () => {
   }, 300_000);
 
   it('with known mistakes written in: submit names each after its verdict, the ones the server lets through among them', () => {
-    const plant = (file: string, from: string, to: string) => {
-      const text = readFileSync(join(dir, file), 'utf8');
-      expect(text, file).toContain(from);
-      writeFileSync(join(dir, file), text.replace(from, to));
-    };
     // Over the natural optimizers of the test before: the textbook weight decay, momentum's sign turned, epsilon
     // inside RMSProp's square root, and Adam's t counted by every parameter's update.
     plant('src/optim/sgd.ts', 'return tf.mul(p.value, 1 - this.beta);', 'return tf.mul(p.value, 1 - this.lr * this.beta);');
@@ -260,11 +262,6 @@ describe('the student edition, written and used as a student would', () => {
   }, 300_000);
 
   it('with more mistakes written in: no bias correction, a mask that keeps with 1 − keep, a backward pass without the mask', () => {
-    const plant = (file: string, from: string, to: string) => {
-      const text = readFileSync(join(dir, file), 'utf8');
-      expect(text, file).toContain(from);
-      writeFileSync(join(dir, file), text.replace(from, to));
-    };
     // Over the mistakes of the test before.
     plant('src/optim/adam.ts', 'const [c1, c2] = [1 - this.beta1 ** this.calls, 1 - this.beta2 ** this.calls];', 'const [c1, c2] = [1, 1];');
     plant('src/nn/dropout.ts', "tf.cast(tf.less(tf.randomUniform(shape, 0, 1, 'float32', seed), keep), 'float32')", "tf.mul(tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), keep), 'float32'), 1 / keep)");

@@ -7,9 +7,9 @@ import { ATTR, savedModel, type GraphAttr, type GraphNode } from './saved-model.
 /**
  * The formulas as written, run as one TensorFlow graph, as tf.function and jax.jit run a Python function: on the
  * tensorflow backend, a stretch of work named with `compiled(name, body)` (src/op.ts), a training step, runs its
- * JavaScript every time, formulas and all, and the TensorFlow operations it issues are recorded instead of run one by
+ * JavaScript every time, formulas and all, and the TensorFlow operations it calls are recorded instead of run one by
  * one; at its end they run together as a graph, which TensorFlow schedules on its threads and whose memory it reuses.
- * An edited formula issues other operations, and those are what run: nothing here knows any formula.
+ * An edited formula calls other operations, and those are what run: nothing here knows any formula.
  *
  * How: tfjs-node's kernels reach TensorFlow through one native binding, and while a stretch runs the binding is
  * stood in for. Each operation's name, attributes and inputs (an output of an operation recorded before it, or a
@@ -19,7 +19,7 @@ import { ATTR, savedModel, type GraphAttr, type GraphNode } from './saved-model.
  * their values. Where it was not seen (the first call, a last batch of another size, a formula that changed), the
  * stretch goes on operation by operation, recording, and its results are then computed again by its graph, so that
  * a stretch's numbers never depend on whether it was seen before (a run resumed from a checkpoint computes what the
- * run never stopped computes). A stretch that reads a value, or issues an operation with state or randomness of its
+ * run never stopped computes). A stretch that reads a value, or calls an operation with state or randomness of its
  * own, runs operation by operation from then on.
  */
 

@@ -21,7 +21,7 @@ let installed = false;
 /**
  * The faster primitives of a backend whose package has just registered its kernels, so that every formula gains:
  * tfjs's kernels of the same name replaced by faster ones that compute the same (products.ts, on wasm), and a
- * training step run as one graph of the operations its formulas issue (graphs.ts, on tensorflow).
+ * training step run as one graph of the operations its formulas call (graphs.ts, on tensorflow).
  */
 export function installFasterPrimitives(backend: string): void {
   if (backend === 'wasm') installWasmProducts();

@@ -68,6 +68,27 @@ function oneByOne<T>(work: () => T): T {
 
 const adam = (params: Parameter[]) => new Adam(params, { lr: 0.01 });
 
+/**
+ * Trains two like networks on batches of `rows`, one step as a graph, the other operation by operation (`between`
+ * after the first step), and holds their parameters to float32 rounding of each other.
+ */
+async function agreesOneByOne(make: (params: Parameter[]) => Optimizer, rows: number[], between?: () => Promise<void>): Promise<void> {
+  const graph = trainer(make);
+  const plain = trainer(make);
+  try {
+    for (const [k, n] of rows.entries()) {
+      graph.step(n);
+      oneByOne(() => plain.step(n));
+      if (k === 0) await between?.();
+    }
+    const expected = plain.params();
+    graph.params().forEach((v, i) => expect(relativeError(v, expected[i]!), `parameter ${i}`).toBeLessThan(1e-5));
+  } finally {
+    graph.dispose();
+    plain.dispose();
+  }
+}
+
 describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('a training step as one TensorFlow graph', () => {
   beforeAll(async () => {
     await useBackend('tensorflow');
@@ -102,19 +123,10 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('a training step as o
     b.deleteSavedModel(model);
   });
 
-  it('computes what the operations one by one compute, step after step, and runs as a graph', () => {
-    const graph = trainer(adam);
-    const plain = trainer(adam);
+  it('computes what the operations one by one compute, step after step, and runs as a graph', async () => {
     const before = graphRuns.get('trainingStep') ?? 0;
-    for (let i = 0; i < 6; i++) {
-      graph.step();
-      oneByOne(() => plain.step());
-    }
+    await agreesOneByOne(adam, [12, 12, 12, 12, 12, 12]);
     expect((graphRuns.get('trainingStep') ?? 0) - before).toBeGreaterThanOrEqual(6);
-    const [g, p] = [graph.params(), plain.params()];
-    g.forEach((v, i) => expect(relativeError(v, p[i]!), `parameter ${i}`).toBeLessThan(1e-5));
-    graph.dispose();
-    plain.dispose();
   });
 
   it('computes the same numbers whether the sequence was seen before or not: a resumed run takes the same steps', () => {
@@ -129,7 +141,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('a training step as o
     again.dispose();
   });
 
-  it('runs an edited formula as edited: an optimizer whose update does nothing leaves the parameters alone', () => {
+  it('runs an edited formula as edited: an optimizer whose update does nothing leaves the parameters alone', async () => {
     class Still extends Adam {
       override update(): void {}
     }
@@ -144,27 +156,11 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('a training step as o
         p.value.assign(tf.sub(p.value, tf.mul(grad, 0.5)));
       }
     }
-    const graph = trainer((params) => new Own(params, { lr: 0.1 }));
-    const plain = trainer((params) => new Own(params, { lr: 0.1 }));
-    for (let i = 0; i < 3; i++) {
-      graph.step();
-      oneByOne(() => plain.step());
-    }
-    graph.params().forEach((v, i) => expect(relativeError(v, plain.params()[i]!)).toBeLessThan(1e-5));
-    graph.dispose();
-    plain.dispose();
+    await agreesOneByOne((params) => new Own(params, { lr: 0.1 }), [12, 12, 12]);
   });
 
-  it('follows a sequence that changes: batches of other sizes, in turn', () => {
-    const graph = trainer(adam);
-    const plain = trainer(adam);
-    for (const rows of [12, 7, 12, 7, 5, 12]) {
-      graph.step(rows);
-      oneByOne(() => plain.step(rows));
-    }
-    graph.params().forEach((v, i) => expect(relativeError(v, plain.params()[i]!)).toBeLessThan(1e-5));
-    graph.dispose();
-    plain.dispose();
+  it('follows a sequence that changes: batches of other sizes, in turn', async () => {
+    await agreesOneByOne(adam, [12, 7, 12, 7, 5, 12]);
   });
 
   it('lets the JavaScript read a value inside the stretch, and goes on', () => {
@@ -182,18 +178,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('a training step as o
 
   it("takes the kit's fused kernels as they are: the graph ends before an operation with state of its own", async () => {
     useFusedKernels(true);
-    const graph = trainer(adam);
-    const plain = trainer(adam);
-    graph.step();
-    oneByOne(() => plain.step());
-    await verdictsSettled();
-    for (let i = 0; i < 4; i++) {
-      graph.step();
-      oneByOne(() => plain.step());
-    }
-    graph.params().forEach((v, i) => expect(relativeError(v, plain.params()[i]!)).toBeLessThan(1e-5));
-    graph.dispose();
-    plain.dispose();
+    await agreesOneByOne(adam, [12, 12, 12, 12, 12], verdictsSettled);
   });
 
   it('where TensorFlow cannot build the graph, runs the operations one by one and says so once', () => {
