@@ -62,15 +62,16 @@ const shown = (value: number): string => String(Number(value.toPrecision(6)));
  * submitted and, where the kit knows it (its own test file, when grading locally), the value expected.
  */
 function describeFailure(failure: FailedTest, question: string, yours?: AnswerJson, expected?: AnswerJson): string {
+  // The values at `path`: `yours 0.9, expected 0.6`, or '' where neither is known.
   const values = (path: number[]): string => {
-    const parts = [at(yours, path), at(expected, path)];
-    const words = [parts[0] === undefined ? '' : `yours ${shown(parts[0])}`, parts[1] === undefined ? '' : `${question === MAXIMUM_QUESTION ? 'the most allowed' : 'expected'} ${shown(parts[1])}`];
-    const said = words.filter(Boolean).join(', ');
-    return said ? ` (${said})` : '';
+    const [mine, theirs] = [at(yours, path), at(expected, path)];
+    const bound = question === MAXIMUM_QUESTION ? 'the most allowed' : 'expected';
+    return [mine === undefined ? '' : `yours ${shown(mine)}`, theirs === undefined ? '' : `${bound} ${shown(theirs)}`].filter(Boolean).join(', ');
   };
-  if (!Array.isArray(failure.mask)) return `${failure.comments}${values([]).replace(/^ \((.*)\)$/, ': $1')}`;
+  const inParentheses = (path: number[]) => ((said) => (said ? ` (${said})` : ''))(values(path));
+  if (!Array.isArray(failure.mask)) return ((said) => (said ? `${failure.comments}: ${said}` : failure.comments))(values([]));
   const { wrong, total, firstWrong } = summarizeMask(failure.mask);
-  const places = firstWrong.map((path) => `[${path.join(', ')}]${values(path)}`).join(', ');
+  const places = firstWrong.map((path) => `[${path.join(', ')}]${inParentheses(path)}`).join(', ');
   const more = wrong > firstWrong.length ? ', ...' : '';
   const noun = total === 1 ? 'element' : 'elements';
   return `${failure.comments}; ${wrong} of ${total} ${noun} wrong${wrong > 0 ? `, first at ${places}${more}` : ''}`;

@@ -4,10 +4,9 @@
 // differ, the wrong versions recorded there (the mistakes students write, as their outputs only) say which one the
 // code computes. Dropout: its masks' values and share, and the backward pass through them. 2a: Xavier and He of a draw
 // whose n_in and n_out differ, against questions/init-outputs.json and its wrong versions.
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { kitFile } from '../src/files.ts';
 import type { FFNN as FFNNClass } from '../src/nn/ffnn.ts';
 import type { Initializer } from '../src/nn/init.ts';
 import { Parameter } from '../src/nn/parameter.ts';
@@ -33,13 +32,7 @@ export interface OptimizerCase {
   variants: { name: string; after: number[][][] }[];
 }
 
-/** A recorded file of questions/: beside this one, or from the working folder where a bundle of the kit runs. */
-function beside(name: string): string {
-  const path = fileURLToPath(new URL(`./${name}`, import.meta.url));
-  return existsSync(path) ? path : resolve('questions', name);
-}
-
-export const OPTIMIZER_CASES = JSON.parse(readFileSync(beside('optimizer-steps.json'), 'utf8')) as OptimizerCase[];
+export const OPTIMIZER_CASES = JSON.parse(readFileSync(kitFile('questions/optimizer-steps.json'), 'utf8')) as OptimizerCase[];
 
 export type MakeOptimizer = (params: Parameter[], options: Record<string, number>) => Optimizer;
 
@@ -72,27 +65,42 @@ const close = (got: number, want: number): boolean => Math.abs(got - want) <= 1e
 
 const shown = (value: number): string => String(Number(value.toPrecision(6)));
 
+type Nested = number | Nested[];
+
+/** The index path of the first element of `got` that is not `want`'s (`close`), or null where every one is. */
+function firstDifference(got: unknown, want: Nested, path: number[] = []): number[] | null {
+  if (!Array.isArray(want)) return typeof got === 'number' && close(got, want) ? null : path;
+  for (const [k, w] of want.entries()) {
+    const found = firstDifference(Array.isArray(got) ? (got as unknown[])[k] : undefined, w, [...path, k]);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The value of `got` at `path`, shown, or 'missing'. */
+function shownAt(got: unknown, path: number[]): string {
+  const value = path.reduce<unknown>((node, k) => (Array.isArray(node) ? (node as unknown[])[k] : undefined), got);
+  return typeof value === 'number' ? shown(value) : 'missing';
+}
+
 /**
  * What is wrong with `got`, the values after each step of case `c`, in one line, or null where they are the values
  * recorded: the first step that differs, which parameters differ there and which do not, the first wrong element with
  * both values, and the wrong version whose values `got` are, if any.
  */
 export function judgeOptimizerCase(c: OptimizerCase, got: number[][][]): string | null {
-  const matches = (after: number[][][]) => after.every((step, s) => step.every((values, i) => values.every((want, j) => close(got[s]?.[i]?.[j] ?? NaN, want))));
-  if (matches(c.after)) return null;
-  const step = c.after.findIndex((values, s) => values.some((want, i) => want.some((w, j) => !close(got[s]?.[i]?.[j] ?? NaN, w))));
-  const wrong = (i: number) => (c.after[step] as number[][])[i]!.some((w, j) => !close(got[step]?.[i]?.[j] ?? NaN, w));
+  const difference = firstDifference(got, c.after);
+  if (!difference) return null;
+  const [step, first, element] = difference as [number, number, number];
+  const wrong = (i: number) => firstDifference(got[step]?.[i], (c.after[step] as number[][])[i] as number[]) !== null;
   const params = c.shapes.map((_, i) => i);
   const bad = params.filter(wrong);
   const good = params.filter((i) => !wrong(i));
-  const first = bad[0] as number;
-  const element = (c.after[step] as number[][])[first]!.findIndex((w, j) => !close(got[step]?.[first]?.[j] ?? NaN, w));
   const list = (xs: number[]) => (xs.length === 1 ? `parameter ${xs[0]}` : `parameters ${xs.join(', ')}`);
   const where = `step ${step + 1} of ${c.optimizer} ${JSON.stringify(c.options)} differs from the expected update for ${list(bad)}${good.length > 0 ? ` and not for ${list(good)}` : ''}`;
-  const yours = got[step]?.[first]?.[element];
   const want = (c.after[step] as number[][])[first]![element] as number;
-  const values = ` (parameter ${first}, element ${element}: yours ${yours === undefined ? 'missing' : shown(yours)}, expected ${shown(want)})`;
-  const variant = c.variants.find((v) => matches(v.after));
+  const values = ` (parameter ${first}, element ${element}: yours ${shownAt(got, difference)}, expected ${shown(want)})`;
+  const variant = c.variants.find((v) => firstDifference(got, v.after) === null);
   return `${where}${values}${variant ? `: your update matches ${variant.name}` : ''}`;
 }
 
@@ -127,7 +135,9 @@ export async function dropoutChecks(replaced: DropoutPieces = {}): Promise<strin
   const { applyInvertedDropout, invertedDropoutMask } = { ...(await import('../src/nn/dropout.ts')), ...replaced };
   const lines: string[] = [];
   for (const keep of KEEPS) {
-    const mask = Array.from(await tf.tidy(() => invertedDropoutMask([100, 200], keep, 7)).data());
+    const drawn = tf.tidy(() => invertedDropoutMask([100, 200], keep, 7));
+    const mask = Array.from(await drawn.data());
+    drawn.dispose();
     const kept = mask.filter((v) => v !== 0);
     const share = kept.length / mask.length;
     const inverse = Math.fround(1 / keep);
@@ -218,7 +228,7 @@ export interface InitOutputs {
 /** What the checks of 2a find, a line each: Xavier and He of a draw with n_in ≠ n_out (the course's is 50 × 50). */
 export async function initChecks(replaced: Partial<Record<'xavierInit' | 'heInit', Initializer>> = {}): Promise<string[]> {
   const { heInit, xavierInit } = { ...(await import('../src/nn/init.ts')), ...replaced };
-  const recorded = JSON.parse(readFileSync(beside('init-outputs.json'), 'utf8')) as InitOutputs;
+  const recorded = JSON.parse(readFileSync(kitFile('questions/init-outputs.json'), 'utf8')) as InitOutputs;
   const lines: string[] = [];
   const r = tf.tensor2d(recorded.r);
   try {
@@ -226,15 +236,13 @@ export async function initChecks(replaced: Partial<Record<'xavierInit' | 'heInit
       const out = init(recorded.nIn, recorded.nOut, r);
       const got = (await out.array()) as number[][];
       out.dispose();
-      const matches = (want: number[][]) => want.every((row, i) => row.every((w, j) => close(got[i]?.[j] ?? NaN, w)));
-      if (matches(recorded[name])) continue;
+      const difference = firstDifference(got, recorded[name]);
+      if (!difference) continue;
+      const [i, j] = difference as [number, number];
       const title = name === 'he' ? 'He' : 'Xavier';
-      const i = recorded[name].findIndex((row, k) => row.some((w, j) => !close(got[k]?.[j] ?? NaN, w)));
-      const j = (recorded[name][i] as number[]).findIndex((w, k) => !close(got[i]?.[k] ?? NaN, w));
-      const yours = got[i]?.[j];
-      const variant = recorded.variants[name].find((v) => matches(v.values));
+      const variant = recorded.variants[name].find((v) => firstDifference(got, v.values) === null);
       lines.push(
-        `${title} of a ${recorded.nIn} × ${recorded.nOut} draw differs at [${i}, ${j}] (yours ${yours === undefined ? 'missing' : shown(yours)}, expected ${shown(recorded[name][i]![j]!)})${variant ? `: yours matches ${variant.name}` : ''}`,
+        `${title} of a ${recorded.nIn} × ${recorded.nOut} draw differs at [${i}, ${j}] (yours ${shownAt(got, difference)}, expected ${shown(recorded[name][i]![j]!)})${variant ? `: yours matches ${variant.name}` : ''}`,
       );
     }
   } finally {

@@ -2,6 +2,7 @@
 
 import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { kitError } from './errors.ts';
 
 /** A file that could not be written: the message names it and what to do; `cause` is the system's error. */
@@ -84,4 +85,13 @@ export function removeFolderIfEmpty(folder: string): void {
   } catch {
     // Not empty, or gone: nothing to tidy.
   }
+}
+
+/**
+ * A file of the kit by its path from the kit's folder (`questions/optimizer-steps.json`): there, or from the working
+ * folder, where a bundle of the kit runs far from its source (the GPU machine's, bench/device/).
+ */
+export function kitFile(path: string): string {
+  const there = fileURLToPath(new URL(`../${path}`, import.meta.url));
+  return existsSync(there) ? there : resolve(path);
 }

@@ -146,18 +146,13 @@ export function runAsGraph<R>(name: string, body: () => R): R {
   calls += 1;
   const call: Call = { trace, at: trace.root, mode: 'replay', feeds: [], feedOf: new Map(), made: [], held: [] };
   active = call;
-  let result: R;
   try {
-    result = body();
-  } catch (error) {
+    return body();
+  } finally {
     active = null;
     finish(real, call);
-    throw error;
+    if (trace.size > MAX_RECORDED) trace.off = true;
   }
-  active = null;
-  finish(real, call);
-  if (trace.size > MAX_RECORDED) trace.off = true;
-  return result;
 }
 
 /** Forgets every stretch's recorded sequences and graphs (a test's fresh start). */

@@ -1,28 +1,17 @@
 // What the checks of each graded piece share (test/homework/*.test.ts, `npm test -- 2d`): the questions run against
 // recorded test files, judged as the course server judges, and optimizer steps against recorded values
 // (questions/checks.ts, which `npm run submit` runs too). Nothing here computes an answer; an unwritten piece fails its check with "2d: not implemented yet (src/optim/adam.ts)".
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GradingSession } from '../../grader/session.ts';
 import { readTestFile } from '../../grader/test-file.ts';
 import { QUESTIONS } from '../../questions/index.ts';
 import { judgeOptimizerCase, OPTIMIZER_CASES, runOptimizerCase } from '../../questions/checks.ts';
+import { kitFile } from '../../src/files.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { FixtureClient } from '../helpers/fixture-client.ts';
 
-/**
- * A file of the repository: beside this one, or from the working folder, the project root, where the GPU machine's
- * bundle of the tests runs (bench/device/) far from test/.
- */
-function at(path: string): string {
-  const beside = fileURLToPath(new URL(`../../${path}`, import.meta.url));
-  return existsSync(beside) ? beside : resolve(path);
-}
-
 /** Two recorded test files in the course's format, of different seeds: the kit's local autograder's, and another. */
-const RECORDED = ['grader/hw3-tests.json', 'test/fixtures/hw3-tests.json'].map((path) => ({ path, file: readTestFile(at(path)) }));
+const RECORDED = ['grader/hw3-tests.json', 'test/fixtures/hw3-tests.json'].map((path) => ({ path, file: readTestFile(kitFile(path)) }));
 
 /** The question `id` passes every one of its tests in both recorded files, on every backend under test. */
 export function questionPasses(id: string): void {
