@@ -32,10 +32,11 @@ Options:
   --no-fused       run the reference formulas alone, as the student edition runs them: without the faster
                    versions of src/accel (optimizer updates, activations and their gradients, the linear
                    layer on tensorflow; dropout, metrics and batches on webgpu), with its faster
-                   primitives (wasm's products with a transposed operand) and, on tensorflow, the
-                   training step run as one TensorFlow graph recorded from the formulas as written
-  --one-by-one     on tensorflow, run the step's operations one at a time, as tfjs-node runs them, not as
-                   one graph
+                   primitives (wasm's products with a transposed operand), the training step recorded
+                   from the formulas as written and run together: on wasm its element-wise chains as one
+                   pass each, on tensorflow the whole step as one TensorFlow graph
+  --one-by-one     on wasm and tensorflow, run the step's operations one at a time, as tfjs runs them, not
+                   recorded and run together
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function

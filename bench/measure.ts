@@ -50,7 +50,7 @@ export interface MeasureOptions {
   steps: number;
   realEpoch: boolean;
   fused: boolean;
-  /** Whether a training step may run as one graph (tensorflow); false: its operations one by one. */
+  /** Whether a training step's operations may run together (wasm's chains, tensorflow's graph); false: one by one. */
   graphs?: boolean;
   flags: string[];
   /** Rows per batch (default BATCH). */

@@ -1,6 +1,7 @@
-import { setCompiler } from '../op.ts';
+import { setCompiler, type Compiler } from '../op.ts';
 import { installActivationKernels } from './activations.ts';
 import { installBatchKernel } from './batches.ts';
+import { runChained } from './chains.ts';
 import { runAsGraph } from './graphs.ts';
 import { installLinearKernels } from './linear.ts';
 import { installMetricsKernel } from './metrics.ts';
@@ -21,12 +22,16 @@ let installed = false;
 /**
  * The faster primitives of a backend whose package has just registered its kernels, so that every formula gains:
  * tfjs's kernels of the same name replaced by faster ones that compute the same (products.ts, on wasm), and a
- * training step run as one graph of the operations its formulas call (graphs.ts, on tensorflow).
+ * training step's chains of element-wise operations run as one pass each (chains.ts, on wasm) or the whole step as one
+ * graph of the operations its formulas call (graphs.ts, on tensorflow).
  */
 export function installFasterPrimitives(backend: string): void {
   if (backend === 'wasm') installWasmProducts();
-  if (backend === 'tensorflow') setCompiler(runAsGraph);
+  if (backend === 'wasm' || backend === 'tensorflow') setCompiler(byBackend);
 }
+
+/** The compiler of compiled(): each backend's own, which runs the body as it is on any other backend. */
+const byBackend: Compiler = (name, body) => runAsGraph(name, () => runChained(name, body));
 
 export function installFastPaths(): void {
   if (installed) return;
