@@ -112,6 +112,24 @@ export async function loadDataset(name: string, options: LoadDatasetOptions): Pr
   };
 }
 
+/**
+ * The last `count` samples of `dataset` apart from the others, for a validation set taken out of the training set:
+ * views of the same arrays, nothing copied. `count` must leave at least one sample in `kept`.
+ */
+export function holdOutLast(dataset: Dataset, count: number): { kept: Dataset; heldOut: Dataset } {
+  if (!(Number.isInteger(count) && count > 0 && count < dataset.count)) {
+    throw new RangeError(`count must be a whole number from 1 to ${dataset.count - 1}, got ${count}`);
+  }
+  const first = dataset.count - count;
+  const part = (from: number, to: number): Dataset => ({
+    ...dataset,
+    count: to - from,
+    pixels: dataset.pixels.subarray(from * dataset.features, to * dataset.features),
+    labels: dataset.labels.subarray(from, to),
+  });
+  return { kept: part(0, first), heldOut: part(first, dataset.count) };
+}
+
 /** Files read ahead of loadDataset, by path, with the size and time of change they had when read. */
 const readEarly = new Map<string, { size: number; changed: number; bytes: Promise<Uint8Array> }>();
 

@@ -4,7 +4,7 @@ import { readAhead } from '../data/mnist.ts';
 import { DATASET_NAMES, parseDatasetName } from '../data/sources.ts';
 import { experimentById, EXPERIMENTS, selectRuns } from './definitions.ts';
 import { count } from '../words.ts';
-import { ExperimentStopped, runExperiment } from './runner.ts';
+import { BadHeldOut, checkHeldOut, ExperimentStopped, runExperiment } from './runner.ts';
 
 export const HELP = `Usage: npm run experiment -- <1c|2e> [options]
 
@@ -29,6 +29,11 @@ Options:
   --epochs N         epochs for every run (default: the notebook's)
   --batch-size N     batch size for every run (default: the notebook's)
   --limit N          train on the first N training images only
+  --eval-every N     measure the test set (loss, accuracy, no dropout) after every N epochs and after the
+                     last, into the epoch's line and record; 0 for only the test after the last (default 1)
+  --validation N     hold the last N training images out (of the first --limit ones, if given): they are not
+                     trained on and are measured instead of the test set after the epochs; the test set is
+                     then measured once, after the last epoch
   --only IDS         comma-separated run ids, e.g. adam:heuristic,sgd:randn
   --seed N           seed for weights, dropout and batch order, 0 to 4294967295 (default 0)
   --backend NAME     tensorflow, webgpu, wasm or cpu (default: CC6204_BACKEND, else the first that loads)
@@ -60,6 +65,8 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         limit: { type: 'string' },
+        'eval-every': { type: 'string', default: '1' },
+        validation: { type: 'string' },
         only: { type: 'string' },
         seed: { type: 'string', default: '0' },
         backend: { type: 'string' },
@@ -83,17 +90,21 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
     } catch (failure) {
       throw new UsageError((failure as Error).message);
     }
-    const number = (flag: 'epochs' | 'batch-size' | 'limit') => (values[flag] === undefined ? undefined : wholeNumberOption(flag, values[flag]));
+    const number = (flag: 'epochs' | 'batch-size' | 'limit' | 'validation') => (values[flag] === undefined ? undefined : wholeNumberOption(flag, values[flag]));
     const options = {
       dataset: values.dataset,
       dataDir: values['data-dir'],
       epochs: number('epochs'),
       batchSize: number('batch-size'),
       limit: number('limit'),
+      evalEvery: wholeNumberOption('eval-every', values['eval-every'], { min: 0 }),
+      validation: number('validation'),
       seed: wholeNumberOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1 }),
       outDir: values.out,
       fresh: values.fresh,
     };
+    // With --limit the training set's size is known before the data is read; else the runner checks once it is.
+    checkHeldOut(options, options.limit);
     // The images are read and decompressed while the backend loads, which takes the main thread for about a second.
     readAhead(parseDatasetName(values.dataset), { dataDir: options.dataDir });
     const backend = await selectBackend(values.backend);
@@ -108,6 +119,7 @@ export async function main(argv: string[], io: CliIo = { log: console.log, error
     if (failed.length > 0) io.error(`Error: ${count(failed.length, 'run')} failed (${failed.join(', ')}); the others finished.`);
     return failed.length > 0 ? 1 : 0;
   } catch (failure) {
+    if (failure instanceof BadHeldOut) return reportFailure(new UsageError(failure.message), { error: io.error, debug: false, usageHint: ' (see --help)' });
     if (failure instanceof ExperimentStopped) {
       io.error(failure.message);
       return io.signal?.reason === 'SIGTERM' ? 143 : 130;

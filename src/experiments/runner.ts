@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { kitError } from '../errors.ts';
-import { type Dataset, loadDataset } from '../data/mnist.ts';
+import { type Dataset, holdOutLast, loadDataset } from '../data/mnist.ts';
 import { removeFolderIfEmpty } from '../files.ts';
 import { type DatasetName, type DatasetSource, parseDatasetName, sourcesFor } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, saveNetwork, writeCheckpoint } from '../training/checkpoint.ts';
-import { evaluate, formatEpoch, formatMetrics, formatTest, train } from '../training/train.ts';
+import { evaluate, formatEpoch, formatMetrics, formatTest, type HeldOut, train } from '../training/train.ts';
 import { count } from '../words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
 import { checkPiecesWritten } from './pieces.ts';
-import { type EpochRecord, gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from '../report/results.ts';
+import { bestHeldOut, type EpochRecord, gaps, ResultsLog, type RunResult, type RunSpec, type TestRecord } from '../report/results.ts';
 
 export interface RunOptions {
   dataset: string;
@@ -22,6 +22,10 @@ export interface RunOptions {
   batchSize?: number;
   /** Train on the first `limit` samples only. */
   limit?: number;
+  /** Measure the held-out set after every this many epochs and after the last; 0 for never (default 1). */
+  evalEvery?: number;
+  /** Hold the last `validation` training samples out, measured instead of the test set after the epochs. */
+  validation?: number;
   seed: number;
   outDir: string;
   fresh: boolean;
@@ -36,6 +40,25 @@ export interface RunOptions {
 
 /** The experiment was stopped (Ctrl+C, a kill): the message says where, and that the same command goes on from there. */
 export class ExperimentStopped extends kitError('ExperimentStopped', 'STOPPED') {}
+
+/** --validation or --eval-every asks for something that cannot be done: the message says what to give instead. */
+export class BadHeldOut extends kitError('BadHeldOut', 'BAD_HELD_OUT') {}
+
+/**
+ * Refuses a validation set that would leave no image to train on (`trainingCount`, where known) or that would never
+ * be measured (`evalEvery` 0).
+ */
+export function checkHeldOut({ validation, evalEvery = 1 }: Pick<RunOptions, 'validation' | 'evalEvery'>, trainingCount?: number): void {
+  if (validation === undefined) return;
+  if (evalEvery === 0) {
+    throw new BadHeldOut(`--validation ${validation} with --eval-every 0 holds images out and never measures them: leave one of the two out`);
+  }
+  if (trainingCount !== undefined && validation >= trainingCount) {
+    throw new BadHeldOut(
+      `--validation ${validation} leaves no image to train on (the training set has ${trainingCount}): give a number below ${trainingCount}`,
+    );
+  }
+}
 
 /** A run whose loss or accuracy stopped being a number: it is recorded as failed and the other runs go on. */
 export class RunFailed extends kitError('RunFailed', 'RUN_FAILED') {}
@@ -58,6 +81,8 @@ function runSpec(run: RunDefinition, options: RunOptions, epochs: number, batchS
       batchSize,
       dataset: options.dataset,
       limit: options.limit ?? 'none',
+      // Only when given: runs finished before the option existed keep their settings.
+      ...(options.validation === undefined ? {} : { validation: options.validation }),
       seed: options.seed,
     },
   };
@@ -124,6 +149,8 @@ interface Session {
   results: ResultsLog;
   trainSet: Dataset;
   testSet: Dataset;
+  /** What is measured after the epochs, if anything: the test set, or the images held out of the training set. */
+  heldOut?: HeldOut;
   /** Rewrites the report: live (reloading itself), or whole at the end. */
   report: (only?: 'live' | 'stopped') => string[];
 }
@@ -149,6 +176,7 @@ async function runLocked(
       title: experiment.title,
       runs: [...results.load().values()],
       groupBy: experiment.groupBy,
+      gapCharts: experiment.showGaps,
       meta: { dataset, backend: options.backend, seed: options.seed, date: new Date().toISOString().slice(0, 10) },
       only,
     });
@@ -160,13 +188,19 @@ async function runLocked(
     if (pending.length > 0) {
       const { dataDir } = options;
       const sources = sourcesFor(dataDir, options.sources);
-      const trainSet = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
+      const loaded = await loadDataset(dataset, { split: 'train', dataDir, limit: options.limit, log, sources });
       const testSet = await loadDataset(dataset, { split: 'test', dataDir, log, sources });
-      log(`Dataset: ${dataset} from ${trainSet.folder} (${trainSet.count} training and ${testSet.count} test images)`);
+      checkHeldOut(options, loaded.count);
+      const { validation, evalEvery = 1 } = options;
+      const { kept: trainSet, heldOut: validationSet } = validation === undefined ? { kept: loaded, heldOut: undefined } : holdOutLast(loaded, validation);
+      const heldOut: HeldOut | undefined =
+        evalEvery === 0 ? undefined : validationSet ? { set: 'validation', data: validationSet, every: evalEvery } : { set: 'test', data: testSet, every: evalEvery };
+      const validationCount = validationSet ? `, ${validationSet.count} validation` : '';
+      log(`Dataset: ${dataset} from ${loaded.folder} (${trainSet.count} training${validationCount} and ${testSet.count} test images)`);
       report('live');
       log(`Report: ${join(outDir, 'report.html')}, rewritten after every epoch; open in a browser, it reloads itself until the end.`);
       log('Stop at any time (Ctrl+C): every finished epoch is kept, and the same command goes on from the last one.');
-      const session: Session = { experiment, options, dataset, outDir, results, trainSet, testSet, report };
+      const session: Session = { experiment, options, dataset, outDir, results, trainSet, testSet, heldOut, report };
       for (const run of pending) {
         if ((await trainRun(session, run)) === 'failed') failed.push(run.run.id);
       }
@@ -218,7 +252,7 @@ function pendingRuns(runs: RunDefinition[], options: RunOptions, previous: Map<s
  * and its network as they come. A run whose numbers stop being numbers is recorded as failed; a stop is thrown on.
  */
 async function trainRun(session: Session, { run, epochs, batchSize, spec, before }: PendingRun): Promise<'finished' | 'failed'> {
-  const { experiment, options, dataset, outDir, results, trainSet, testSet, report } = session;
+  const { experiment, options, dataset, outDir, results, trainSet, testSet, heldOut, report } = session;
   const { log, signal } = options;
   log(`\n${experiment.id} ${run.id}: ${run.label}, ${count(epochs, 'epoch')}, batch ${batchSize}`);
   const network = run.network({ seed: options.seed, inputSize: trainSet.features, classes: trainSet.classes });
@@ -252,6 +286,7 @@ async function trainRun(session: Session, { run, epochs, batchSize, spec, before
       log,
       progressStream: options.progressStream,
       signal,
+      heldOut,
       onEpoch: async (metrics) => {
         const broken = notANumber(metrics);
         if (broken) {
@@ -285,6 +320,8 @@ async function trainRun(session: Session, { run, epochs, batchSize, spec, before
       log(`Difference between best train loss and test loss: ${gap.lossGap.toFixed(3)}`);
       log(`Difference between best train acc and test acc: ${(gap.accGap * 100).toFixed(3)}%`);
     }
+    const best = bestHeldOut({ spec, epochs: [...earlier, ...history], finished: true });
+    if (best) log(`Best ${best.set} acc: ${(best.acc * 100).toFixed(2)}% after epoch ${best.epoch}`);
     return 'finished';
   } catch (failure) {
     if (signal?.aborted) throw stoppedDuring(signal.reason, run.id, finishedEpochs, epochs);

@@ -1,6 +1,7 @@
 /**
- * Everything an experiment leaves for a reader: a loss and an accuracy chart per group of runs (SVG and PNG), a
- * markdown summary and one offline HTML page. Unfinished runs are included and marked, so an experiment can be
+ * Everything an experiment leaves for a reader: a loss and an accuracy chart per group of runs (SVG and PNG), per run
+ * its training and held-out curves, for 1c the gap between them run against run, a markdown summary and one offline
+ * HTML page. Unfinished runs are included and marked, so an experiment can be
  * reported while it is still going or after it was cut short.
  */
 
@@ -10,6 +11,7 @@ import { makeFolder, writeWhole } from '../files.ts';
 import { count } from '../words.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
+import { gapCharts, generalization } from './generalization.ts';
 import { configTableData, crossTableData, displayLabel, formatSetting, markdownTable, summaryTableData } from './markdown.ts';
 import { svgToPng } from './png.ts';
 
@@ -22,6 +24,8 @@ export interface ExperimentReportOptions {
   runs: readonly RunResult[];
   /** Keys of `RunSpec.groups`, e.g. `["init", "optimizer"]`, or `[ALL_RUNS]`. Runs without the key are left out of that grouping. */
   groupBy: readonly string[];
+  /** Whether to draw the train/held-out gap per epoch, run against run (1c). */
+  gapCharts?: boolean;
   /** Settings shared by all runs (backend, dataset, seed, date), shown under the title. */
   meta: Record<string, unknown>;
   /**
@@ -51,11 +55,24 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
     written.push(path);
   };
   const groups = chartGroups(options.runs, options.groupBy);
-  if (options.only === undefined) makeFolder(join(options.outDir, 'charts'));
-  for (const group of options.only === undefined ? groups : []) {
-    for (const [kind, svg] of [['loss', group.lossSvg], ['acc', group.accSvg]] as const) {
-      write(`charts/${group.fileStem}-${kind}.svg`, svg);
-      write(`charts/${group.fileStem}-${kind}.png`, svgToPng(svg, { scale: 2 }));
+  const general = generalization(options.runs);
+  const stems = uniqueStems();
+  const perRun = general.perRun.map((curves) => ({ ...curves, fileStem: stems(`run-${safeName(curves.run.spec.id)}`) }));
+  const gap = options.gapCharts ? gapCharts(options.runs) : undefined;
+  /** Every chart file but the groups': [file stem, svg]. */
+  const moreCharts: [string, string][] = [
+    ...perRun.flatMap(({ fileStem, lossSvg, accSvg }) => [[`${fileStem}-loss`, lossSvg], [`${fileStem}-acc`, accSvg]] as [string, string][]),
+    ...(gap?.accSvg && gap.lossSvg ? ([['gap-acc', gap.accSvg], ['gap-loss', gap.lossSvg]] as [string, string][]) : []),
+  ];
+  if (options.only === undefined) {
+    makeFolder(join(options.outDir, 'charts'));
+    const charts: [string, string][] = [
+      ...groups.flatMap((group) => [[`${group.fileStem}-loss`, group.lossSvg], [`${group.fileStem}-acc`, group.accSvg]] as [string, string][]),
+      ...moreCharts,
+    ];
+    for (const [stem, svg] of charts) {
+      write(`charts/${stem}.svg`, svg);
+      write(`charts/${stem}.png`, svgToPng(svg, { scale: 2 }));
     }
   }
 
@@ -80,6 +97,7 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
       ? ', measured during training (dropout masks on, as the notebook did); "no dropout" is the training set measured after the last epoch as the test set is.'
       : '.');
 
+  const generalHeading = `Train and ${general.name.toLowerCase()}, per run`;
   const sections: HtmlSection[] = [
     { heading: 'Summary', text: `${progress}\n\n${gapNote}`, svgs: [], table: summary },
     ...(cross ? [{ heading: crossHeading, svgs: [], table: cross }] : []),
@@ -87,6 +105,8 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
       heading: group.caption === undefined ? 'Training curves' : `By ${group.caption}`,
       svgs: [group.lossSvg, group.accSvg],
     })),
+    { heading: generalHeading, text: general.note, svgs: perRun.flatMap((run) => [run.lossSvg, run.accSvg]) },
+    ...(gap ? [{ heading: GAP_HEADING, text: gap.note, svgs: gap.accSvg && gap.lossSvg ? [gap.accSvg, gap.lossSvg] : [] }] : []),
     { heading: 'Hyper-parameters', svgs: [], table: configs },
   ];
   const refreshSeconds = options.only === 'live' ? LIVE_REFRESH_SECONDS : undefined;
@@ -119,6 +139,24 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
         ),
       ),
       '',
+      `## ${generalHeading}`,
+      '',
+      general.note,
+      '',
+      ...perRun.flatMap(({ run, fileStem }) =>
+        (['loss', 'acc'] as const).map((kind) => `![${kind === 'loss' ? 'Loss' : 'Accuracy'} — ${displayLabel(run)}](charts/${fileStem}-${kind}.png)`),
+      ),
+      ...(gap
+        ? [
+            '',
+            `## ${GAP_HEADING}`,
+            '',
+            gap.note,
+            '',
+            ...(gap.accSvg && gap.lossSvg ? ['![Accuracy gap](charts/gap-acc.png)', '![Loss gap](charts/gap-loss.png)'] : []),
+          ]
+        : []),
+      '',
     ].join('\n'),
   );
 
@@ -126,14 +164,21 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
   return written;
 }
 
-function chartGroups(runs: readonly RunResult[], groupBy: readonly string[]): ChartGroup[] {
-  const usedStems = new Set<string>();
-  const uniqueStem = (stem: string) => {
+const GAP_HEADING = 'Generalization gap per epoch';
+
+/** `stem`, or `stem-2`, `stem-3`, … where it was given before: file names that clash after safeName stay apart. */
+function uniqueStems(): (stem: string) => string {
+  const used = new Set<string>();
+  return (stem) => {
     let unique = stem;
-    for (let n = 2; usedStems.has(unique); n++) unique = `${stem}-${n}`;
-    usedStems.add(unique);
+    for (let n = 2; used.has(unique); n++) unique = `${stem}-${n}`;
+    used.add(unique);
     return unique;
   };
+}
+
+function chartGroups(runs: readonly RunResult[], groupBy: readonly string[]): ChartGroup[] {
+  const uniqueStem = uniqueStems();
   return groupBy.flatMap((key) => {
     if (key === ALL_RUNS) {
       return [chartGroup(runs, uniqueStem(ALL_RUNS), undefined, (run) => displayLabel(run))];

@@ -1,5 +1,5 @@
 /** Markdown tables of an experiment's runs, in the notebook's number formats (loss `3.773`, accuracy `97.68%`). */
-import { gaps, type RunResult } from './results.ts';
+import { bestHeldOut, gaps, heldOutName, type RunResult } from './results.ts';
 
 const MISSING = '—';
 
@@ -11,12 +11,15 @@ export interface Table {
 }
 
 /**
- * One row per run: its last epoch, its test, the train/test gaps and the mean time of an epoch; where a run measured
- * the training set without dropout (1c), that accuracy and loss too.
+ * One row per run: its last epoch, its test, the train/test gaps and the mean time of an epoch; where runs measured a
+ * held-out set after their epochs, the best accuracy it had and after which epoch; where a run measured the training
+ * set without dropout (1c), that accuracy and loss too.
  */
 export function summaryTableData(runs: readonly RunResult[]): Table {
   const withTrain = runs.some((run) => run.test?.train !== undefined);
+  const heldOut = heldOutName(runs);
   const header = ['Run', 'Epochs', 'Train loss', 'Train acc', 'Test loss', 'Test acc', 'Loss gap', 'Acc gap', 's/epoch'];
+  if (heldOut !== undefined) header.push(`Best ${heldOut} acc (epoch)`);
   if (withTrain) header.push('Train loss, no dropout', 'Train acc, no dropout');
   const rows = runs.map((run) => {
     const last = run.epochs.at(-1);
@@ -33,6 +36,10 @@ export function summaryTableData(runs: readonly RunResult[]): Table {
       formatPercent(gap?.accGap),
       seconds.length > 0 ? (seconds.reduce((a, b) => a + b, 0) / seconds.length).toFixed(2) : MISSING,
     ];
+    if (heldOut !== undefined) {
+      const best = bestHeldOut(run);
+      row.push(best ? `${formatPercent(best.acc)} (epoch ${best.epoch})` : MISSING);
+    }
     if (withTrain) row.push(formatLoss(run.test?.train?.loss), formatPercent(run.test?.train?.acc));
     return row;
   });

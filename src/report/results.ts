@@ -24,6 +24,16 @@ export interface EpochRecord {
   /** Share of correct predictions, in [0, 1]. */
   acc: number;
   seconds: number;
+  /** The held-out set after the epoch, where it was measured (logs written before it was recorded have none). */
+  heldOut?: HeldOutRecord;
+}
+
+/** The test set, or the images held out of the training set (--validation), measured after an epoch without dropout. */
+export interface HeldOutRecord {
+  set: 'test' | 'validation';
+  loss: number;
+  acc: number;
+  seconds: number;
 }
 
 export interface TestRecord {
@@ -216,6 +226,26 @@ export function gaps(run: RunResult): Gaps | undefined {
   return { lossGap: Math.abs(minLoss - run.test.loss), accGap: Math.abs(maxAcc - run.test.acc) };
 }
 
+/** The epoch of a run's best held-out accuracy (the first, on a tie), or undefined where none was measured. */
+export function bestHeldOut(run: RunResult): { epoch: number; acc: number; loss: number; set: HeldOutRecord['set'] } | undefined {
+  let best: ReturnType<typeof bestHeldOut>;
+  for (const { epoch, heldOut } of run.epochs) {
+    if (heldOut === undefined || !Number.isFinite(heldOut.acc)) continue;
+    if (best === undefined || heldOut.acc > best.acc) best = { epoch, acc: heldOut.acc, loss: heldOut.loss, set: heldOut.set };
+  }
+  return best;
+}
+
+/**
+ * What the runs' held-out measurements are of, in the report's words: `test`, `validation`, `held-out` where runs
+ * differ, or undefined where no run has any.
+ */
+export function heldOutName(runs: readonly RunResult[]): 'test' | 'validation' | 'held-out' | undefined {
+  const sets = new Set(runs.flatMap((run) => run.epochs.flatMap((e) => e.heldOut?.set ?? [])));
+  if (sets.size === 0) return undefined;
+  return sets.size === 1 ? [...sets][0] : 'held-out';
+}
+
 interface RawLine {
   text: string;
   lineNumber: number;
@@ -254,7 +284,9 @@ function parseLine(text: string): LogLine | undefined {
     case 'epoch': {
       const [epoch, loss, acc, seconds] = [value.epoch, value.loss, value.acc, value.seconds].map(metric);
       if (epoch === undefined || loss === undefined || acc === undefined || seconds === undefined) return undefined;
-      return { type: 'epoch', runId: value.runId, epoch, loss, acc, seconds };
+      if (value.heldOut === undefined) return { type: 'epoch', runId: value.runId, epoch, loss, acc, seconds };
+      const heldOut = parseHeldOut(value.heldOut);
+      return heldOut && { type: 'epoch', runId: value.runId, epoch, loss, acc, seconds, heldOut };
     }
     case 'test': {
       const [loss, acc, seconds] = [value.loss, value.acc, value.seconds].map(metric);
@@ -269,6 +301,13 @@ function parseLine(text: string): LogLine | undefined {
     default:
       return undefined;
   }
+}
+
+function parseHeldOut(value: unknown): HeldOutRecord | undefined {
+  if (!isObject(value) || (value.set !== 'test' && value.set !== 'validation')) return undefined;
+  const [loss, acc, seconds] = [value.loss, value.acc, value.seconds].map(metric);
+  if (loss === undefined || acc === undefined || seconds === undefined) return undefined;
+  return { set: value.set, loss, acc, seconds };
 }
 
 /** JSON writes NaN and ±Infinity as null; a diverged run's loss comes back as NaN. */
