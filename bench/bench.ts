@@ -28,7 +28,8 @@ Options:
   --steps N        timed steps (default 50), after 5 warm-up steps
   --batch N        rows per synthetic batch (default ${BATCH}; the real epoch keeps ${BATCH})
   --epoch          also time one real epoch of Fashion-MNIST (${DATASET_SOURCES['fashion-mnist'].localDir})
-                   through the experiment's training loop: 10 to 20 s on wasm, minutes on cpu
+                   through the experiment's training loop: 10 to 20 s on wasm, minutes on cpu; and apart,
+                   the pass over the 10000 test images that follows each epoch (--eval-every 1)
   --no-fused       run the reference formulas alone, as the student edition runs them: without the faster
                    versions of src/accel (optimizer updates, activations and their gradients, the linear
                    layer on tensorflow; dropout, metrics and batches on webgpu), with its faster
@@ -69,10 +70,11 @@ function table(results: Result[]): string {
     r.msPerStepMean.toFixed(1),
     r.secondsPerEpoch.toFixed(1),
     r.realEpoch ? `${r.realEpoch.seconds.toFixed(1)} (${(r.realEpoch.acc * 100).toFixed(2)}%)` : '—',
+    r.realEpoch ? r.realEpoch.testPassSeconds.toFixed(1) : '—',
     r.peakRssMiB.toFixed(0),
     `${r.tensorsBefore} → ${r.tensorsAfter}`,
   ]);
-  const header = ['backend', 'kernels/step', 'ms/step (median)', 'of it JS (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'peak RSS MiB', 'tensors'];
+  const header = ['backend', 'kernels/step', 'ms/step (median)', 'of it JS (median)', 'ms/step (mean)', 's per 600 steps', 'real epoch s (train acc)', 'its test pass s', 'peak RSS MiB', 'tensors'];
   return markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd();
 }
 

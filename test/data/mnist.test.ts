@@ -8,7 +8,7 @@ import { digestOfBytes, md5, sha256 } from '../../src/data/checksum.ts';
 import { DownloadError } from '../../src/data/download.ts';
 import { encodeIdx, IdxFormatError } from '../../src/data/idx.ts';
 import { gatherBatch } from '../../src/data/batches.ts';
-import { DatasetError, loadDataset, readAhead } from '../../src/data/mnist.ts';
+import { DatasetError, holdOutLast, loadDataset, readAhead } from '../../src/data/mnist.ts';
 import {
   DATASET_SOURCES,
   parseDatasetName,
@@ -125,6 +125,21 @@ describe('loadDataset from a mirror', () => {
     await expect(loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources, limit: 0 })).rejects.toThrow(
       /limit must be a positive integer, got 0/,
     );
+  });
+
+  it('holds the last samples out, as views of the same arrays, and keeps the rest', async () => {
+    const files = tinyFiles();
+    const mirror = await temp.fileMirror(files);
+    const loaded = await loadDataset('mnist', { split: 'train', dataDir: temp.dir, sources: tinySources(files, [mirror.url]), limit: 5 });
+    const { kept, heldOut } = holdOutLast(loaded, 2);
+    expect([kept.count, heldOut.count]).toEqual([3, 2]);
+    expect(Array.from(kept.labels)).toEqual(TRAIN_LABELS.slice(0, 3));
+    expect(Array.from(heldOut.labels)).toEqual(TRAIN_LABELS.slice(3, 5));
+    // Image i is all 51·i: the held-out batch is images 3 and 4.
+    expect(Array.from(gatherBatch(heldOut, [0, 1]).x.filter((_, j) => j % PIXELS === 0))).toEqual([(51 * 3) / 255, (51 * 4) / 255].map(Math.fround));
+    expect(kept.pixels.buffer).toBe(loaded.pixels.buffer);
+    expect(heldOut.pixels.buffer).toBe(loaded.pixels.buffer);
+    for (const count of [0, 5, 1.5]) expect(() => holdOutLast(loaded, count)).toThrow(`count must be a whole number from 1 to 4, got ${count}`);
   });
 
   it('refuses image and label files that disagree on the count', async () => {

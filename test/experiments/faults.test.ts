@@ -41,7 +41,8 @@ function start(out: string, when?: (stdout: string, child: ChildProcess) => void
 function numbers(out: string) {
   const run = ResultsLog.open(join(out, '2e', 'results.jsonl')).load().get('adam:heuristic');
   const untimed = <T extends { seconds: number }>({ seconds, ...rest }: T) => rest;
-  return { finished: run?.finished, epochs: run?.epochs.map(untimed), test: run?.test && untimed(run.test) };
+  const epochs = run?.epochs.map(({ heldOut, ...e }) => ({ ...untimed(e), heldOut: heldOut && untimed(heldOut) }));
+  return { finished: run?.finished, epochs, test: run?.test && untimed(run.test) };
 }
 
 const checkpoint = (out: string) => join(out, '2e', 'checkpoints', 'adam-heuristic.safetensors');
@@ -55,6 +56,8 @@ beforeAll(async () => {
   const ended = await start(join(dir, 'straight'));
   expect(ended.code, ended.stderr).toBe(0);
   straight = numbers(join(dir, 'straight'));
+  // The test set after every epoch, by default: kept across kills as the training numbers are.
+  expect(straight.epochs?.map((e) => e.heldOut?.set)).toEqual(['test', 'test', 'test']);
 }, 120_000);
 afterAll(() => cleanup());
 

@@ -8,7 +8,7 @@ import { encodeIdx } from '../../src/data/idx.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';
 import { main } from '../../src/experiments/cli.ts';
 import { EXPERIMENT_1C, EXPERIMENT_2E, selectRuns } from '../../src/experiments/definitions.ts';
-import { ResultsLog, type TestRecord } from '../../src/report/results.ts';
+import { type EpochRecord, type HeldOutRecord, ResultsLog, type TestRecord } from '../../src/report/results.ts';
 import { ExperimentStopped, runExperiment, type RunOptions } from '../../src/experiments/runner.ts';
 import type { FFNN } from '../../src/nn/ffnn.ts';
 import { SGD } from '../../src/optim/sgd.ts';
@@ -73,7 +73,7 @@ describe('the experiment runner', () => {
     expect(failed).toEqual([]);
     expect(lines).toContain(`Dataset: mnist from ${dir} (500 training and 100 test images)`);
     expect(lines).toContain('\n2e adam:heuristic: Adam, heuristic init, 1 epoch, batch 100');
-    expect(lines.some((l) => /^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d+\.\d{3} \| Test acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
     expect(lines.some((l) => /^Test Results: Acc: \d+\.\d\d% \| loss: \d+\.\d{3}$/.test(l))).toBe(true);
 
     const out = join(dir, 'results', '2e');
@@ -85,6 +85,7 @@ describe('the experiment runner', () => {
     expect(charts).toEqual([
       'init-heuristic-acc.png', 'init-heuristic-acc.svg', 'init-heuristic-loss.png', 'init-heuristic-loss.svg',
       'optimizer-adam-acc.png', 'optimizer-adam-acc.svg', 'optimizer-adam-loss.png', 'optimizer-adam-loss.svg',
+      'run-adam-heuristic-acc.png', 'run-adam-heuristic-acc.svg', 'run-adam-heuristic-loss.png', 'run-adam-heuristic-loss.svg',
     ]);
     for (const f of ['summary.md', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
     expect(written).toContain(join(out, 'report.html'));
@@ -138,7 +139,8 @@ describe('the experiment runner', () => {
     const numbers = (outDir: string) => {
       const result = ResultsLog.open(join(outDir, '1c', 'results.jsonl')).load().get('dropout');
       const untimed = <T extends { seconds: number }>({ seconds, ...rest }: T) => rest;
-      return { epochs: result?.epochs.map(untimed), test: result?.test && untimed(result.test) };
+      const epochs = result?.epochs.map(({ heldOut, ...e }) => ({ ...untimed(e), heldOut: heldOut && untimed(heldOut) }));
+      return { epochs, test: result?.test && untimed(result.test) };
     };
     /** Runs 1c dropout for 3 epochs into `outDir`, stopping it (as Ctrl+C would) when epoch 3 is reported. */
     async function stopAtEpoch3(outDir: string) {
@@ -161,6 +163,7 @@ describe('the experiment runner', () => {
       expect(lines).toContain(`Going on after epoch 2, where it stopped (${join(stopped, '1c', 'checkpoints', 'dropout.safetensors')}):`);
       expect(lines.filter((l) => l.startsWith('Epoch: ')).map((l) => l.slice(0, 8))).toEqual(['Epoch: 1', 'Epoch: 2', 'Epoch: 3']);
       expect(numbers(stopped)).toEqual(numbers(straight));
+      expect(numbers(straight).epochs?.map((e) => e.heldOut?.set)).toEqual(['test', 'test', 'test']);
       // Epochs 1 and 2 were not trained again: the log goes on where it stopped.
       const log = logRecords(join(stopped, '1c', 'results.jsonl'));
       expect(log.map((l) => l.type)).toEqual(['start', 'epoch', 'epoch', 'epoch', 'test']);
@@ -228,6 +231,10 @@ describe('the experiment runner', () => {
     for (const page of seen) expect(page).toContain('<meta http-equiv="refresh" content="10">');
     expect(seen[0]).not.toContain('adam:heuristic');
     expect(seen[2]).toContain('1 of 1 run unfinished');
+    // Each epoch's test measurement, as it comes: epoch 2's page holds epoch 1's, beside the training curve.
+    expect(seen[0]).toContain('No run here has a held-out set measured after its epochs');
+    expect(seen[2]).toContain('Accuracy — Adam, heuristic init (unfinished)');
+    expect(seen[2]).toContain('Best test acc (epoch)');
     const final = readFileSync(report, 'utf8');
     expect(final).not.toContain('http-equiv="refresh"');
     expect(final).toContain('1 run finished.');
@@ -264,6 +271,66 @@ describe('the experiment runner', () => {
     expect(again.some((l) => l.startsWith('Going on after'))).toBe(false);
   });
 
+  it('records the test set after every epoch, the last one equal to the final test, and each as its line says', async () => {
+    const outDir = join(dir, 'held-out');
+    const lines: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines, { epochs: 3, outDir }));
+    const log = logRecords(join(outDir, '2e', 'results.jsonl'));
+    const epochs = log.filter((r) => r.type === 'epoch') as (EpochRecord & { heldOut: HeldOutRecord })[];
+    expect(epochs.map((r) => r.heldOut.set)).toEqual(['test', 'test', 'test']);
+    const test = log.find((r) => r.type === 'test') as TestRecord;
+    expect({ loss: epochs[2]!.heldOut.loss, acc: epochs[2]!.heldOut.acc }).toEqual({ loss: test.loss, acc: test.acc });
+    const epochLines = lines.filter((l) => l.startsWith('Epoch: '));
+    epochs.forEach((r, i) =>
+      expect(epochLines[i]).toBe(
+        `Epoch: ${r.epoch} | Acc: ${(r.acc * 100).toFixed(2)}% | loss: ${r.loss.toFixed(3)} | Test acc: ${(r.heldOut.acc * 100).toFixed(2)}% | loss: ${r.heldOut.loss.toFixed(3)}`,
+      ),
+    );
+    const best = epochs.reduce((a, b) => (b.heldOut.acc > a.heldOut.acc ? b : a));
+    expect(lines).toContain(`Best test acc: ${(best.heldOut.acc * 100).toFixed(2)}% after epoch ${best.epoch}`);
+    expect(readFileSync(join(outDir, '2e', 'summary.md'), 'utf8')).toContain(`(epoch ${best.epoch}) |`);
+
+    const every: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(every, { epochs: 3, outDir, fresh: true, evalEvery: 2 }));
+    const measured = logRecords(join(outDir, '2e', 'results.jsonl')).filter((r) => r.type === 'epoch');
+    expect(measured.map((r) => (r.heldOut ? r.epoch : undefined))).toEqual([undefined, 2, 3]);
+    // Measuring changes nothing the training computes.
+    expect(measured.map((r) => [r.loss, r.acc])).toEqual(epochs.map((r) => [r.loss, r.acc]));
+    expect(measured.map((r) => r.heldOut)).toEqual([undefined, epochs[1]!.heldOut, epochs[2]!.heldOut].map((h) => h && { ...h, seconds: expect.any(Number) }));
+    const none: string[] = [];
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(none, { epochs: 1, outDir, fresh: true, evalEvery: 0 }));
+    expect(logRecords(join(outDir, '2e', 'results.jsonl')).filter((r) => r.type === 'epoch').map((r) => r.heldOut)).toEqual([undefined]);
+    expect(none.filter((l) => l.startsWith('Epoch: '))).toEqual([expect.stringMatching(/^Epoch: 1 \| Acc: [\d.]+% \| loss: [\d.]+$/)]);
+    expect(readFileSync(join(outDir, '2e', 'report.html'), 'utf8')).toContain('No run here has a held-out set measured after its epochs');
+  });
+
+  it('--validation holds the last images out: it trains as on the others alone, and measures them, saying validation', async () => {
+    const lines: string[] = [];
+    const validated = join(dir, 'validated');
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options(lines, { epochs: 2, outDir: validated, validation: 100 }));
+    expect(lines).toContain(`Dataset: mnist from ${dir} (400 training, 100 validation and 100 test images)`);
+    expect(lines.filter((l) => l.startsWith('Epoch: ')).every((l) => / \| Validation acc: [\d.]+% \| loss: [\d.]+$/.test(l))).toBe(true);
+    const shorter = join(dir, 'first-400');
+    await runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options([], { epochs: 2, outDir: shorter, limit: 400, evalEvery: 0 }));
+    const records = (outDir: string) => logRecords(join(outDir, '2e', 'results.jsonl'));
+    const trained = (outDir: string) => records(outDir).filter((r) => r.type !== 'start').map(({ seconds, heldOut, ...rest }) => rest);
+    expect(trained(validated)).toEqual(trained(shorter));
+    expect(records(validated).filter((r) => r.type === 'epoch').map((r) => r.heldOut.set)).toEqual(['validation', 'validation']);
+    expect(records(validated)[0].spec.config).toMatchObject({ limit: 500, validation: 100 });
+    expect(records(shorter)[0].spec.config).not.toHaveProperty('validation');
+    const summary = readFileSync(join(validated, '2e', 'summary.md'), 'utf8');
+    expect(summary).toContain('Best validation acc (epoch)');
+    expect(summary).toContain('## Train and validation, per run');
+  });
+
+  it('refuses a validation set that leaves nothing to train on, in one line, before writing anything', async () => {
+    const outDir = join(dir, 'all-held-out');
+    await expect(runExperiment(EXPERIMENT_2E, selectRuns(EXPERIMENT_2E, 'adam:heuristic'), options([], { outDir, limit: undefined, validation: 600 }))).rejects.toThrow(
+      '--validation 600 leaves no image to train on (the training set has 600): give a number below 600',
+    );
+    expect(existsSync(outDir)).toBe(false);
+  });
+
   it('1c prints the train/test gaps after each run, as the notebook did, and the training set measured without dropout', async () => {
     const lines: string[] = [];
     await runExperiment(EXPERIMENT_1C, selectRuns(EXPERIMENT_1C, 'dropout'), options(lines, { limit: 200 }));
@@ -276,6 +343,8 @@ describe('the experiment runner', () => {
     expect(trainLine).toBe(`Train set without dropout: Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`);
     expect(readFileSync(join(dir, 'results', '1c', 'summary.md'), 'utf8')).toContain('Train acc, no dropout');
     expect(existsSync(join(dir, 'results', '1c', 'charts', 'all-loss.png'))).toBe(true);
+    expect(existsSync(join(dir, 'results', '1c', 'charts', 'gap-acc.png'))).toBe(true);
+    expect(readFileSync(join(dir, 'results', '1c', 'report.html'), 'utf8')).toContain('Generalization gap per epoch');
   });
 });
 
@@ -292,6 +361,8 @@ describe('the experiment command line', () => {
     expect(code).toBe(0);
     expect(out).toContain('Usage: npm run experiment -- <1c|2e> [options]');
     expect(out).toContain('--only IDS');
+    expect(out).toMatch(/--eval-every N +measure the test set \(loss, accuracy, no dropout\) after every N epochs and after the\n/);
+    expect(out).toMatch(/--validation N +hold the last N training images out/);
   });
 
   it.each([
@@ -305,6 +376,12 @@ describe('the experiment command line', () => {
     [['2e', '--dataset', 'cifar'], "Usage error: Unknown dataset 'cifar'; valid datasets are: mnist, fashion-mnist (see --help)"],
     [['2e', '--backend', 'gpu'], 'Usage error: Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu (see --help)'],
     [['2e', '--speed'], "Usage error: Unknown option '--speed' (see --help)"],
+    [['2e', '--eval-every', '1.5'], 'Usage error: --eval-every must be a whole number of at least 0, got "1.5" (see --help)'],
+    [['2e', '--eval-every=-1'], 'Usage error: --eval-every must be a whole number of at least 0, got "-1" (see --help)'],
+    [['2e', '--validation', '0'], 'Usage error: --validation must be a positive whole number, got "0" (see --help)'],
+    [['2e', '--validation', 'ten'], 'Usage error: --validation must be a positive whole number, got "ten" (see --help)'],
+    [['2e', '--limit', '500', '--validation', '500'], 'Usage error: --validation 500 leaves no image to train on (the training set has 500): give a number below 500 (see --help)'],
+    [['2e', '--validation', '100', '--eval-every', '0'], 'Usage error: --validation 100 with --eval-every 0 holds images out and never measures them: leave one of the two out (see --help)'],
   ])('%j is a one-line usage error with exit code 2', async (args, message) => {
     const { code, err } = await run([...args, '--out', join(dir, 'never-written')]);
     expect(code).toBe(2);

@@ -129,6 +129,71 @@ describe('writeExperimentReport', () => {
   });
 });
 
+describe('generalization in the report', () => {
+  const labels = ['Baseline', 'Dropout', 'Weight decay'];
+  const runs1c = labels.map((label, i) => fakeRun(label.toLowerCase(), { all: 'all' }, { label, epochs: 4 + i, heldOut: 'test' }));
+
+  it('charts per run its train and held-out curves together, and for 1c the gap per epoch run against run', () => {
+    const written = writeExperimentReport({ outDir, title: '1c', runs: runs1c, groupBy: [ALL_RUNS], gapCharts: true, meta: {} });
+    const svgs = written.filter((p) => p.endsWith('.svg')).map((p) => p.slice(outDir.length + '/charts/'.length));
+    expect(svgs).toEqual([
+      'all-loss.svg', 'all-acc.svg',
+      'run-baseline-loss.svg', 'run-baseline-acc.svg', 'run-dropout-loss.svg', 'run-dropout-acc.svg', 'run-weight-decay-loss.svg', 'run-weight-decay-acc.svg',
+      'gap-acc.svg', 'gap-loss.svg',
+    ]);
+    const dropout = readFileSync(join(outDir, 'charts', 'run-dropout-acc.svg'), 'utf8');
+    expect(dropout).toContain('Accuracy — Dropout');
+    expect(textsOf(dropout, 'legend').map((t) => t.text)).toEqual(['Train', 'Test']);
+    expect(seriesOf(dropout).map((s) => s.markers)).toEqual([5, 5]);
+    const gap = readFileSync(join(outDir, 'charts', 'gap-acc.svg'), 'utf8');
+    expect(gap).toContain('Accuracy gap: train − test');
+    expect(textsOf(gap, 'legend').map((t) => t.text)).toEqual(labels);
+    expect(seriesOf(gap).map((s) => s.markers)).toEqual([4, 5, 6]);
+    // The fixture's gap is 2 points at epoch 1 and one more each epoch: the series climb.
+    const heights = seriesOf(gap)[2]!.polylines[0]!.map(([, y]) => y);
+    expect(heights).toEqual([...heights].sort((a, b) => b - a));
+    expect(readFileSync(join(outDir, 'charts', 'gap-loss.svg'), 'utf8')).toContain('Loss gap: test − train');
+
+    const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Train and test, per run</h2>');
+    expect(html).toContain('<h2>Generalization gap per epoch</h2>');
+    expect(html.match(/<svg /g)).toHaveLength(10);
+    const summary = readFileSync(join(outDir, 'summary.md'), 'utf8');
+    // The fixture's held-out accuracy is best at its last epoch.
+    expect(summary).toContain('| Best test acc (epoch) |');
+    expect(summary).toContain('| 85.07% (epoch 6) |');
+    expect(summary).toContain('![Accuracy gap](charts/gap-acc.png)');
+    expect(summary).toContain('![Accuracy — Dropout](charts/run-dropout-acc.png)');
+  });
+
+  it('says in words, with no empty chart, where results hold no held-out measurements per epoch', () => {
+    const old = labels.map((label) => fakeRun(label.toLowerCase(), { all: 'all' }, { label }));
+    const written = writeExperimentReport({ outDir, title: '1c', runs: old, groupBy: [ALL_RUNS], gapCharts: true, meta: {} });
+    expect(written.filter((p) => p.endsWith('.svg'))).toHaveLength(2);
+    const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(html.match(/<svg /g)).toHaveLength(2);
+    expect(html).toContain('No run here has a held-out set measured after its epochs (results written before they were recorded, or run with --eval-every 0)');
+    expect(html).toContain('No gap per epoch to draw');
+    expect(readFileSync(join(outDir, 'summary.md'), 'utf8')).not.toContain('Best test acc');
+
+    // Some runs with, some without: the ones without are named.
+    writeExperimentReport({ outDir, title: '1c', runs: [runs1c[0]!, old[1]!], groupBy: [ALL_RUNS], gapCharts: true, meta: {} });
+    const mixed = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(mixed).toContain('No test measurements per epoch for Dropout (results written before');
+    expect(mixed.match(/<svg /g)).toHaveLength(2 + 2 + 2);
+    expect(readFileSync(join(outDir, 'summary.md'), 'utf8')).toMatch(/\| Dropout \|.* \| — \|/);
+  });
+
+  it('says validation where the runs held images out of the training set', () => {
+    const runs = [fakeRun('a', { all: 'all' }, { label: 'A', heldOut: 'validation' })];
+    writeExperimentReport({ outDir, title: '1c', runs, groupBy: [ALL_RUNS], gapCharts: true, meta: {} });
+    const html = readFileSync(join(outDir, 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Train and validation, per run</h2>');
+    expect(html).toContain('Accuracy gap: train − validation');
+    expect(textsOf(readFileSync(join(outDir, 'charts', 'run-a-acc.svg'), 'utf8'), 'legend').map((t) => t.text)).toEqual(['Train', 'Validation']);
+  });
+});
+
 describe('safeName', () => {
   it('keeps letters, digits and dashes only', () => {
     expect(safeName('SGD + momentum')).toBe('sgd-momentum');

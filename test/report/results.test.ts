@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  bestHeldOut,
   gaps,
+  heldOutName,
   MalformedResultsLogError,
   ResultsLog,
   type EpochRecord,
@@ -71,6 +73,56 @@ describe('ResultsLog', () => {
     appendFileSync(path, `${JSON.stringify({ type: 'test', runId: 'dropout', loss: 0.4, acc: 0.9, seconds: 1, train: { acc: 0.95 } })}\n`);
     log.startRun(spec('he'), META);
     expect(() => log.load()).toThrow(`${path}:4:`);
+  });
+
+  it("keeps an epoch's held-out measurement with it, reads logs written before there were any, and refuses one malformed", () => {
+    const measured = { ...epoch(2), heldOut: { set: 'validation' as const, loss: 0.6, acc: 0.81, seconds: 0.3 } };
+    log.startRun(spec('he'), META);
+    log.appendEpoch('he', epoch(1));
+    log.appendEpoch('he', measured);
+    expect(JSON.parse(lines()[2]!).heldOut).toEqual(measured.heldOut);
+    expect(log.load().get('he')?.epochs).toEqual([epoch(1), measured]);
+    expect(Object.hasOwn(log.load().get('he')!.epochs[0]!, 'heldOut')).toBe(false);
+    // As written before held-out records existed.
+    writeFileSync(
+      path,
+      [
+        '{"type":"start","runId":"old","spec":{"id":"old","label":"Old","groups":{"all":"all"},"config":{"lr":0.00001}},"backend":"wasm","dataset":"mnist","seed":0}',
+        '{"type":"epoch","runId":"old","epoch":1,"loss":14.5,"acc":0.2,"seconds":4.8}',
+        '{"type":"test","runId":"old","loss":12.5,"acc":0.3,"seconds":1.1,"train":{"loss":12,"acc":0.31}}',
+        '',
+      ].join('\n'),
+    );
+    const old = log.load().get('old')!;
+    expect(old).toMatchObject({ finished: true, epochs: [{ epoch: 1, loss: 14.5, acc: 0.2, seconds: 4.8 }] });
+    expect(bestHeldOut(old)).toBeUndefined();
+    expect(heldOutName([old])).toBeUndefined();
+    for (const heldOut of [{ set: 'train', loss: 1, acc: 1, seconds: 1 }, { set: 'test', loss: 1, seconds: 1 }, 'test']) {
+      appendFileSync(path, `${JSON.stringify({ type: 'epoch', runId: 'old', ...epoch(2), heldOut })}\n`);
+      log.startRun(spec('he'), META);
+      expect(() => log.load()).toThrow(`${path}:4:`);
+      writeFileSync(path, lines().slice(0, 3).join('\n') + '\n');
+    }
+  });
+
+  it('finds the epoch of the best held-out accuracy, the first on a tie, and names what was held out', () => {
+    const heldOut = (acc: number, set: 'test' | 'validation' = 'test') => ({ set, loss: 1 - acc, acc, seconds: 1 });
+    const run: RunResult = {
+      spec: spec('he'),
+      epochs: [
+        { ...epoch(1), heldOut: heldOut(0.7) },
+        epoch(2),
+        { ...epoch(3), heldOut: heldOut(0.8) },
+        { ...epoch(4), heldOut: heldOut(Number.NaN) },
+        { ...epoch(5), heldOut: heldOut(0.8) },
+      ],
+      finished: false,
+    };
+    expect(bestHeldOut(run)).toEqual({ epoch: 3, acc: 0.8, loss: 1 - 0.8, set: 'test' });
+    expect(heldOutName([run])).toBe('test');
+    const validated = { ...run, epochs: [{ ...epoch(1), heldOut: heldOut(0.5, 'validation') }] };
+    expect(heldOutName([validated])).toBe('validation');
+    expect(heldOutName([run, validated])).toBe('held-out');
   });
 
   it('puts each epoch on disk before returning', () => {

@@ -4,7 +4,7 @@ import { batchIndices, gatherBatch } from '../../src/data/batches.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { Optimizer } from '../../src/optim/optimizer.ts';
-import { type EpochMetrics, type EvaluationMetrics, evaluate, formatEpoch, formatTest, train } from '../../src/training/train.ts';
+import { type EpochMetrics, type EvaluationMetrics, evaluate, formatEpoch, formatTest, heldOutDue, train } from '../../src/training/train.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { toyData } from '../helpers/toy-data.ts';
 
@@ -130,16 +130,69 @@ describe.each(BACKENDS_UNDER_TEST)('training on %s', (backend) => {
     net.dispose();
   });
 
+  it('measures the held-out set after the epochs it is due, as evaluate() measures the same weights, and says so in the line', async () => {
+    const net = network(6);
+    const adam = new Adam(net.parameters(), { lr: 0.01 });
+    const heldOutData = toyData(130);
+    const lines: string[] = [];
+    const separately: (EvaluationMetrics | undefined)[] = [];
+    const history = await train(net, data, adam, {
+      epochs: 5,
+      batchSize: 32,
+      seed: 5,
+      log: (l) => lines.push(l),
+      // Batches of 40: three and a short one, as the pass takes them.
+      heldOut: { set: 'test', data: heldOutData, every: 2, batchSize: 40 },
+      // The weights as the epoch left them, measured on their own.
+      onEpoch: async (m) => void separately.push(m.heldOut && (await evaluate(net, heldOutData, { batchSize: 40 }))),
+    });
+    expect(history.map((m) => m.heldOut !== undefined)).toEqual([false, true, false, true, true]);
+    const untimed = (m: EvaluationMetrics | undefined) => m && { loss: m.loss, acc: m.acc };
+    expect(history.map((m) => untimed(m.heldOut))).toEqual(separately.map(untimed));
+    expect(history[1]!.heldOut!.set).toBe('test');
+    expect(history[4]!.heldOut!.acc).toBeGreaterThan(0.9);
+    expect(lines[0]).toMatch(/^Epoch: 1 \| Acc: \d+\.\d\d% \| loss: \d\.\d{3}$/);
+    expect(lines[1]).toMatch(/^Epoch: 2 \| Acc: \d+\.\d\d% \| loss: \d\.\d{3} \| Test acc: \d+\.\d\d% \| loss: \d\.\d{3}$/);
+    const { acc, loss } = history[1]!.heldOut!;
+    expect(lines[1]!.endsWith(`| Test acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`)).toBe(true);
+    await expect(train(net, data, adam, { epochs: 1, batchSize: 32, seed: 5, heldOut: { set: 'test', data, every: 0 } })).rejects.toThrow(
+      'heldOut.every must be a positive integer, got 0.',
+    );
+    adam.dispose();
+    net.dispose();
+  });
+
   it('keeps the tensor count flat across epochs', async () => {
     const net = network(2);
     const adam = new Adam(net.parameters());
     await train(net, data, adam, { epochs: 1, batchSize: 50, seed: 1, log: () => {} });
     const before = tf.memory().numTensors;
-    // Batches of 10: 25 an epoch, past the pipelined read of the running loss every 16 batches.
-    await train(net, data, adam, { epochs: 3, batchSize: 10, seed: 2, log: () => {} });
+    // Batches of 10: 25 an epoch, past the pipelined read of the running loss every 16 batches; the held-out set
+    // after each epoch, in batches of 30 and a short one.
+    await train(net, data, adam, { epochs: 3, batchSize: 10, seed: 2, log: () => {}, heldOut: { set: 'validation', data: toyData(100), every: 1, batchSize: 30 } });
     await evaluate(net, data);
     expect(tf.memory().numTensors).toBe(before);
     adam.dispose();
     net.dispose();
+  });
+});
+
+describe('the epoch line and when the held-out set is due', () => {
+  it('names the held-out set: test or validation', () => {
+    const epoch = { epoch: 3, loss: 0.4412, acc: 0.841, seconds: 1 };
+    expect(formatEpoch(epoch)).toBe('Epoch: 3 | Acc: 84.10% | loss: 0.441');
+    expect(formatEpoch({ ...epoch, heldOut: { set: 'test', loss: 0.4721, acc: 0.832, seconds: 1 } })).toBe(
+      'Epoch: 3 | Acc: 84.10% | loss: 0.441 | Test acc: 83.20% | loss: 0.472',
+    );
+    expect(formatEpoch({ ...epoch, heldOut: { set: 'validation', loss: 0.5, acc: 0.8, seconds: 1 } })).toBe(
+      'Epoch: 3 | Acc: 84.10% | loss: 0.441 | Validation acc: 80.00% | loss: 0.500',
+    );
+  });
+
+  it('is due every `every` epochs and after the last', () => {
+    const due = (epochs: number, every: number) => Array.from({ length: epochs }, (_, e) => e + 1).filter((e) => heldOutDue(e, epochs, every));
+    expect(due(5, 1)).toEqual([1, 2, 3, 4, 5]);
+    expect(due(5, 2)).toEqual([2, 4, 5]);
+    expect(due(3, 10)).toEqual([3]);
   });
 });
