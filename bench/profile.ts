@@ -94,7 +94,7 @@ export function partOf(path: string, functionName: string): string {
 
 /**
  * The source file each line of a bundle came from, read from the `// path` lines esbuild writes before each module
- * (the GPU machine runs the kit as one bundled file).
+ * (the GPU node's program runs the kit as one bundled file).
  */
 const bundleMaps = new Map<string, { line: number; path: string }[]>();
 function sourceOf(url: string, line: number): string {
@@ -105,7 +105,8 @@ function sourceOf(url: string, line: number): string {
     markers = [];
     try {
       readFileSync(path, 'utf8').split('\n').forEach((text, at) => {
-        const module = /^\/\/ ((?:node_modules|src|bench|test|questions|grader)\/\S+)$/.exec(text);
+        // A package's path may climb out of the project first: node_modules in a parent folder, or reached by a link.
+        const module = /^\/\/ ((?:\.\.\/\S*)?node_modules\/\S+|(?:src|bench|test|questions|grader)\/\S+)$/.exec(text);
         if (module) markers!.push({ line: at, path: module[1] as string });
       });
     } catch {
