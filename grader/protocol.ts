@@ -1,6 +1,8 @@
-// The course autograder protocol (shared/reference/autocorrect-protocol.md): routes, bodies, error codes with their
-// exact messages, and how homework 3 judges an answer. The client and the local server both build on this file, so a
-// message or a judging rule changes here and nowhere else.
+// The protocol of the course's autograder as this kit speaks it: the routes (ping, a question's test data, the
+// check of an answer), the JSON bodies each way, the error codes with the server's exact messages, and how homework 3
+// judges an answer (element-wise closeness as numpy's isclose; a maximum for 1b's dropout). The client and the local
+// server both build on this file, so a message or a judging rule changes here and nowhere else;
+// test/grader/protocol.test.ts checks the judging and the server's wording.
 
 /** The homework this kit is for. */
 export const HOMEWORK = 3;

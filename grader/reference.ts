@@ -1,5 +1,5 @@
-// The expected answers of homework 3, computed in plain TypeScript from the formulas in the protocol doc, apart from
-// the kit's tfjs code, so that a mistake there cannot hide by also being in the test file.
+// The expected answers of homework 3, computed in plain TypeScript from the homework's formulas, apart from the kit's
+// tfjs code, so that a mistake there cannot hide by also being in the test file.
 //
 // Every operation is rounded to float32 (`Math.fround`), in the formula's order. A student's answer is computed in
 // float32 (tfjs has no float64), and the judge's absolute tolerance is only 1e-8: where `p` ends up near zero, a

@@ -5,7 +5,7 @@ import { DEFAULT_TEST_FILE, formatTestFile, validateTestFile, type TestFile } fr
 
 type Matrix = number[][];
 
-// The formulas of the protocol doc once more, in plain float64 and written apart from grader/reference.ts.
+// The homework's formulas once more, in plain float64 and written apart from grader/reference.ts.
 function float64Expected(file: TestFile): Record<string, Record<string, Matrix>> {
   const pair = (question: string): [Matrix, Matrix] => file.input[question]!['1'] as [Matrix, Matrix];
   const each = (p: Matrix, g: Matrix, f: (p: number, g: number) => number): Matrix =>
