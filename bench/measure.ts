@@ -1,4 +1,4 @@
-// The measurement behind `npm run bench` (bench.ts), also run on the GPU machine by bench/device/run.ts: training
+// The measurement behind `npm run bench` (bench.ts), also run on a GPU node by bench/device/run.ts: training
 // steps of the homework's 2e network, timed after a warm-up, and one real epoch when Fashion-MNIST is at hand.
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -123,7 +123,7 @@ export function benchStep(batch = BATCH): BenchStep {
 /**
  * Runs `work` on `backend` with the fused-kernel switch and the tfjs flags given, then puts the flags back as they
  * were and the fused kernels back on (the default), so that one measurement's settings never reach the next in the
- * same process (the GPU machine runs several there).
+ * same process (the GPU node's program runs several there).
  */
 export async function onBackend<T>(
   backend: string,

@@ -89,7 +89,7 @@ export function removeFolderIfEmpty(folder: string): void {
 
 /**
  * A file of the kit by its path from the kit's folder (`questions/optimizer-steps.json`): there, or from the working
- * folder, where a bundle of the kit runs far from its source (the GPU machine's, bench/device/).
+ * folder, where a bundle of the kit runs far from its source (the GPU node's, bench/device/).
  */
 export function kitFile(path: string): string {
   const there = fileURLToPath(new URL(`../${path}`, import.meta.url));

@@ -68,9 +68,9 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   // For the kit's developers.
   { path: 'test/docs/', why: "checks the kit's README" },
   { path: 'test/bench/', why: 'checks the benchmarks' },
-  { path: 'test/device/', why: 'checks the GPU machine tool' },
+  { path: 'test/device/', why: 'checks the GPU node tool' },
   { path: 'test/student-edition.test.ts', why: 'checks this generator' },
-  { path: 'bench/', why: 'benchmarks, PyTorch pipelines and the GPU machine tool' },
+  { path: 'bench/', why: 'benchmarks, PyTorch pipelines and the GPU node tool' },
   { path: 'docs/', why: "the kit's measurements and notes" },
   { path: '.ci/', why: "the kit's CI" },
   { path: 'src/student-edition.ts', why: 'this generator' },

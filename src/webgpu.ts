@@ -149,7 +149,7 @@ function reuseBindGroups(device: BindingDevice): void {
 
 /**
  * What the kit adds to Dawn and tfjs's device, all on by default: the storage-buffer limit and the reused bind groups
- * (adaptDevices), Dawn's exact timestamps (install) and the error trap (trapDeviceErrors). The GPU machine's
+ * (adaptDevices), Dawn's exact timestamps (install) and the error trap (trapDeviceErrors). The GPU node's
  * diagnostics (`bench/device/device.sh diagnose`) turn them off to tell a driver's fault from the kit's; set them
  * before the webgpu backend starts.
  */

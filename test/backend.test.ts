@@ -258,7 +258,7 @@ describe('backend choice', () => {
     }
   });
 
-  it.runIf(webgpuLoads)("deviceAdaptations turn the kit's additions to the device off, for the GPU machine's diagnostics", () => {
+  it.runIf(webgpuLoads)("deviceAdaptations turn the kit's additions to the device off, for the GPU node's diagnostics", () => {
     const child = runWithBackend(`
       const { deviceAdaptations } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
       const tf = await import('${TFJS_CORE}');

@@ -1,11 +1,15 @@
-#!/bin/bash
-# Runs the GPU checks on a machine laid out by `npm run device:build` (see bench/device/build.ts), from the project
-# root: unpacks Node.js, the Vulkan loader and Dawn, then runs .device/run.mjs (tests, bench, profile, epoch) and
-# PyTorch's step time for the same network (torch), each part only if named (default: all); with bench, the same steps
-# on Dawn's null device too (the CPU side alone, in $OUT/null/). Everything printed is also kept
-# in $OUT/device.log, with .device/run.mjs's device-results.json and PyTorch's torch-step.json beside it; back here,
-# `npx tsx bench/device/summary.ts DIR` turns them into the lines of docs/performance.md. `device.sh diagnose` instead runs each
-# check in a process of its own (see below): for a machine where the plain run crashes or hangs.
+# Runs the bench and the numeric tests on a GPU node without network, from the project root, with what
+# `npm run device:build` laid out in .device/ (see bench/device/build.ts). First it unpacks what .device/ holds: the
+# Vulkan libraries' .deb files into / and Fashion-MNIST into /usr/share/datasets/ (both take root), Node.js into /tmp
+# (else the node's own `node` runs), Dawn beside its archive. Then it runs .device/run.mjs (tests, bench, profile,
+# epoch) and PyTorch's step time for the same network (torch), each part only if named (default: all); with bench, the
+# same steps on Dawn's null device too (the CPU side alone, in $OUT/null/). Everything printed is also kept in
+# $OUT/device.log (OUT: the current folder unless set), with .device/run.mjs's device-results.json and PyTorch's
+# torch-step.json beside it; where the kit is installed, `npx tsx bench/device/summary.ts DIR` turns them into the
+# lines of docs/performance.md. `device.sh diagnose` instead runs each check in a process of its own (see below): for
+# a node where the plain run crashes or hangs.
+# VK_DRIVER_FILES, when set, names the Vulkan driver's ICD file; when it is not, NVIDIA's is taken from
+# /usr/local/nvidia/share/vulkan/icd.d/ if it is there (where some GPU containers mount the driver).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-.}
@@ -25,6 +29,10 @@ if [ -f .device/node.xz ]; then
 else
   node=$(command -v node)
 fi
+if [ -z "$node" ]; then
+  echo "No Node.js here: lay out .device/ with npm run device:build -- --with-node"
+  exit 1
+fi
 xz -dc .device/dist/linux-x64/dawn.node.xz > .device/dist/linux-x64/dawn.node
 # Fashion-MNIST's IDX files where the kit looks for Debian's copy (it reads them decompressed too).
 mkdir -p /usr/share/datasets/fashion-mnist
@@ -32,7 +40,8 @@ for f in .device/data/fashion-mnist/*.xz; do
   [ -e "$f" ] && xz -dc "$f" > "/usr/share/datasets/fashion-mnist/$(basename "$f" .xz)"
 done
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[ -f "$nvidia_icd" ] && export VK_DRIVER_FILES=$nvidia_icd
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ]; then export VK_DRIVER_FILES=$nvidia_icd; fi
+echo "VK_DRIVER_FILES: ${VK_DRIVER_FILES:-unset (the Vulkan loader looks in its own places)}"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 echo "node $($node --version), setup took $(( $(date +%s) - started )) s"

@@ -1,4 +1,4 @@
-// The GPU machine's plainest check (device.sh diagnose): Dawn and tfjs's webgpu backend as their own documentation sets
+// The GPU node's plainest check (device.sh diagnose): Dawn and tfjs's webgpu backend as their own documentation sets
 // them up, none of the kit's code, and a 2e-sized network trained with tfjs's autodiff and Adam. Where this fails
 // too, the fault is below the kit.
 import * as tf from '@tensorflow/tfjs-core';

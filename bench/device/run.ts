@@ -1,6 +1,6 @@
-// The GPU machine's one program: `npm run device:build` bundles it into .device/run.mjs with everything it needs
+// The GPU node's one program: `npm run device:build` bundles it into .device/run.mjs with everything it needs
 // (see bench/device/build.ts); device.sh runs it there. It does every check in one process, so that one command on
-// the GPU machine covers them all:
+// the GPU node covers them all:
 //   tests   the core's numeric tests (nn, optim, training, the questions against the fixture) on CC6204_TEST_BACKENDS
 //           (default webgpu), through a small stand-in for vitest's runner with vitest's own `expect`;
 //   bench   training steps of the 2e network on webgpu, with the fused kernels and without, with larger batches of
@@ -90,7 +90,7 @@ async function section<T>(name: string, body: () => Promise<T>): Promise<T | und
 }
 
 if (!values['skip-auto']) await section('automatic choice', async () => {
-  // What `npm run experiment` takes with no --backend: on a GPU machine, webgpu (tensorflow is not installed here).
+  // What `npm run experiment` takes with no --backend: on a GPU node, webgpu (tensorflow is not in the bundle).
   const info = await selectBackend('');
   console.log(`Backend chosen with none asked for: ${info.description}`);
   report.automatic = info;

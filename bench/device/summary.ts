@@ -1,4 +1,4 @@
-// Back from the GPU machine: `npx tsx bench/device/summary.ts DIR` reads what device.sh left in DIR (its $OUT):
+// Back from the GPU node: `npx tsx bench/device/summary.ts DIR` reads what device.sh left in DIR (its $OUT):
 // device-results.json, torch-step.json and null/device-results.json. It prints the lines docs/performance.md takes:
 // the GPU, the tests, each bench variant against PyTorch's step, the profile and the epoch.
 import { existsSync, readFileSync } from 'node:fs';

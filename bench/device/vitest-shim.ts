@@ -1,5 +1,5 @@
-// What the kit's numeric tests use of vitest, small enough to bundle into one file with them for the GPU machine
-// (which has no npm registry, and where vitest with its dependencies would not fit the 64 MiB that travels there).
+// What the kit's numeric tests use of vitest, small enough to bundle into one file with them for a GPU node without
+// network (bench/device/), where npm cannot install vitest and its dependencies would add much to what travels.
 // The bundler maps `vitest` here; `expect` is vitest's own (@vitest/expect, over chai), so assertions read the same.
 import { ASYMMETRIC_MATCHERS_OBJECT, chai, GLOBAL_EXPECT, JestAsymmetricMatchers, JestChaiExpect, JestExtend, setState } from '@vitest/expect';
 

@@ -6,16 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleDeviceProgram } from '../../bench/device/build.ts';
 import type { StepProfile } from '../../bench/profile.ts';
 
-// The GPU machine gets one bundled file and no npm (bench/device/): this keeps it building and running between the
-// rare sessions that have a GPU, here on the cpu backend.
-describe('the GPU machine bundle', () => {
+// A GPU node without network gets one bundled file and no npm (bench/device/): this keeps it building and running
+// where there is no GPU, on the cpu backend.
+describe('the GPU node bundle', () => {
   let dir = '';
   let program = '';
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cc6204-device-'));
     program = join(dir, 'device', 'run.mjs');
     await bundleDeviceProgram(program);
-    // The pieces' checks read the recorded files from the working folder, the project root on the GPU machine.
+    // The pieces' checks read the recorded files from the working folder, the project root on the GPU node.
     for (const file of ['grader/hw3-tests.json', 'test/fixtures/hw3-tests.json', 'questions/optimizer-steps.json', 'questions/init-outputs.json']) {
       mkdirSync(dirname(join(dir, file)), { recursive: true });
       copyFileSync(new URL(`../../${file}`, import.meta.url), join(dir, file));

@@ -1,7 +1,7 @@
 import { describe as vDescribe, expect as vExpect, it as vIt } from 'vitest';
 import { afterEach, beforeAll, describe, expect, it, runRegistered } from '../../bench/device/vitest-shim.ts';
 
-// The stand-in for vitest that the GPU machine's bundle runs the numeric tests with (bench/device/run.ts).
+// The stand-in for vitest that the GPU node's bundle runs the numeric tests with (bench/device/run.ts).
 vDescribe('the vitest stand-in of the device bundle', () => {
   vIt('runs suites in order with their hooks, names .each cases, skips runIf(false), and reports failures', async () => {
     const events: string[] = [];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HELP as BENCH_HELP } from '../../bench/bench.ts';
+import { HELP as DEVICE_BUILD_HELP } from '../../bench/device/build.ts';
 import { HELP as GRADER_HELP } from '../../grader/cli.ts';
 import { HELP as SUBMIT_HELP } from '../../questions/submit.ts';
 import { HELP as EXPERIMENT_HELP } from '../../src/experiments/cli.ts';
@@ -12,12 +13,20 @@ import { HELP as SETUP_HELP } from '../../src/tensorflow-setup.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const DOCS = ['README.md', 'docs/results.md', 'docs/performance.md', 'docs/gpu-machine.md', 'docs/student-edition.md'].map((file) => ({
+const DOCS = ['README.md', 'docs/results.md', 'docs/performance.md', 'docs/gpu-node.md', 'docs/student-edition.md'].map((file) => ({
   file,
   text: readFileSync(join(ROOT, file), 'utf8'),
 }));
 const SCRIPTS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-const HELPS: Record<string, string> = { bench: BENCH_HELP, grader: GRADER_HELP, submit: SUBMIT_HELP, experiment: EXPERIMENT_HELP, 'setup:tensorflow': SETUP_HELP, 'student-edition': EDITION_HELP };
+const HELPS: Record<string, string> = {
+  bench: BENCH_HELP,
+  'device:build': DEVICE_BUILD_HELP,
+  grader: GRADER_HELP,
+  submit: SUBMIT_HELP,
+  experiment: EXPERIMENT_HELP,
+  'setup:tensorflow': SETUP_HELP,
+  'student-edition': EDITION_HELP,
+};
 
 /** The first ```ts block after `heading`. */
 function codeAfter(heading: string): string {
