@@ -2,8 +2,8 @@
 // so that its peak memory is its own.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BACKENDS, isBackendName, unknownBackend, usableBackends } from '../src/backend.ts';
-import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { BACKENDS, isBackendName, unknownBackend, usableBackends } from '../src/backends/select.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/core/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
 import { BATCH, BLOCK, measure, parseFlag, type Result } from './measure.ts';

@@ -2,13 +2,13 @@
 // steps of the homework's 2e network, timed after a warm-up, and one real epoch when Fashion-MNIST is at hand.
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendInfo, selectBackend } from '../src/backend.ts';
+import { type BackendInfo, selectBackend } from '../src/backends/select.ts';
 import { loadDataset } from '../src/data/mnist.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { ACTIVATIONS, EXPERIMENT_2E, HIDDEN_SIZES, selectRuns } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
-import { compiled, setCompiler, useFusedKernels } from '../src/op.ts';
+import { compiled, setCompiler, useFusedKernels } from '../src/core/op.ts';
 import { type EpochMetrics, type EvaluationMetrics, evaluate, train } from '../src/training/train.ts';
 
 /** The homework's batch size, the default. */

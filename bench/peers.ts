@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../src/cli.ts';
+import { UsageError } from '../src/core/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
 
@@ -73,7 +73,7 @@ export function comparePeers(settings: Setting[], pairs: number, backend: string
       const setting = SETTINGS[name];
       // As `npm run experiment` runs it: through the launcher, which runs the bundled sources (no tsx flags).
       const kitArgs = [
-        fileURLToPath(new URL('../src/run.mjs', import.meta.url)), fileURLToPath(new URL('../src/experiments/cli.ts', import.meta.url)), setting.experiment,
+        fileURLToPath(new URL('../src/tools/run.mjs', import.meta.url)), fileURLToPath(new URL('../src/experiments/cli.ts', import.meta.url)), setting.experiment,
         '--dataset', 'fashion-mnist', '--only', setting.only, '--epochs', String(setting.epochs), '--fresh', '--out', out,
         ...(backend ? ['--backend', backend] : []),
       ];

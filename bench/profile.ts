@@ -6,7 +6,7 @@ import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedUpdate, hasFusedUpdate } from '../src/accel/optimizers.ts';
-import { dawnBackend } from '../src/webgpu.ts';
+import { dawnBackend } from '../src/backends/webgpu.ts';
 import { BATCH, BLOCK, benchStep, isWorkingKernel, type MeasureOptions, median, onBackend, timeBlocks, warmUp } from './measure.ts';
 
 export interface StepProfile {

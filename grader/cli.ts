@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_SEED, makeTestFile } from './reference.ts';
 import { generateToken, startLocalGrader } from './server.ts';
 import { DEFAULT_TEST_FILE, formatTestFile, readTestFile } from './test-file.ts';
-import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/core/cli.ts';
 
 const DEFAULT_PORT = 6204;
 

@@ -1,7 +1,7 @@
 // Where the autograder is and which token to use, from the process environment and a `.env` file.
 // The process environment wins, so a one-off `CC6204_URL=... npm run submit` overrides the file.
 
-import { readEnvFile } from '../src/cli.ts';
+import { readEnvFile } from '../src/core/cli.ts';
 
 export interface GraderConfig {
   /** Base URL without a trailing slash; absent when no server is configured. */

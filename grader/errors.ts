@@ -1,7 +1,7 @@
 // The error classes of the course's client, with its names, so that a student who knows `cc6204` recognises them.
 // UserError carries the server's own code (`invalid_answer`, …); the others a code of the kit's.
 
-import { KitError, kitError } from '../src/errors.ts';
+import { KitError, kitError } from '../src/core/errors.ts';
 import type { Mask } from './protocol.ts';
 
 /** The server refused the request (`{"status":"error"}`), or the client refused it before sending. */

@@ -7,7 +7,7 @@
 // float32 arithmetic does gives the answer a correct float32 implementation computes, bit for bit in the usual order.
 // Constants are rounded once, as when a number becomes a float32 scalar tensor.
 
-import { Random } from '../src/random.ts';
+import { Random } from '../src/core/random.ts';
 import type { AnswerJson } from './protocol.ts';
 import type { TestFile } from './test-file.ts';
 

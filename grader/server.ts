@@ -18,7 +18,7 @@ import {
   type TestDataAnswer,
 } from './protocol.ts';
 import { DEFAULT_TEST_FILE, readTestFile, type TestFile } from './test-file.ts';
-import { kitError } from '../src/errors.ts';
+import { kitError } from '../src/core/errors.ts';
 
 export interface LocalGraderOptions {
   host?: string;

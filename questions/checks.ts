@@ -6,7 +6,7 @@
 // whose n_in and n_out differ, against questions/init-outputs.json and its wrong versions.
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { kitFile } from '../src/files.ts';
+import { kitFile } from '../src/core/files.ts';
 import type { FFNN as FFNNClass } from '../src/nn/ffnn.ts';
 import type { Initializer } from '../src/nn/init.ts';
 import { Parameter } from '../src/nn/parameter.ts';
@@ -169,7 +169,7 @@ export async function dropoutChecks(replaced: DropoutPieces = {}): Promise<strin
  */
 async function backwardDropsGradients(Network?: typeof FFNNClass): Promise<string | null> {
   const FFNN = Network ?? (await import('../src/nn/ffnn.ts')).FFNN;
-  const { NotImplemented } = await import('../src/homework.ts');
+  const { NotImplemented } = await import('../src/core/homework.ts');
   const sizes = [5, 40, 30, 3];
   // Weights of their own, so that the check needs no initializer (2a's piece).
   const weights = sizes.slice(1).map((nOut, k) => [

@@ -7,9 +7,9 @@ import { LibraryError, MessageFromServer } from '../grader/errors.ts';
 import { startLocalGrader, type LocalGrader } from '../grader/server.ts';
 import { GradingSession, isSessionWide } from '../grader/session.ts';
 import { DEFAULT_TEST_FILE, readTestFile } from '../grader/test-file.ts';
-import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../src/cli.ts';
-import { NotImplemented } from '../src/homework.ts';
-import { count } from '../src/words.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../src/core/cli.ts';
+import { NotImplemented } from '../src/core/homework.ts';
+import { count } from '../src/core/words.ts';
 import type { Question } from './types.ts';
 
 export const HELP = `Usage: npm run submit <question...|all> [--backend NAME]
@@ -49,7 +49,7 @@ async function defaultChecks(piece: string): Promise<string[]> {
 }
 
 async function defaultSelectBackend(requested?: string): Promise<{ name: string; description: string }> {
-  return (await import('../src/backend.ts')).selectBackend(requested);
+  return (await import('../src/backends/select.ts')).selectBackend(requested);
 }
 
 function chooseQuestions(names: readonly string[], questions: readonly Question[]): Question[] {

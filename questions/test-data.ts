@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { float32Tensor } from '../src/tensors.ts';
+import { float32Tensor } from '../src/core/tensors.ts';
 
 /** Nested lists of numbers as the autograder sends them: a matrix, a vector or deeper. */
 type NumberList = number | NumberList[];

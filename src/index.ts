@@ -1,5 +1,5 @@
-export * from './backend.ts';
-export * from './random.ts';
+export * from './backends/select.ts';
+export * from './core/random.ts';
 export * from './nn/activations.ts';
 export * from './nn/loss.ts';
 export * from './nn/init.ts';
@@ -10,7 +10,7 @@ export * from './optim/optimizer.ts';
 export * from './optim/sgd.ts';
 export * from './optim/rmsprop.ts';
 export * from './optim/adam.ts';
-export { useFusedKernels } from './op.ts';
+export { useFusedKernels } from './core/op.ts';
 export { loadDataset, type Dataset } from './data/mnist.ts';
 export { train, evaluate, type TrainOptions, type EpochMetrics, type EvaluationMetrics, type TrainingData } from './training/train.ts';
 export { saveCheckpoint, loadCheckpoint } from './training/checkpoint.ts';

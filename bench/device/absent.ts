@@ -2,6 +2,6 @@
 // choosing one of them there fails as a backend that cannot load does, with this reason.
 throw new Error('left out of this bundle');
 
-// What src/wasm-threads.ts imports by name; never reached.
+// What src/backends/wasm-threads.ts imports by name; never reached.
 export const BackendWasm = undefined;
 export const setThreadsCount = undefined;

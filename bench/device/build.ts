@@ -8,7 +8,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { DATASET_SOURCES } from '../../src/data/sources.ts';
-import { isMain, parseCommandLine, reportFailure, runCommand, wholeNumberOption } from '../../src/cli.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, wholeNumberOption } from '../../src/core/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, '.device');
@@ -79,7 +79,7 @@ export function sizeMiB(path: string): number {
 
 /** The test files the device program runs (the numeric tests of nn, optim, training and the questions), by name. */
 export const DEVICE_TEST_FILES: [name: string, path: string][] = [
-  ['webgpu', 'test/accel/webgpu.test.ts'],
+  ['webgpu', 'test/accel/wgsl.test.ts'],
   ['fused-batches', 'test/accel/batches.test.ts'],
   ['activations', 'test/nn/activations.test.ts'],
   ['dropout', 'test/nn/dropout.test.ts'],

@@ -8,7 +8,7 @@ import type { Result } from '../measure.ts';
 import { markdownTable } from '../../src/report/markdown.ts';
 import { formatKernelCost, type StepProfile } from '../profile.ts';
 import type { RunSummary } from './vitest-shim.ts';
-import { isMain } from '../../src/cli.ts';
+import { isMain } from '../../src/core/cli.ts';
 
 export interface DeviceResults {
   automatic?: { name: string; description: string };

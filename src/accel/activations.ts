@@ -3,7 +3,7 @@ import { type Activation, type ActivationName, activate, activationGrad, type Pa
 // kit only: begin
 import { softmaxCrossEntropyGrad } from '../nn/loss.ts';
 // kit only: end
-import { type Check, setFaster } from '../op.ts';
+import { type Check, setFaster } from '../core/op.ts';
 import { ACTIVATION_KERNELS } from './activations-wasm.ts';
 import { runFused } from './kernels.ts';
 import { signedProbe } from './probes.ts';
@@ -11,9 +11,9 @@ import { signedProbe } from './probes.ts';
 import { classesProbe, plainCheck } from './probes.ts';
 // kit only: end
 import { withBiasGrad } from './linear.ts';
-import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
-import { registerWasmKernel, type WasmCall } from './wasm.ts';
-import { registerWgslKernel, type WgslKernel, type WgslLaunch } from './webgpu.ts';
+import { registerTensorflowKernel, type TensorflowCall } from './tensorflow-ops.ts';
+import { registerWasmKernel, type WasmCall } from './wasm-modules.ts';
+import { registerWgslKernel, type WgslKernel, type WgslLaunch } from './wgsl.ts';
 
 /**
  * The activations, and in the backward pass dh·f'(u) or the output layer's (ŷ − y)/batch together with its sum over

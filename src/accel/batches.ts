@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type BatchSource, batchSource, checkIndex, SCALED } from '../data/batches.ts';
-import { setFaster } from '../op.ts';
-import { LITTLE_ENDIAN } from '../tensors.ts';
+import { setFaster } from '../core/op.ts';
+import { LITTLE_ENDIAN } from '../core/tensors.ts';
 import { hasFused, runKernelOutputs } from './kernels.ts';
-import { registerWgslKernel, type WgslKernel, wordsTensor } from './webgpu.ts';
+import { registerWgslKernel, type WgslKernel, wordsTensor } from './wgsl.ts';
 
 /** WGSL function `name(index)`: byte `index` of the packed `words`, four to a word, the first in the low bits. */
 const byteReader = (name: string, words: string): string => `fn ${name}(index: u32) -> u32 {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Chains of element-wise operations run as one pass over memory, on the wasm backend: while a stretch of work named
- * with `compiled(name, body)` (src/op.ts) runs, a training step, its additions, subtractions, products, quotients,
+ * with `compiled(name, body)` (src/core/op.ts) runs, a training step, its additions, subtractions, products, quotients,
  * square roots, squares, negations and absolute values of float32 tensors of one size (or of a tensor and a one-element tensor) are
  * recorded instead of run. Their outputs are handed out at once (memory allocated, values not yet written), and when
  * a value is needed (another kernel takes it as input, it is read, or the stretch ends) every chain recorded so far
@@ -337,7 +337,7 @@ export function encodeLoop(chain: Pick<Chain, 'nodes' | 'arrays' | 'scalars'>, l
     };
     chain.nodes.forEach((node, k) => {
       node.operands.forEach(push);
-      const code = BINARY[node.op] ?? UNARY[node.op];
+      const code: { simd: number; scalar: number } | 'square' | undefined = node.op in BINARY ? BINARY[node.op] : UNARY[node.op];
       if (code === 'square') {
         push(node.operands[0] as Operand);
         if (wide) simd(op.f32x4Mul);

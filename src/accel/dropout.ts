@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { applyInvertedDropout, maskKey } from '../nn/dropout.ts';
-import { setFaster } from '../op.ts';
+import { setFaster } from '../core/op.ts';
 import { signedProbe } from './probes.ts';
-import { HASH32_WGSL } from '../random.ts';
+import { HASH32_WGSL } from '../core/random.ts';
 import { runFused } from './kernels.ts';
 import { MASK_KERNELS } from './masks-wasm.ts';
-import { registerWgslKernel, type WgslKernel } from './webgpu.ts';
+import { registerWgslKernel, type WgslKernel } from './wgsl.ts';
 
 /**
  * Inverted dropout in one kernel on webgpu: each unit's mask value comes from the hash of its index and the mask's

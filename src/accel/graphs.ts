@@ -6,7 +6,7 @@ import { ATTR, savedModel, type GraphAttr, type GraphNode } from './saved-model.
 
 /**
  * The formulas as written, run as one TensorFlow graph, as tf.function and jax.jit run a Python function: on the
- * tensorflow backend, a stretch of work named with `compiled(name, body)` (src/op.ts), a training step, runs its
+ * tensorflow backend, a stretch of work named with `compiled(name, body)` (src/core/op.ts), a training step, runs its
  * JavaScript every time, formulas and all, and the TensorFlow operations it calls are recorded instead of run one by
  * one; at its end they run together as a graph, which TensorFlow schedules on its threads and whose memory it reuses.
  * An edited formula calls other operations, and those are what run: nothing here knows any formula.

@@ -1,4 +1,4 @@
-import { setCompiler, type Compiler } from '../op.ts';
+import { setCompiler, type Compiler } from '../core/op.ts';
 import { installActivationKernels } from './activations.ts';
 import { installBatchKernel } from './batches.ts';
 import { runChained } from './chains.ts';
@@ -13,9 +13,9 @@ import { installOptimizerKernels } from './optimizers.ts';
 
 /**
  * The fast paths: the kit's own kernels for the wasm and webgpu backends, registered with tfjs by name, and the
- * faster versions of the reference formulas' named operations (src/op.ts) that run them where the current backend
+ * faster versions of the reference formulas' named operations (src/core/op.ts) that run them where the current backend
  * has them. Each computes what its reference formula computes; a test holds it to that formula. Installed once, when
- * a backend is chosen (src/backend.ts); `useFusedKernels(false)` turns them off.
+ * a backend is chosen (src/backends/select.ts); `useFusedKernels(false)` turns them off.
  */
 let installed = false;
 

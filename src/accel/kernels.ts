@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedKernelsOn } from '../op.ts';
-import { storedAsFloat32 } from './webgpu.ts';
+import { fusedKernelsOn } from '../core/op.ts';
+import { storedAsFloat32 } from './wgsl.ts';
 
 /**
  * The kit's own kernels (optimizer updates, activations, dropout, metrics and batches, each on the backends that

@@ -3,10 +3,10 @@ import { linear } from '../nn/linear.ts';
 // kit only: begin
 import { biasGrad } from '../nn/linear.ts';
 // kit only: end
-import { setFaster } from '../op.ts';
+import { setFaster } from '../core/op.ts';
 import { runFused } from './kernels.ts';
 import { plainCheck, signedProbe } from './probes.ts';
-import { registerTensorflowKernel } from './tensorflow.ts';
+import { registerTensorflowKernel } from './tensorflow-ops.ts';
 
 /**
  * The gradients of the linear layer (src/nn/linear.ts) as the fast kernels have them.

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setFaster } from '../op.ts';
+import { setFaster } from '../core/op.ts';
 import { classesProbe, positiveProbe } from './probes.ts';
 import { addToTotals, type LossTotal, type Totals, zeroTotals } from '../training/metrics.ts';
 import { hasFused, runFused } from './kernels.ts';
-import { registerTensorflowKernel, type TensorflowCall } from './tensorflow.ts';
-import { registerWgslKernel, type WgslKernel } from './webgpu.ts';
+import { registerTensorflowKernel, type TensorflowCall } from './tensorflow-ops.ts';
+import { registerWgslKernel, type WgslKernel } from './wgsl.ts';
 
 /**
  * The training loop's running loss and count of right answers (src/training/metrics.ts) in one kernel per batch on

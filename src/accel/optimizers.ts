@@ -4,13 +4,13 @@ import { type Optimizer, type ParameterToUpdate, updateParameters } from '../opt
 import { RMSProp } from '../optim/rmsprop.ts';
 import { SGD } from '../optim/sgd.ts';
 import { Parameter } from '../nn/parameter.ts';
-import { type Check, setFaster } from '../op.ts';
+import { type Check, setFaster } from '../core/op.ts';
 import { fusable, hasFused, runFused, runKernelOutputs } from './kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizers-wasm.ts';
 import { positiveProbe, signedProbe } from './probes.ts';
-import { registerTensorflowKernel, type TensorflowCall, updateInPlace } from './tensorflow.ts';
-import { registerWasmKernel } from './wasm.ts';
-import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './webgpu.ts';
+import { registerTensorflowKernel, type TensorflowCall, updateInPlace } from './tensorflow-ops.ts';
+import { registerWasmKernel } from './wasm-modules.ts';
+import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './wgsl.ts';
 
 /**
  * The optimizer updates of src/optim in one kernel per parameter, on the wasm and webgpu backends. Each tfjs
@@ -18,7 +18,7 @@ import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './
  * parameter. On wasm each is a full pass over memory (about 11 ms a step, a third of it): the kernels of
  * optimizers.wat do each update in one SIMD pass over the backend's own memory, with the same float32 operations in
  * the same order, so their results are bit for bit those of the reference formulas. On webgpu each is a dispatch
- * with a fixed cost (see webgpu.ts). On tensorflow, TensorFlow's training operations do each update in one pass
+ * with a fixed cost (see wgsl.ts). On tensorflow, TensorFlow's training operations do each update in one pass
  * (TENSORFLOW_UPDATES), the same formula with float32 rounding of their own. The cpu backend runs the reference
  * formulas.
  *

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Check } from '../op.ts';
-import { Random } from '../random.ts';
+import type { Check } from '../core/op.ts';
+import { Random } from '../core/random.ts';
 
 /**
- * The small inputs on which a faster version is compared with its formula (src/op.ts's checks). Each is made afresh,
+ * The small inputs on which a faster version is compared with its formula (src/core/op.ts's checks). Each is made afresh,
  * the same values for the same salt, so that the formula and the faster version see the same numbers. Their values
  * span the magnitudes where formulas that look alike part ways: exact zeros, values small enough that an epsilon
  * added in another place changes the result, values of order one, and values large enough to saturate.
@@ -29,7 +29,7 @@ export function positiveProbe(shape: number[], salt: number): tf.Tensor {
 }
 
 /**
- * The check of an operation on tensors whose only settings are the backend's (src/op.ts adds it): the formula and the
+ * The check of an operation on tensors whose only settings are the backend's (src/core/op.ts adds it): the formula and the
  * faster version on the tensors `inputs` makes, their results compared; the line names them `formula` and `faster`.
  */
 export function plainCheck<A extends tf.Tensor[]>(inputs: () => A, formula: string, faster: string): Check<A, tf.Tensor> {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { op } from '../op.ts';
-import { Random } from '../random.ts';
-import { LITTLE_ENDIAN } from '../tensors.ts';
+import { op } from '../core/op.ts';
+import { Random } from '../core/random.ts';
+import { LITTLE_ENDIAN } from '../core/tensors.ts';
 import type { Dataset } from './mnist.ts';
 
 /** What gatherBatch reads of a dataset. */

@@ -7,8 +7,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { digestOfFile, formatChecksum, type Checksum } from './checksum.ts';
-import { kitError } from '../errors.ts';
-import { freeName, makeFolder } from '../files.ts';
+import { kitError } from '../core/errors.ts';
+import { freeName, makeFolder } from '../core/files.ts';
 
 export interface EnsureFileOptions {
   /** File name, both on the mirrors (appended to each base URL) and in `cacheDir`. */

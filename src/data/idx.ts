@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { kitError } from '../errors.ts';
+import { kitError } from '../core/errors.ts';
 
 const gunzipAsync = promisify(gunzip);
 

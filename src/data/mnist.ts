@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { digestOfBytes, digestOfFile, formatChecksum } from './checksum.ts';
 import { defaultDataDir, ensureFile } from './download.ts';
 import { idxBytesOf, parseIdx, readIdxBytes } from './idx.ts';
-import { kitError } from '../errors.ts';
+import { kitError } from '../core/errors.ts';
 import {
   DATASET_SOURCES,
   parseDatasetName,

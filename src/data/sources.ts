@@ -1,5 +1,5 @@
 import { md5, sha256, type Checksum } from './checksum.ts';
-import { kitError } from '../errors.ts';
+import { kitError } from '../core/errors.ts';
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];

@@ -1,9 +1,9 @@
-import { selectBackend } from '../backend.ts';
-import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../cli.ts';
+import { selectBackend } from '../backends/select.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError, wholeNumberOption } from '../core/cli.ts';
 import { readAhead } from '../data/mnist.ts';
 import { DATASET_NAMES, parseDatasetName } from '../data/sources.ts';
 import { experimentById, EXPERIMENTS, selectRuns } from './definitions.ts';
-import { count } from '../words.ts';
+import { count } from '../core/words.ts';
 import { BadHeldOut, checkHeldOut, ExperimentStopped, runExperiment } from './runner.ts';
 
 export const HELP = `Usage: npm run experiment -- <1c|2e> [options]

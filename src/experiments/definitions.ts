@@ -1,4 +1,4 @@
-import type { Piece } from '../homework.ts';
+import type { Piece } from '../core/homework.ts';
 import { FFNN, type FFNNOptions } from '../nn/ffnn.ts';
 import { type InitMethod, INIT_METHODS } from '../nn/init.ts';
 import type { Parameter } from '../nn/parameter.ts';
@@ -20,7 +20,7 @@ export interface RunDefinition {
   batchSize: number;
   /** The hyper-parameters a reader sees in the report. */
   settings: Record<string, unknown>;
-  /** The graded pieces its training runs (src/homework.ts): it does not start until they are written. */
+  /** The graded pieces its training runs (src/core/homework.ts): it does not start until they are written. */
   pieces: Piece[];
   network(options: { seed: number; inputSize: number; classes: number }): FFNN;
   optimizer(network: FFNN): Optimizer;

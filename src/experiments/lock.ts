@@ -2,7 +2,7 @@
 // and overwrite each other's checkpoint.
 
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { kitError } from '../errors.ts';
+import { kitError } from '../core/errors.ts';
 
 /** The folder is taken by a live process. */
 export class FolderInUseError extends kitError('FolderInUseError', 'FOLDER_IN_USE') {}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { kitError } from '../errors.ts';
-import { NotImplemented, type Piece, PIECES } from '../homework.ts';
+import { kitError } from '../core/errors.ts';
+import { NotImplemented, type Piece, PIECES } from '../core/homework.ts';
 import { applyInvertedDropout } from '../nn/dropout.ts';
 import { FFNN } from '../nn/ffnn.ts';
 import { heInit, heUniformInit, xavierInit, xavierUniformInit } from '../nn/init.ts';
@@ -9,7 +9,7 @@ import { Adam } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { RMSProp } from '../optim/rmsprop.ts';
 import { SGD } from '../optim/sgd.ts';
-import { Random } from '../random.ts';
+import { Random } from '../core/random.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 
 /** A graded piece a run needs is not written yet (the student edition): the experiment does not start. */

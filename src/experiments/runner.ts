@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { kitError } from '../errors.ts';
+import { kitError } from '../core/errors.ts';
 import { type Dataset, holdOutLast, loadDataset } from '../data/mnist.ts';
-import { removeFolderIfEmpty } from '../files.ts';
+import { removeFolderIfEmpty } from '../core/files.ts';
 import { type DatasetName, type DatasetSource, parseDatasetName, sourcesFor } from '../data/sources.ts';
 import { summaryTable } from '../report/markdown.ts';
 import { writeExperimentReport } from '../report/experiment-report.ts';
 import { encodeCheckpoint, loadCheckpoint, removeCheckpoint, saveNetwork, writeCheckpoint } from '../training/checkpoint.ts';
 import { evaluate, formatEpoch, formatMetrics, formatTest, type HeldOut, train } from '../training/train.ts';
-import { count } from '../words.ts';
+import { count } from '../core/words.ts';
 import type { ExperimentDefinition, RunDefinition } from './definitions.ts';
 import { takeLock } from './lock.ts';
 import { checkPiecesWritten } from './pieces.ts';

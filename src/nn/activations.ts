@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { op } from '../op.ts';
+import { op } from '../core/op.ts';
 
 /** A value for an activation's parameter: a plain number, or a scalar tensor when the parameter is trained. */
 export type ParamValue = number | tf.Scalar;

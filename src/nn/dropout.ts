@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hash32 } from '../random.ts';
-import { op } from '../op.ts';
+import { hash32 } from '../core/random.ts';
+import { op } from '../core/op.ts';
 
 /**
  * Inverted dropout: each unit of each sample is kept with probability `keep` by its own Bernoulli draw, and kept

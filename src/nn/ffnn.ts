@@ -5,8 +5,8 @@ import { type InitMethod, type Initializer, initializerFor } from './init.ts';
 import { biasGrad, inputGrad, linear, weightGrad } from './linear.ts';
 import { softmaxCrossEntropyGrad } from './loss.ts';
 import { Parameter } from './parameter.ts';
-import { Random, randomSeed } from '../random.ts';
-import { tidyKeeping } from '../tensors.ts';
+import { Random, randomSeed } from '../core/random.ts';
+import { tidyKeeping } from '../core/tensors.ts';
 
 export interface FFNNOptions {
   /**

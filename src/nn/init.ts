@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '../random.ts';
+import { Random } from '../core/random.ts';
 
 /**
  * Weight initializations for an [nIn, nOut] layer, scaling a draw `from`: either a given tensor of that shape, as

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { op } from '../op.ts';
+import { op } from '../core/op.ts';
 
 /**
  * A layer's linear part, u = h·W + b, for a batch h [batch, nIn], weights W [nIn, nOut] and bias b [nOut], and its

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { op } from '../op.ts';
+import { op } from '../core/op.ts';
 
 /**
  * Mean cross-entropy of predicted probabilities `probs` against one-hot (or soft) `targets`, both [batch, C]:

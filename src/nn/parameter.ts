@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { float32Tensor } from '../tensors.ts';
+import { float32Tensor } from '../core/tensors.ts';
 
 /**
  * A trainable tensor with the gradient that the last backward pass left for it. Optimizers read `grad` and update

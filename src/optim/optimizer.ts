@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../nn/parameter.ts';
-import { op } from '../op.ts';
+import { op } from '../core/op.ts';
 
 /** The optimizer's state by name: per name, one tensor per parameter (velocity V, moving averages P and S). */
 export type OptimizerState = Readonly<Record<string, readonly tf.Variable[]>>;

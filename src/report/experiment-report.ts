@@ -7,8 +7,8 @@
 
 import { join } from 'node:path';
 import type { RunResult } from './results.ts';
-import { makeFolder, writeWhole } from '../files.ts';
-import { count } from '../words.ts';
+import { makeFolder, writeWhole } from '../core/files.ts';
+import { count } from '../core/words.ts';
 import { lineChartSvg, type ChartSeries } from './chart.ts';
 import { htmlReport, type HtmlSection } from './html.ts';
 import { gapCharts, generalization } from './generalization.ts';

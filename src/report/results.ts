@@ -4,8 +4,8 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { kitError } from '../errors.ts';
-import { freeName, makeFolder, whyNotWritten, WriteError } from '../files.ts';
+import { kitError } from '../core/errors.ts';
+import { freeName, makeFolder, whyNotWritten, WriteError } from '../core/files.ts';
 
 export interface RunSpec {
   /** Stable key of the run, e.g. `"adam:heuristic"` or `"baseline"`. */

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { partialPath, removeFolderIfEmpty, writeWhole } from '../files.ts';
+import { partialPath, removeFolderIfEmpty, writeWhole } from '../core/files.ts';
 import type { FFNN } from '../nn/ffnn.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedValues, SafetensorsError } from './safetensors.ts';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy } from '../nn/loss.ts';
-import { op } from '../op.ts';
+import { op } from '../core/op.ts';
 
 /**
  * How a batch's loss counts: its mean (`batchMean`, as the notebook reports training) or its sum (`sampleSum`, for a

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { kitError } from '../errors.ts';
-import { LITTLE_ENDIAN } from '../tensors.ts';
+import { kitError } from '../core/errors.ts';
+import { LITTLE_ENDIAN } from '../core/tensors.ts';
 
 /**
  * The safetensors format (as Python's `safetensors` and PyTorch read it): an 8-byte little-endian header length, a

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type BatchSource, batchIndices, batchSource } from '../data/batches.ts';
 import type { FFNN } from '../nn/ffnn.ts';
-import { compiled, settle, verdictsSettled } from '../op.ts';
+import { compiled, settle, verdictsSettled } from '../core/op.ts';
 import { type Optimizer, updateParameters } from '../optim/optimizer.ts';
 import { RunningTotals, zeroTotals } from './metrics.ts';
 import { progressBar } from './progress.ts';
@@ -139,7 +139,7 @@ export async function train(network: FFNN, data: TrainingData, optimizer: Optimi
 
 /**
  * A step's work on one batch, undone, before the run's first step: the faster versions of what a step calls
- * (src/op.ts) are compared with their formulas first. On webgpu a comparison is read asynchronously,
+ * (src/core/op.ts) are compared with their formulas first. On webgpu a comparison is read asynchronously,
  * and the formula runs until it is: without this, a run's first step would depend on whether the process had taken
  * one before, and a run taken up from a checkpoint would not compute what the run never stopped computes. The
  * network's random state is put back; the gradients left are replaced by the first step's.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BackendName } from '../../src/backend.ts';
-import { useFusedKernels } from '../../src/op.ts';
+import type { BackendName } from '../../src/backends/select.ts';
+import { useFusedKernels } from '../../src/core/op.ts';
 import { ACTIVATIONS } from '../../src/nn/activations.ts';
 import { fusedActivation, fusedActivationGrad, fusedSoftmaxCrossEntropyGrad } from '../../src/accel/activations.ts';
 import { softmaxCrossEntropyGrad } from '../../src/nn/loss.ts';

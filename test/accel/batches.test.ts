@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { batchSource, gatherBatch } from '../../src/data/batches.ts';
 import { deviceBatches } from '../../src/accel/batches.ts';
-import { useFusedKernels } from '../../src/op.ts';
+import { useFusedKernels } from '../../src/core/op.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 
 /** A dataset of `count` samples of `features` bytes, every byte value present, labels in 0..classes-1. */

@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chainRuns, encodeLoop } from '../../src/accel/chains.ts';
 import type { Parameter } from '../../src/nn/parameter.ts';
-import { compiled, useFusedKernels } from '../../src/op.ts';
+import { compiled, useFusedKernels } from '../../src/core/op.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
+import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { oneByOne, trainer } from '../helpers/training-steps.ts';
-import { bitsAfterSteps, OPTIMIZERS } from './optimizer-steps.ts';
 
 const bits = (t: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
 
@@ -93,30 +93,28 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('wasm'))('element-wise chains as one
     tf.dispose([m, row, ...expected, ...got]);
   });
 
+  const OPTIMIZERS: Record<string, (params: Parameter[]) => Optimizer> = {
+    'SGD with momentum and weight decay': (params) => new SGD(params, { lr: 0.1, momentum: 0.9, beta: 0.01 }),
+    RMSProp: (params) => new RMSProp(params, { lr: 0.001, beta: 0.9, epsilon: 1e-8 }),
+    Adam: (params) => new Adam(params, { lr: 0.01 }),
+  };
   for (const [name, make] of Object.entries(OPTIMIZERS)) {
-    it(`${name} as written: bit for bit its steps one by one`, async () => {
-      const chained = await bitsAfterSteps(make, false, { compiled: true });
-      const plain = await bitsAfterSteps(make, false);
-      expect(chained).toEqual(plain);
+    it(`training steps with ${name} as written: bit for bit one by one, a loop per size of parameter`, () => {
+      useFusedKernels(false);
+      const chained = trainer(make);
+      const plain = trainer(make);
+      try {
+        const runs = counted(() => [12, 12, 5].forEach((n) => chained.step(n)));
+        [12, 12, 5].forEach((n) => oneByOne(() => plain.step(n)));
+        expect(chained.params()).toEqual(plain.params());
+        // The update of the network's six parameters alone is six loops a step.
+        expect(runs.loops).toBeGreaterThanOrEqual(18);
+      } finally {
+        chained.dispose();
+        plain.dispose();
+      }
     });
   }
-
-  it('a training step: the parameters of one by one, bit for bit, with a loop per size of parameter', () => {
-    useFusedKernels(false);
-    const adam = (params: Parameter[]) => new Adam(params, { lr: 0.01 });
-    const chained = trainer(adam);
-    const plain = trainer(adam);
-    try {
-      const runs = counted(() => [12, 12, 5].forEach((n) => chained.step(n)));
-      [12, 12, 5].forEach((n) => oneByOne(() => plain.step(n)));
-      expect(chained.params()).toEqual(plain.params());
-      // Adam's update of six parameters alone is six loops a step.
-      expect(runs.loops).toBeGreaterThanOrEqual(18);
-    } finally {
-      chained.dispose();
-      plain.dispose();
-    }
-  });
 
   it("an edited formula is what runs: an Adam whose update does nothing, an SGD of one's own", () => {
     useFusedKernels(false);

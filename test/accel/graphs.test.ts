@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forgetGraphs, graphRuns, onGraphSetAside } from '../../src/accel/graphs.ts';
 import { ATTR, savedModel } from '../../src/accel/saved-model.ts';
 import type { Parameter } from '../../src/nn/parameter.ts';
-import { compiled, useFusedKernels, verdictsSettled } from '../../src/op.ts';
+import { compiled, useFusedKernels, verdictsSettled } from '../../src/core/op.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { SGD } from '../../src/optim/sgd.ts';

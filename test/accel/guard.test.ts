@@ -8,13 +8,13 @@ import { activate, activationGrad, celu, relu, swish, type Activation } from '..
 import { applyInvertedDropout } from '../../src/nn/dropout.ts';
 import { biasGrad, linear } from '../../src/nn/linear.ts';
 import { softmaxCrossEntropyGrad } from '../../src/nn/loss.ts';
-import { onFormulaDiffers, op, type Op, verdictsSettled } from '../../src/op.ts';
+import { onFormulaDiffers, op, type Op, verdictsSettled } from '../../src/core/op.ts';
 import { addToTotals, zeroTotals } from '../../src/training/metrics.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { relativeError } from '../helpers/reference64.ts';
 // kit only: begin
 import type { Parameter } from '../../src/nn/parameter.ts';
-import { forgetVerdicts } from '../../src/op.ts';
+import { forgetVerdicts } from '../../src/core/op.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../src/nn/loss.ts';
-import { useFusedKernels } from '../../src/op.ts';
+import { useFusedKernels } from '../../src/core/op.ts';
 import { fusedAddToTotals } from '../../src/accel/metrics.ts';
 import { RunningTotals, type Totals } from '../../src/training/metrics.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';

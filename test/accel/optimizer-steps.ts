@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Parameter } from '../../src/nn/parameter.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { compiled, useFusedKernels, verdictsSettled } from '../../src/op.ts';
+import { useFusedKernels, verdictsSettled } from '../../src/core/op.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
 import { SGD } from '../../src/optim/sgd.ts';
@@ -15,15 +15,8 @@ const flat = (shape: readonly number[], scale: number) => data.matrix(1, shape.r
 const initial = SHAPES.map((shape) => flat(shape, 1));
 export const grads = [0, 1, 2].map(() => SHAPES.map((shape) => flat(shape, 0.5)));
 
-/**
- * The parameters after three steps, with the fused kernels on or off, each step inside compiled() or not, and the
- * names of the kernels that ran.
- */
-export async function afterSteps(
-  make: (params: Parameter[]) => Optimizer,
-  fused: boolean,
-  { compiled: inStretch = false }: { compiled?: boolean } = {},
-): Promise<{ values: Float32Array[]; kernels: string[] }> {
+/** The parameters after three steps, with the fused kernels on or off, and the names of the kernels that ran. */
+export async function afterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<{ values: Float32Array[]; kernels: string[] }> {
   useFusedKernels(fused);
   await warmUp(make);
   const params = SHAPES.map((shape, i) => new Parameter(`p${i}`, tf.tensor(initial[i]!, [...shape])));
@@ -31,7 +24,7 @@ export async function afterSteps(
   const kernels: string[] = [];
   for (const step of grads) {
     params.forEach((p, i) => p.setGrad(tf.tensor(step[i]!, [...SHAPES[i]!])));
-    const profile = await tf.profile(() => (inStretch ? compiled('optimizerStep', () => optimizer.step()) : optimizer.step()));
+    const profile = await tf.profile(() => optimizer.step());
     kernels.push(...profile.kernels.map((k) => k.name));
   }
   const values = await Promise.all(params.map(async (p) => Float32Array.from(await p.value.data())));
@@ -54,9 +47,9 @@ export async function warmUp(make: (params: Parameter[]) => Optimizer): Promise<
   params.forEach((p) => p.dispose());
 }
 
-/** The parameters' bits after three steps, with the fused kernels on or off, inside compiled() or not. */
-export async function bitsAfterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean, options?: { compiled?: boolean }): Promise<number[][]> {
-  const { values } = await afterSteps(make, fused, options);
+/** The parameters' bits after three steps, with the fused kernels on or off. */
+export async function bitsAfterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<number[][]> {
+  const { values } = await afterSteps(make, fused);
   return values.map((v) => Array.from(new Uint32Array(v.buffer)));
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useFusedKernels } from '../../src/op.ts';
+import { useFusedKernels } from '../../src/core/op.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
 import { useBackend } from '../helpers/backends.ts';
 import { bitsAfterSteps, OPTIMIZERS } from './optimizer-steps.ts';

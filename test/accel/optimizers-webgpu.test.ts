@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useFusedKernels } from '../../src/op.ts';
-import { storageBuffersPerShader } from '../../src/accel/webgpu.ts';
+import { useFusedKernels } from '../../src/core/op.ts';
+import { storageBuffersPerShader } from '../../src/accel/wgsl.ts';
 import { fusedUpdate, fusedUpdates, UPDATES } from '../../src/accel/optimizers.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { normals, relativeError } from '../helpers/reference64.ts';

@@ -28,7 +28,7 @@ describe('bench helpers', () => {
     expect(partOf('/x/node_modules/@tensorflow/tfjs-core/dist/tf-core.node.js', 'f')).toBe('@tensorflow/tfjs-core');
     expect(partOf('node_modules/webgpu/index.js', 'f')).toBe('webgpu');
     expect(partOf('/work/kit/src/nn/ffnn.ts', 'forward')).toBe('the kit (src)');
-    expect(partOf('src/accel/webgpu.ts', 'runWgsl')).toBe('the kit (src)');
+    expect(partOf('src/accel/wgsl.ts', 'runWgsl')).toBe('the kit (src)');
     expect(partOf('bench/measure.ts', 'step')).toBe('bench');
     expect(partOf('node:internal/timers', 'f')).toBe('Node.js');
     expect(partOf('wasm://wasm/001a96ee', 'wasm-function[3]')).toMatch(/^WebAssembly/);

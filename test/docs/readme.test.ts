@@ -8,8 +8,8 @@ import { HELP as DEVICE_BUILD_HELP } from '../../bench/device/build.ts';
 import { HELP as GRADER_HELP } from '../../grader/cli.ts';
 import { HELP as SUBMIT_HELP } from '../../questions/submit.ts';
 import { HELP as EXPERIMENT_HELP } from '../../src/experiments/cli.ts';
-import { HELP as EDITION_HELP } from '../../src/student-edition.ts';
-import { HELP as SETUP_HELP } from '../../src/tensorflow-setup.ts';
+import { HELP as EDITION_HELP } from '../../src/tools/student-edition.ts';
+import { HELP as SETUP_HELP } from '../../src/tools/tensorflow-setup.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');

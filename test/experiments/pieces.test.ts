@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXPERIMENT_1C, EXPERIMENT_2E } from '../../src/experiments/definitions.ts';
 import { checkPiecesWritten, PieceMissing, PROBES } from '../../src/experiments/pieces.ts';
-import { notImplemented, type Piece, PIECES } from '../../src/homework.ts';
+import { notImplemented, type Piece, PIECES } from '../../src/core/homework.ts';
 // kit only: begin
-import { verdictsSettled } from '../../src/op.ts';
+import { verdictsSettled } from '../../src/core/op.ts';
 // kit only: end
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 
@@ -27,7 +27,7 @@ describe('the graded pieces an experiment needs', () => {
     const before = tf.memory().numTensors;
     expect(() => checkPiecesWritten(EXPERIMENT_2E, EXPERIMENT_2E.runs)).not.toThrow();
     expect(() => checkPiecesWritten(EXPERIMENT_1C, EXPERIMENT_1C.runs)).not.toThrow();
-    // The comparisons of the faster versions with the formulas (src/op.ts) free their probes once read (webgpu).
+    // The comparisons of the faster versions with the formulas (src/core/op.ts) free their probes once read (webgpu).
     await verdictsSettled();
     expect(tf.memory().numTensors).toBe(before);
     expect(Object.keys(PROBES).sort()).toEqual(Object.keys(PIECES).sort());

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/backend.ts';
+import { selectBackend } from '../../src/backends/select.ts';
 import { digestOfBytes, sha256 } from '../../src/data/checksum.ts';
 import { encodeIdx } from '../../src/data/idx.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../../src/data/sources.ts';

@@ -6,7 +6,7 @@ import { startLocalGrader, type LocalGrader } from '../../grader/server.ts';
 import { main, type SubmitDeps } from '../../questions/submit.ts';
 import type { Question } from '../../questions/types.ts';
 import { capture, closedPort, expectedOf, kitTests } from './helpers.ts';
-import { notImplemented } from '../../src/homework.ts';
+import { notImplemented } from '../../src/core/homework.ts';
 
 const TOKEN = 'submit-test-token-d00d';
 const dir = mkdtempSync(join(tmpdir(), 'cc6204-submit-'));
@@ -196,7 +196,7 @@ describe('submit CLI', () => {
   });
 
   it('a backend name that is no backend is a usage error, exit code 2', async () => {
-    const { selectBackend } = await import('../../src/backend.ts');
+    const { selectBackend } = await import('../../src/backends/select.ts');
     const { code, err } = await run(['all', '--backend', 'gpu'], { selectBackend });
     expect(code).toBe(2);
     expect(err.lines).toEqual(['Usage error: Unknown backend "gpu": choose one of tensorflow, webgpu, wasm, cpu.']);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, selectBackend, usableBackends } from '../../src/backend.ts';
+import { type BackendName, selectBackend, usableBackends } from '../../src/backends/select.ts';
 
 /**
  * The backends the numeric tests run on: every one the automatic choice would consider here (wasm and cpu at least;

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import type { Parameter } from '../../src/nn/parameter.ts';
-import { compiled, setCompiler } from '../../src/op.ts';
+import { compiled, setCompiler } from '../../src/core/op.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 
 /** A training step of a small network with dropout, as the training loop takes it: inside compiled() or not. */

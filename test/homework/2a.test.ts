@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { initChecks } from '../../questions/checks.ts';
 import { heInit, heUniformInit, xavierInit, xavierUniformInit } from '../../src/nn/init.ts';
-import { Random } from '../../src/random.ts';
+import { Random } from '../../src/core/random.ts';
 import { values } from '../helpers/backends.ts';
 import { questionPasses } from './check.ts';
 

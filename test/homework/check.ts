@@ -6,7 +6,7 @@ import { GradingSession } from '../../grader/session.ts';
 import { readTestFile } from '../../grader/test-file.ts';
 import { QUESTIONS } from '../../questions/index.ts';
 import { judgeOptimizerCase, OPTIMIZER_CASES, runOptimizerCase } from '../../questions/checks.ts';
-import { kitFile } from '../../src/files.ts';
+import { kitFile } from '../../src/core/files.ts';
 import { BACKENDS_UNDER_TEST, useBackend } from '../helpers/backends.ts';
 import { FixtureClient } from '../helpers/fixture-client.ts';
 

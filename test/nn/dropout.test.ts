@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyInvertedDropout, invertedDropoutMask } from '../../src/nn/dropout.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
-import { hash32 } from '../../src/random.ts';
-import { settle } from '../../src/op.ts';
+import { hash32 } from '../../src/core/random.ts';
+import { settle } from '../../src/core/op.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals } from '../helpers/reference64.ts';
 
@@ -69,7 +69,7 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
   it('applyInvertedDropout returns h·mask and the mask of its seed' + (backend === 'webgpu' ? ', in one kernel' : ''), async () => {
     const h = tf.tensor2d(normals(31).matrix(64, 300, 2));
     let result: { output: tf.Tensor2D; mask: tf.Tensor2D } | undefined;
-    // Compared with the formula first (src/op.ts), on a probe of its own.
+    // Compared with the formula first (src/core/op.ts), on a probe of its own.
     await settle(applyInvertedDropout, h, 0.8, 12345);
     const profile = await tf.profile(() => {
       result = applyInvertedDropout(h, 0.8, 12345);

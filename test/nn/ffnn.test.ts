@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ActivationName } from '../../src/nn/activations.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
-import { verdictsSettled } from '../../src/op.ts';
+import { verdictsSettled } from '../../src/core/op.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { ACTIVATIONS64, type Matrix, matmul, normals, relativeError, softmaxRows } from '../helpers/reference64.ts';
 
@@ -100,7 +100,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('FFNN backward on webgpu'
     const net = new FFNN(6, [7, 6, 5], ['relu', 'celu', 'swish', 'softmax'], CLASSES, { keepProb: [0.9, 0.8, 0.7, 0.6], seed: 4 });
     const x = tf.tensor2d(normals(25).matrix(BATCH, 6, 1));
     const y = tf.tensor2d(oneHotRows(BATCH, CLASSES));
-    // A first pass, after which the faster versions have been compared with the formulas (src/op.ts).
+    // A first pass, after which the faster versions have been compared with the formulas (src/core/op.ts).
     const first = net.forward(x);
     net.backward(x, y, first);
     await verdictsSettled();

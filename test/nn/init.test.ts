@@ -4,7 +4,7 @@ import { FFNN } from '../../src/nn/ffnn.ts';
 import {
   heInit, heUniformInit, initializerFor, parseInitMethod, randnInit, xavierInit, xavierUniformInit,
 } from '../../src/nn/init.ts';
-import { Random } from '../../src/random.ts';
+import { Random } from '../../src/core/random.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals, relativeError } from '../helpers/reference64.ts';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { crossEntropy } from '../../src/nn/loss.ts';
-import { verdictsSettled } from '../../src/op.ts';
+import { verdictsSettled } from '../../src/core/op.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { RMSProp } from '../../src/optim/rmsprop.ts';
@@ -38,7 +38,7 @@ describe.each(BACKENDS_UNDER_TEST)('tensor memory on %s', (backend) => {
         tf.dispose(net.forward(x, { predict: true }));
       };
       trainStep(); // gradients now exist for every parameter
-      // The comparisons of the faster versions with the formulas (src/op.ts) keep their probes until they are read.
+      // The comparisons of the faster versions with the formulas (src/core/op.ts) keep their probes until they are read.
       await verdictsSettled();
       const before = tf.memory().numTensors;
       for (let i = 1; i <= 100; i++) {

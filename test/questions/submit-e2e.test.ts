@@ -96,7 +96,7 @@ describe('npm run submit, end to end against the local autograder', () => {
     expect(out).toMatch(/of 20 elements wrong/);
   });
 
-  // A formula edited in the source is what is graded, whatever faster version the backend has (src/op.ts).
+  // A formula edited in the source is what is graded, whatever faster version the backend has (src/core/op.ts).
   it.each(BACKENDS_UNDER_TEST)('grades Adam.update as it stands: an update that does nothing fails 2d on %s', async (backend) => {
     const kit = Object.getOwnPropertyDescriptor(Adam.prototype, 'update')!;
     Adam.prototype.update = function () {};

@@ -92,6 +92,6 @@ export function removeFolderIfEmpty(folder: string): void {
  * folder, where a bundle of the kit runs far from its source (the GPU node's, bench/device/).
  */
 export function kitFile(path: string): string {
-  const there = fileURLToPath(new URL(`../${path}`, import.meta.url));
+  const there = fileURLToPath(new URL(`../../${path}`, import.meta.url));
   return existsSync(there) ? there : resolve(path);
 }

@@ -5,16 +5,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
-import { isMain } from '../cli.ts';
-import type { WasmBinaries } from './wasm.ts';
+import { isMain } from '../core/cli.ts';
+import type { WasmBinaries } from '../accel/wasm-modules.ts';
 
 /** Each module: its source, and the TypeScript file its binaries go to under the name `constant`. */
 export const WASM_MODULES = [
   // kit only: begin
-  { source: './optimizers.wat', output: './optimizers-wasm.ts', constant: 'OPTIMIZER_KERNELS' },
-  { source: './masks.wat', output: './masks-wasm.ts', constant: 'MASK_KERNELS' },
+  { source: '../accel/optimizers.wat', output: '../accel/optimizers-wasm.ts', constant: 'OPTIMIZER_KERNELS' },
+  { source: '../accel/masks.wat', output: '../accel/masks-wasm.ts', constant: 'MASK_KERNELS' },
   // kit only: end
-  { source: './activations.wat', output: './activations-wasm.ts', constant: 'ACTIVATION_KERNELS' },
+  { source: '../accel/activations.wat', output: '../accel/activations-wasm.ts', constant: 'ACTIVATION_KERNELS' },
 ].map(({ source, output, constant }) => ({
   source: fileURLToPath(new URL(source, import.meta.url)),
   output: fileURLToPath(new URL(output, import.meta.url)),

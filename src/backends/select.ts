@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { installFastPaths, installFasterPrimitives } from './accel/index.ts';
-import { UsageError } from './cli.ts';
-import { loadTfjsNode, TFJS_NODE_PLACES } from './tfjs-node.ts';
+import { installFastPaths, installFasterPrimitives } from '../accel/index.ts';
+import { UsageError } from '../core/cli.ts';
+import { loadTfjsNode, TFJS_NODE_PLACES } from './tensorflow.ts';
 import { hasGpuDeviceNode, installWebGpu, trapDeviceErrors } from './webgpu.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count } from '../src/words.ts';
+import { count } from '../../src/core/words.ts';
 
 describe('count', () => {
   it('puts the noun in the plural unless the number is 1', () => {

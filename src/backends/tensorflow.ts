@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  * Where `npm run setup:tensorflow` installs tfjs-node and builds its binding: a folder of the kit's own beside
  * node_modules, so that `npm ci`, which empties node_modules, leaves it working.
  */
-export const SETUP_FOLDER = fileURLToPath(new URL('../.tensorflow/', import.meta.url));
+export const SETUP_FOLDER = fileURLToPath(new URL('../../.tensorflow/', import.meta.url));
 
 /** Where the tensorflow backend's packages are looked for, in this order: each a package name and where it is resolved from. */
 export const TFJS_NODE_PLACES: readonly { name: string; from: string }[] = [

@@ -12,9 +12,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rm
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from './cli.ts';
-import { kitError } from './errors.ts';
-import { SETUP_FOLDER } from './tfjs-node.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../core/cli.ts';
+import { kitError } from '../core/errors.ts';
+import { SETUP_FOLDER } from '../backends/tensorflow.ts';
 
 const TFJS_NODE_VERSION = '4.22.0';
 
@@ -32,7 +32,7 @@ Options:
 
 Exit status: 0 when the backend loads, 1 if a step failed, 2 for bad options.`;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A step of the setup that failed: the message says which and why. */
 export class SetupError extends kitError('SetupError', 'SETUP_FAILED') {}
@@ -148,7 +148,7 @@ function checkBuilt(folder: string): void {
   const from = JSON.stringify(pathToFileURL(join(folder, 'package.json')).href);
   runScript(
     'Loading the tfjs-node just built',
-    `const tf = await import('@tensorflow/tfjs-core'); const { loadTfjsNode } = await import('./src/tfjs-node.ts');
+    `const tf = await import('@tensorflow/tfjs-core'); const { loadTfjsNode } = await import('./src/backends/tensorflow.ts');
      await loadTfjsNode('@tensorflow/tfjs-node', ${from});
      if (!(await tf.setBackend('tensorflow'))) throw new Error('the backend did not initialise');
      const sum = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync();

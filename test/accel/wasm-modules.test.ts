@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileWat, moduleText, WASM_MODULES } from '../../src/accel/build-wasm.ts';
+import { compileWat, moduleText, WASM_MODULES } from '../../src/tools/build-wasm.ts';
 
 describe('the kit\'s WebAssembly modules', () => {
   for (const module of WASM_MODULES) {

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { FailedTest, LibraryError, MessageFromServer, NestedFailedTest, UserError } from '../grader/errors.ts';
-import { UsageError } from '../src/cli.ts';
-import { DownloadError } from '../src/data/download.ts';
-import { IdxFormatError } from '../src/data/idx.ts';
-import { DatasetError } from '../src/data/mnist.ts';
-import { UnknownDatasetError } from '../src/data/sources.ts';
-import { KitError } from '../src/errors.ts';
-import { NotImplemented, notImplemented } from '../src/homework.ts';
-import { FolderInUseError } from '../src/experiments/lock.ts';
-import { ExperimentStopped, RunFailed } from '../src/experiments/runner.ts';
-import { FolderError, WriteError } from '../src/files.ts';
-import { SafetensorsError } from '../src/training/safetensors.ts';
-import { MalformedResultsLogError } from '../src/report/results.ts';
+import { FailedTest, LibraryError, MessageFromServer, NestedFailedTest, UserError } from '../../grader/errors.ts';
+import { UsageError } from '../../src/core/cli.ts';
+import { DownloadError } from '../../src/data/download.ts';
+import { IdxFormatError } from '../../src/data/idx.ts';
+import { DatasetError } from '../../src/data/mnist.ts';
+import { UnknownDatasetError } from '../../src/data/sources.ts';
+import { KitError } from '../../src/core/errors.ts';
+import { NotImplemented, notImplemented } from '../../src/core/homework.ts';
+import { FolderInUseError } from '../../src/experiments/lock.ts';
+import { ExperimentStopped, RunFailed } from '../../src/experiments/runner.ts';
+import { FolderError, WriteError } from '../../src/core/files.ts';
+import { SafetensorsError } from '../../src/training/safetensors.ts';
+import { MalformedResultsLogError } from '../../src/report/results.ts';
 
 describe("the kit's errors", () => {
   const failed = new FailedTest([true, false], 'wrong');

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Check, fusedKernelsOn, onFormulaDiffers, op, setFaster, useFusedKernels } from '../src/op.ts';
+import { type Check, fusedKernelsOn, onFormulaDiffers, op, setFaster, useFusedKernels } from '../../src/core/op.ts';
 
 /** A check on [1, -2, 3] (and a factor, the operation's setting), naming the formula `name`. */
 function check(name: string): Check<[tf.Tensor, number], tf.Tensor> {

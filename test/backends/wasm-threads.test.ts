@@ -3,24 +3,24 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { wasmThreadCount } from '../src/wasm-threads.ts';
+import { wasmThreadCount } from '../../src/backends/wasm-threads.ts';
 
 // Inside the project, so that the child's imports resolve to the project's node_modules.
-const cache = fileURLToPath(new URL('../node_modules/.cache/', import.meta.url));
+const cache = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
 mkdirSync(cache, { recursive: true });
 const dir = mkdtempSync(join(cache, 'cc6204-threads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Trains the homework network a few steps in a fresh process and prints the backend and a digest of the weights. */
 function trainInChild(threads: number): { status: number | null; stdout: string; stderr: string } {
-  const src = (file: string) => new URL(`../src/${file}`, import.meta.url).href;
+  const src = (file: string) => new URL(`../../src/${file}`, import.meta.url).href;
   const script = join(dir, `train-${threads}.mts`);
   writeFileSync(
     script,
     `
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
-const { selectBackend } = await import('${src('backend.ts')}');
+const { selectBackend } = await import('${src('backends/select.ts')}');
 const { FFNN } = await import('${src('nn/ffnn.ts')}');
 const { Adam } = await import('${src('optim/adam.ts')}');
 const info = await selectBackend('wasm');
@@ -39,7 +39,7 @@ console.log(hash.digest('hex'));
     encoding: 'utf8',
     timeout: 120_000,
     env: { ...process.env, CC6204_WASM_THREADS: String(threads) },
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
   });
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }

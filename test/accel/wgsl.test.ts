@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fusedSoftmaxCrossEntropyGrad } from '../../src/accel/activations.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
-import { storedAsFloat32, wordsTensor } from '../../src/accel/webgpu.ts';
+import { storedAsFloat32, wordsTensor } from '../../src/accel/wgsl.ts';
 import { softmaxCrossEntropyGrad } from '../../src/nn/loss.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 
@@ -82,7 +82,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('webgpu'))('work the GPU rejects', (
     // A binding that its layout does not have: WebGPU reports it as an event and drops the work.
     const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
     // Dawn prints its report of this on stderr, under this label.
-    const label = 'invalid on purpose by test/accel/webgpu.test.ts';
+    const label = 'invalid on purpose by test/accel/wgsl.test.ts';
     device.createBindGroup({ label, layout: device.createBindGroupLayout({ entries: [] }), entries: [{ binding: 0, resource: { buffer } }] });
     await expect(a.data()).rejects.toThrow(/^The GPU rejected work queued before this read, so its results are not valid \(GPUValidationError: /);
     expect(await values(a)).toEqual([3, 3, 3, 3]);

@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from './cli.ts';
-import { kitError } from './errors.ts';
-import { makeFolder } from './files.ts';
-import { count } from './words.ts';
-import { isPiece, type Piece, PIECES } from './homework.ts';
+import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../core/cli.ts';
+import { kitError } from '../core/errors.ts';
+import { makeFolder } from '../core/files.ts';
+import { count } from '../core/words.ts';
+import { isPiece, type Piece, PIECES } from '../core/homework.ts';
 
 export const HELP = `Usage: npm run student-edition -- --out DIR
 
@@ -29,7 +29,7 @@ Exit status: 0 when written, 1 if it could not be, 2 for bad options.`;
 
 export class EditionError extends kitError('EditionError', 'EDITION_FAILED') {}
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What the edition leaves out, by path (a folder ends with /), and why. */
 export const LEFT_OUT: readonly { path: string; why: string }[] = [
@@ -52,8 +52,8 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   { path: 'test/accel/optimizer-steps.ts', why: 'the fast optimizer kernels\' checks' },
   { path: 'test/accel/optimizers-wasm.test.ts', why: 'checks the fast optimizer kernels' },
   { path: 'test/accel/optimizers-webgpu.test.ts', why: 'checks the fast optimizer kernels' },
-  { path: 'test/accel/webgpu.test.ts', why: 'checks the fast kernels on webgpu, the optimizers among them' },
-  { path: 'test/accel/tensorflow.test.ts', why: 'checks the fast kernels on tensorflow, the optimizers among them' },
+  { path: 'test/accel/wgsl.test.ts', why: 'checks the fast kernels on webgpu, the optimizers among them' },
+  { path: 'test/accel/tensorflow-ops.test.ts', why: 'checks the fast kernels on tensorflow, the optimizers among them' },
   { path: 'test/accel/activations.test.ts', why: 'checks the fast softmax cross-entropy gradient among the activations' },
   // The kit's own tests that train: they need every piece (the edition's checks of the pieces are test/homework/).
   { path: 'test/nn/ffnn.test.ts', why: 'trains networks drawn by the initializers' },
@@ -64,16 +64,16 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   { path: 'test/experiments/runner.test.ts', why: 'runs experiments' },
   { path: 'test/experiments/faults.test.ts', why: 'runs experiments' },
   { path: 'test/questions/submit-e2e.test.ts', why: 'grades the kit\'s answers' },
-  { path: 'test/wasm-threads.test.ts', why: 'trains a network on both wasm builds' },
+  { path: 'test/backends/wasm-threads.test.ts', why: 'trains a network on both wasm builds' },
   // For the kit's developers.
   { path: 'test/docs/', why: "checks the kit's README" },
   { path: 'test/bench/', why: 'checks the benchmarks' },
   { path: 'test/device/', why: 'checks the GPU node tool' },
-  { path: 'test/student-edition.test.ts', why: 'checks this generator' },
+  { path: 'test/tools/student-edition.test.ts', why: 'checks this generator' },
   { path: 'bench/', why: 'benchmarks, PyTorch pipelines and the GPU node tool' },
   { path: 'docs/', why: "the kit's measurements and notes" },
   { path: '.ci/', why: "the kit's CI" },
-  { path: 'src/student-edition.ts', why: 'this generator' },
+  { path: 'src/tools/student-edition.ts', why: 'this generator' },
 ];
 
 /** Files the edition has in another form: the student's README, and the grader's reference without its answers. */
@@ -170,7 +170,7 @@ export function editionText(text: string, path: string, { answers = false } = {}
 
 /** Adds the import of notImplemented after the file's last top-level import. */
 function withStubImport(text: string, path: string): string {
-  let from = relative(dirname(path), 'src/homework.ts').replaceAll('\\', '/');
+  let from = relative(dirname(path), 'src/core/homework.ts').replaceAll('\\', '/');
   if (!from.startsWith('.')) from = `./${from}`;
   const line = `import { notImplemented } from '${from}';`;
   const lines = text.split('\n');
@@ -283,7 +283,7 @@ export function main(argv: string[], log: (line: string) => void = console.log, 
       const files = edition.pieces.get(piece);
       if (files) log(`  ${piece.padEnd(8)} ${PIECES[piece]}: ${files.join(', ')}`);
     }
-    log(`Left out: ${LEFT_OUT.length} paths (the pieces' fast kernels, the grader's and the tests' references, the tests built on them; LEFT_OUT in src/student-edition.ts lists them).`);
+    log(`Left out: ${LEFT_OUT.length} paths (the pieces' fast kernels, the grader's and the tests' references, the tests built on them; LEFT_OUT in src/tools/student-edition.ts lists them).`);
     if (edition.uncommitted > 0) log(`Note: ${count(edition.uncommitted, 'file')} of the kit had changes not committed; the edition has them as they are.`);
     const folder = relative(process.cwd(), out);
     log(`Try it: cd ${folder === '' ? '.' : folder.startsWith('..') ? out : folder} && npm ci && npm test`);

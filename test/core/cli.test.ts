@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { optionsTakenByNpm, parseCommandLine, readEnvFile, reportFailure, runCommand, UsageError, wholeNumberOption } from '../src/cli.ts';
-import { makeTempDir } from './data/helpers.ts';
+import { optionsTakenByNpm, parseCommandLine, readEnvFile, reportFailure, runCommand, UsageError, wholeNumberOption } from '../../src/core/cli.ts';
+import { makeTempDir } from '../data/helpers.ts';
 
 function report(failure: unknown, options: { debug?: boolean; usageHint?: string } = {}) {
   const lines: string[] = [];
@@ -140,7 +140,7 @@ describe('runCommand: every command takes the settings of .env, the environment 
 });
 
 describe('isMain: every command runs from a folder whose path has a space, reached through a link', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
@@ -156,7 +156,7 @@ describe('isMain: every command runs from a folder whose path has a space, reach
 
   it('is true for the script started, false for any other module', () => {
     const probe = join(dir, 'probe.ts');
-    const cli = JSON.stringify(join(root, 'src', 'cli.ts'));
+    const cli = JSON.stringify(join(root, 'src', 'core', 'cli.ts'));
     writeFileSync(probe, `import { isMain } from ${cli};\nconsole.log(isMain(import.meta.url), isMain(new URL('other.ts', import.meta.url).href));\n`);
     const child = runScript(probe);
     expect(child.stderr).toBe('');
@@ -203,7 +203,7 @@ describe('options npm kept for itself (written without --)', () => {
   });
 
   it('reaches the user through npm as one usage line', () => {
-    const child = spawnSync('npm', ['run', '-s', 'submit', '1a', '--backend', 'cpu'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    const child = spawnSync('npm', ['run', '-s', 'submit', '1a', '--backend', 'cpu'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8' });
     expect(child.status, child.stderr).toBe(2);
     expect(child.stderr.trim()).toBe('Usage error: npm took --backend: write npm run submit -- 1a --backend cpu');
   });

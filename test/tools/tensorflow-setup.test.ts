@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HELP, main } from '../src/tensorflow-setup.ts';
+import { HELP, main } from '../../src/tools/tensorflow-setup.ts';
 
 function run(args: string[]) {
   const out: string[] = [];

@@ -6,11 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fusedActivationGrad } from '../../src/accel/activations.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
-import { updateInPlace } from '../../src/accel/tensorflow.ts';
+import { updateInPlace } from '../../src/accel/tensorflow-ops.ts';
 import { ACTIVATIONS } from '../../src/nn/activations.ts';
 import { linear } from '../../src/nn/linear.ts';
 import { Parameter } from '../../src/nn/parameter.ts';
-import { settle, useFusedKernels } from '../../src/op.ts';
+import { settle, useFusedKernels } from '../../src/core/op.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals, relativeError } from '../helpers/reference64.ts';
@@ -135,7 +135,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
     const w = tf.tensor2d(data.matrix(13, 5, 1));
     const b = tf.tensor1d(data.matrix(1, 5, 1)[0]!);
     let fast: tf.Tensor | undefined;
-    // Compared with the formula first (src/op.ts), on a probe of its own.
+    // Compared with the formula first (src/core/op.ts), on a probe of its own.
     await settle(linear, h, w, b);
     expect(await kernelsOf(() => (fast = linear(h, w, b)))).toEqual(['CC6204Linear']);
     expect(relativeError(await values(fast!), await values(linear.reference(h, w, b)))).toBeLessThan(1e-6);
@@ -170,7 +170,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
         `
 import { Session } from 'node:inspector/promises';
 import * as tf from '@tensorflow/tfjs-core';
-const { selectBackend } = await import('${src('backend.ts')}');
+const { selectBackend } = await import('${src('backends/select.ts')}');
 const { FFNN } = await import('${src('nn/ffnn.ts')}');
 const { Adam } = await import('${src('optim/adam.ts')}');
 await selectBackend('tensorflow');

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Parameter } from '../src/nn/parameter.ts';
-import { float32Tensor, nestedShape } from '../src/tensors.ts';
-import { useBackend } from './helpers/backends.ts';
+import { Parameter } from '../../src/nn/parameter.ts';
+import { float32Tensor, nestedShape } from '../../src/core/tensors.ts';
+import { useBackend } from '../helpers/backends.ts';
 
 beforeAll(() => useBackend('cpu'));
 

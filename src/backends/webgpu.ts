@@ -101,7 +101,7 @@ const MAX_BIND_GROUPS = 16384;
 /**
  * Makes `device.createBindGroup` give back the bind group it made before for the same layout and the same buffers at
  * the same offsets and sizes. tfjs makes a bind group for every kernel it records, and so do the kit's shaders
- * (src/accel/webgpu.ts); a training step binds the same pooled buffers step after step, and making a bind group is
+ * (src/accel/wgsl.ts); a training step binds the same pooled buffers step after step, and making a bind group is
  * the dearest call of a dispatch through Dawn's Node.js binding (11 µs on this repository's machine, against 3 to set
  * the pipeline and bind group and dispatch). A bind group never changes, and tfjs destroys its pooled buffers only
  * with the device, so a remembered one stays valid. Pipelines remember their layouts too: tfjs asks for a pipeline's

@@ -6,11 +6,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKENDS, preferGpu, selectBackend, usableBackends } from '../src/backend.ts';
-import { UsageError } from '../src/cli.ts';
-import { loadTfjsNode } from '../src/tfjs-node.ts';
-import { BACKENDS_UNDER_TEST, DAWN_INSTALLED } from './helpers/backends.ts';
-import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../src/webgpu.ts';
+import { BACKENDS, preferGpu, selectBackend, usableBackends } from '../../src/backends/select.ts';
+import { UsageError } from '../../src/core/cli.ts';
+import { loadTfjsNode } from '../../src/backends/tensorflow.ts';
+import { BACKENDS_UNDER_TEST, DAWN_INSTALLED } from '../helpers/backends.ts';
+import { hasGpuDeviceNode, hasVulkanDriver, hasVulkanLoader, installWebGpu } from '../../src/backends/webgpu.ts';
 
 // webgpu is taken by name only where it is under test (CI names it, to test it on Mesa's software driver): on a
 // software adapter Dawn prints warnings of its own.
@@ -21,7 +21,7 @@ const webgpuLoads = webgpuUnderTest && usableHere.includes('webgpu');
 // Where the only WebGPU adapter is a software renderer (CI installs Mesa's llvmpipe to test the webgpu backend).
 const webgpuIsSoftware = webgpuLoads && (await installWebGpu()).software;
 
-const BACKEND_MODULE = new URL('../src/backend.ts', import.meta.url).href;
+const BACKEND_MODULE = new URL('../../src/backends/select.ts', import.meta.url).href;
 /** Packages as the kit imports them, for scripts written outside the repository (they cannot import them by name). */
 const packageUrl = (name: string) => pathToFileURL(createRequire(import.meta.url).resolve(name)).href;
 const TFJS_CORE = packageUrl('@tensorflow/tfjs-core');
@@ -31,7 +31,7 @@ const TFJS_WEBGPU = packageUrl('@tensorflow/tfjs-backend-webgpu');
  * tfjs-node (node_modules, or the folder of setup:tensorflow); it needs createRequire in scope.
  */
 const TFJS_NODE_REQUIRE = `
-  const { TFJS_NODE_PLACES } = await import('${new URL('../src/tfjs-node.ts', import.meta.url).href}');
+  const { TFJS_NODE_PLACES } = await import('${new URL('../../src/backends/tensorflow.ts', import.meta.url).href}');
   const tfjsNodeRequire = (name) => {
     for (const place of TFJS_NODE_PLACES.filter((place) => place.name === name)) {
       try { return createRequire(createRequire(place.from).resolve(name)); } catch {}
@@ -41,7 +41,7 @@ const TFJS_NODE_REQUIRE = `
 
 /**
  * Runs `body` in a Node.js process of its own (with `nodeFlags`), after
- * `const { selectBackend } = await import('src/backend.ts')`.
+ * `const { selectBackend } = await import('src/backends/select.ts')`.
  */
 function runWithBackend(body: string, env: NodeJS.ProcessEnv = process.env, nodeFlags: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'cc6204-backend-'));
@@ -228,7 +228,7 @@ describe('backend choice', () => {
     try {
       const child = runWithBackend(
         `const tf = await import('${TFJS_CORE}');
-        const { installWebGpu } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
+        const { installWebGpu } = await import('${new URL('../../src/backends/webgpu.ts', import.meta.url).href}');
         const gc = globalThis.gc;
         await installWebGpu({ software: false, dev: '${dev}' });
         // Held weakly, as by tfjs's device: a strong reference here would keep the first instance from being collected.
@@ -260,7 +260,7 @@ describe('backend choice', () => {
 
   it.runIf(webgpuLoads)("deviceAdaptations turn the kit's additions to the device off, for the GPU node's diagnostics", () => {
     const child = runWithBackend(`
-      const { deviceAdaptations } = await import('${new URL('../src/webgpu.ts', import.meta.url).href}');
+      const { deviceAdaptations } = await import('${new URL('../../src/backends/webgpu.ts', import.meta.url).href}');
       const tf = await import('${TFJS_CORE}');
       Object.assign(deviceAdaptations, { raiseStorageBuffers: false, reuseBindGroups: false, trapErrors: false });
       await selectBackend('webgpu');

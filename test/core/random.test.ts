@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../src/random.ts';
+import { Random } from '../../src/core/random.ts';
 
 describe('Random (mulberry32)', () => {
   it('repeats for a seed and stays in [0, 1)', () => {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PIECES } from '../src/homework.ts';
-import { editionText, EditionError, LEFT_OUT, main, writeEdition } from '../src/student-edition.ts';
+import { PIECES } from '../../src/core/homework.ts';
+import { editionText, EditionError, LEFT_OUT, main, writeEdition } from '../../src/tools/student-edition.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NOT_WRITTEN = new RegExp(`^(${Object.keys(PIECES).join('|')}): not implemented yet \\((src/[\\w/.-]+\\.ts)\\)$`);
 
 describe('editionText', () => {
@@ -30,7 +30,7 @@ describe('editionText', () => {
     expect(pieces).toEqual(['2d']);
     expect(text.split('\n')).toEqual([
       "import * as tf from '@tensorflow/tfjs-core';",
-      "import { notImplemented } from '../homework.ts';",
+      "import { notImplemented } from '../core/homework.ts';",
       '',
       'export function f(x: number): number {',
       '  // graded 2d: begin',

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeName, partialPath, removeFolderIfEmpty, writeWhole } from '../src/files.ts';
+import { freeName, partialPath, removeFolderIfEmpty, writeWhole } from '../../src/core/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cc6204-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

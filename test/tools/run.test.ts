@@ -5,8 +5,8 @@ import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RUN = join(ROOT, 'src', 'run.mjs');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const RUN = join(ROOT, 'src', 'tools', 'run.mjs');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'cc6204-kit');
 
 /** Runs the launcher with DEBUG and NODE_OPTIONS unset unless `env` sets them, in the kit's folder unless `cwd` says. */
@@ -21,7 +21,7 @@ const foldersOf = (stem: string) => (existsSync(CACHE) ? readdirSync(CACHE).filt
 /** The folder of the build that `folder`/current.json names. */
 const currentBuild = (folder: string) => join(folder, (JSON.parse(readFileSync(join(folder, 'current.json'), 'utf8')) as { build: string }).build);
 
-describe('src/run.mjs, the launcher of the npm scripts', () => {
+describe('src/tools/run.mjs, the launcher of the npm scripts', () => {
   // Each test's own folder, whose name starts every entry's: the cache is shared with whatever else runs (the student
   // edition's copy of this file, among others), and a test removes only its own builds.
   let dir: string;
@@ -144,7 +144,7 @@ describe('src/run.mjs, the launcher of the npm scripts', () => {
     for (const args of [[], ['notes.txt']]) {
       const child = run(args);
       expect(child.status).toBe(2);
-      expect(child.stderr.trim()).toMatch(/^Usage: node src\/run\.mjs FILE\.ts \[ARGS\.\.\.\]/);
+      expect(child.stderr.trim()).toMatch(/^Usage: node src\/tools\/run\.mjs FILE\.ts \[ARGS\.\.\.\]/);
     }
   });
 

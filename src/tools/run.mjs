@@ -1,5 +1,5 @@
 // @ts-check
-// `node src/run.mjs FILE.ts [ARGS...]`: runs one of the kit's TypeScript commands as `tsx FILE.ts ARGS...` would,
+// `node src/tools/run.mjs FILE.ts [ARGS...]`: runs one of the kit's TypeScript commands as `tsx FILE.ts ARGS...` would,
 // from JavaScript that esbuild bundles from the sources and keeps in node_modules/.cache/cc6204-kit until a file it
 // was made from changes. Node.js then loads a few files rather than sending every module through tsx's loader
 // thread, and parses no source maps unless asked: an experiment takes about 0.6 s less (docs/performance.md). The npm
@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CACHE = join(ROOT, 'node_modules', '.cache', 'cc6204-kit');
 /** A build is removed this long after another replaced it: a command still running from it has long since loaded all it imports. */
 const OLD_BUILD_MS = 24 * 3600 * 1000;
@@ -251,7 +251,7 @@ class CompileError extends Error {
 
 /**
  * Whether DEBUG is set: in the environment or, where the environment leaves it unset, in .env, read with dotenv as
- * runCommand (src/cli.ts) reads it, an empty value leaving it unset.
+ * runCommand (src/core/cli.ts) reads it, an empty value leaving it unset.
  */
 async function debugging() {
   if (process.env.DEBUG !== undefined) return process.env.DEBUG !== '';
@@ -267,7 +267,7 @@ async function debugging() {
 
 const [file, ...args] = process.argv.slice(2);
 if (file === undefined || !/\.[cm]?ts$/.test(file)) {
-  console.error('Usage: node src/run.mjs FILE.ts [ARGS...] (a TypeScript command of the kit and its arguments).');
+  console.error('Usage: node src/tools/run.mjs FILE.ts [ARGS...] (a TypeScript command of the kit and its arguments).');
   process.exit(2);
 }
 const entry = resolve(file);
