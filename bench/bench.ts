@@ -49,13 +49,16 @@ Options:
   --json           print the results as JSON
   --help           this text
 
-Against PyTorch, whole processes timed from outside, in alternated pairs (the kit first in odd pairs):
+Against PyTorch and JAX, whole processes timed from outside, in alternated pairs (the kit first in odd pairs):
   --pytorch SETTINGS  comma-separated: ${Object.keys(SETTINGS).join(', ')}. The kit's experiment on
                    Fashion-MNIST (2e: adam:heuristic, 1 epoch; 1c: baseline or dropout, 3 epochs; each with
-                   its test pass) against bench/torch_pipeline.py (autograd, torch.optim, tensors in memory)
-                   and, for 2e, the answer notebook's own pipeline (bench/notebook_pipeline.py); a table of
-                   seconds, ratios and test accuracies. Needs a Python with torch (python3, or
-                   CC6204_PYTHON) and /usr/share/datasets/fashion-mnist. About a minute a pair on two cores
+                   its test pass) against bench/torch_pipeline.py (autograd, torch.optim, tensors in memory,
+                   denormals flushed), bench/jax_pipeline.py (the whole step under jax.jit, optax) where its
+                   Python has jax and optax, and, for 2e, the answer notebook's own pipeline
+                   (bench/notebook_pipeline.py); the versions run, then a table of seconds, ratios and test
+                   accuracies. Needs a Python with torch (python3, or CC6204_PYTHON: a venv with pip install
+                   torch numpy) and, for JAX, one with jax and optax (CC6204_JAX_PYTHON, else the same), and
+                   /usr/share/datasets/fashion-mnist. About a minute a pair on two cores
   --pairs N        pairs per setting (default 2)
 
 Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.

@@ -1,5 +1,5 @@
-// `npm run bench -- --pytorch SETTINGS`: the kit's experiment against PyTorch's pipelines, whole processes,
-// alternated pair by pair so that the machine's drift falls on both sides.
+// `npm run bench -- --pytorch SETTINGS`: the kit's experiment against PyTorch's pipelines and JAX's, whole processes,
+// alternated pair by pair so that the machine's drift falls on all sides.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,22 @@ interface Timed {
 
 const bench = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const python = () => process.env.CC6204_PYTHON?.trim() || 'python3';
+/** The Python that runs JAX's pipeline: CC6204_JAX_PYTHON, else the one that runs PyTorch's. */
+const jaxPython = () => process.env.CC6204_JAX_PYTHON?.trim() || python();
+
+/** What `code` prints under `command`, trimmed; null where it fails. */
+function printed(command: string, code: string): string | null {
+  const child = spawnSync(command, ['-c', code], { encoding: 'utf8' });
+  return child.status === 0 ? child.stdout.trim() : null;
+}
+
+/** The peers' versions, for the line above the table; JAX's null where its Python has no jax and optax. */
+function peerVersions(): { torch: string; jax: string | null } {
+  return {
+    torch: printed(python(), 'import torch; print(torch.__version__)') ?? '?',
+    jax: printed(jaxPython(), 'import jax, optax; print(f"{jax.__version__}, optax {optax.__version__}")'),
+  };
+}
 
 /** Runs a command to the end, timed from outside; an Error with its output's last lines if it fails. */
 function timed(label: string, command: string, args: string[]): Timed {
@@ -61,11 +77,13 @@ function checkPeers(): void {
 }
 
 /**
- * Times `pairs` alternated pairs per setting (the kit first in odd pairs, PyTorch first in even ones; the notebook's
- * pipeline, for 2e, last), each a whole process, and returns the table. `backend` is the kit's (default: automatic).
+ * Times `pairs` alternated pairs per setting (the kit first in odd pairs, the peers first in even ones; JAX's pipeline
+ * where its Python has jax and optax; the notebook's, for 2e, last), each a whole process, and returns a line of the
+ * versions run and the table. `backend` is the kit's (default: automatic).
  */
 export function comparePeers(settings: Setting[], pairs: number, backend: string | undefined, progress: (line: string) => void): string {
   checkPeers();
+  const versions = peerVersions();
   const out = mkdtempSync(join(tmpdir(), 'cc6204-peers-'));
   const rows: string[][] = [];
   try {
@@ -75,34 +93,42 @@ export function comparePeers(settings: Setting[], pairs: number, backend: string
       const kitArgs = [
         fileURLToPath(new URL('../src/tools/run.mjs', import.meta.url)), fileURLToPath(new URL('../src/experiments/cli.ts', import.meta.url)), setting.experiment,
         '--dataset', 'fashion-mnist', '--only', setting.only, '--epochs', String(setting.epochs), '--fresh', '--out', out,
+        // The test set once, after the last epoch, as the peers measure it.
+        '--eval-every', '0',
         ...(backend ? ['--backend', backend] : []),
       ];
       const kit = () => timed('the kit', process.execPath, kitArgs);
       // The launcher builds the sources on its first run after a change: not part of any pair's time.
       timed('the kit', process.execPath, [...kitArgs.slice(0, 2), '--help']);
-      const torch = () => timed('torch_pipeline.py', python(), [bench('torch_pipeline.py'), name, '--epochs', String(setting.epochs)]);
+      const peer = (file: string, command: string) => () => timed(file, command, [bench(file), name, '--epochs', String(setting.epochs)]);
+      const torch = peer('torch_pipeline.py', python());
+      const jax = versions.jax ? peer('jax_pipeline.py', jaxPython()) : () => null;
       for (let pair = 1; pair <= pairs; pair++) {
         progress(`${name}, pair ${pair} of ${pairs}...`);
-        let k: Timed, t: Timed;
+        let k: Timed, t: Timed, j: Timed | null;
         if (pair % 2 === 1) {
           k = kit();
           t = torch();
+          j = jax();
         } else {
+          j = jax();
           t = torch();
           k = kit();
         }
         const notebook = setting.notebook ? timed('notebook_pipeline.py', python(), [bench('notebook_pipeline.py')]) : null;
+        const seconds = (x: Timed | null) => (x ? x.seconds.toFixed(1) : '—');
+        const ratio = (x: Timed | null) => (x ? (k.seconds / x.seconds).toFixed(2) : '—');
         rows.push([
           `${name}, ${setting.epochs} epoch${setting.epochs > 1 ? 's' : ''} and the test`, String(pair),
-          t.seconds.toFixed(1), notebook ? notebook.seconds.toFixed(1) : '—', k.seconds.toFixed(1),
-          (k.seconds / t.seconds).toFixed(2), notebook ? (k.seconds / notebook.seconds).toFixed(2) : '—',
-          `${t.test} / ${notebook?.test ?? '—'} / ${k.test}`,
+          seconds(t), seconds(j), seconds(notebook), seconds(k), ratio(t), ratio(j), ratio(notebook),
+          `${t.test} / ${j?.test ?? '—'} / ${notebook?.test ?? '—'} / ${k.test}`,
         ]);
       }
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-  const header = ['setting', 'pair', 'PyTorch s', 'notebook s', 'kit s', 'kit / PyTorch', 'kit / notebook', 'test accuracy (PyTorch / notebook / kit)'];
-  return markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd();
+  const header = ['setting', 'pair', 'PyTorch s', 'JAX s', 'notebook s', 'kit s', 'kit / PyTorch', 'kit / JAX', 'kit / notebook', 'test accuracy (PyTorch / JAX / notebook / kit)'];
+  const said = `PyTorch ${versions.torch} (${python()}); JAX ${versions.jax ?? 'not run: no jax and optax for ' + jaxPython() + ' (CC6204_JAX_PYTHON)'}`;
+  return `${said}\n\n${markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd()}`;
 }
