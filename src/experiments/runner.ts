@@ -305,13 +305,13 @@ async function trainRun(session: Session, { run, epochs, batchSize, spec, before
     // The last epoch's pass over the test set measured these weights as the test pass does (the same batches, no
     // dropout): its numbers are the test's, and the pass is not made twice.
     const last = history.at(-1)?.heldOut;
-    const test: TestRecord = last?.set === 'test' ? { loss: last.loss, acc: last.acc, seconds: last.seconds } : await evaluate(network, testSet, { batchSize: 1000, signal });
+    const test: TestRecord = last?.set === 'test' ? { loss: last.loss, acc: last.acc, seconds: last.seconds } : await evaluate(network, testSet, { signal });
     log(formatTest(test));
     const brokenTest = notANumber(test);
     if (brokenTest) throw new RunFailed(`${run.id} failed in the test pass: ${brokenTest}.`);
     if (experiment.showGaps) {
       // The training set as the test set is measured, without dropout: the network's own gap.
-      const { loss, acc } = await evaluate(network, trainSet, { batchSize: 1000, signal });
+      const { loss, acc } = await evaluate(network, trainSet, { signal });
       test.train = { loss, acc };
       log(`Train set without dropout: ${formatMetrics(test.train)}`);
     }
