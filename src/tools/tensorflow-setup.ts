@@ -158,7 +158,7 @@ function checkBuilt(folder: string): void {
 
 /** The tensorflow backend as the kit chooses it, in a process of its own: its description, or why it does not load. */
 function check(): string {
-  return runScript('Loading the tensorflow backend', `const { selectBackend } = await import('./src/backend.ts'); console.log((await selectBackend('tensorflow')).description);`);
+  return runScript('Loading the tensorflow backend', `const { selectBackend } = await import('./src/backends/select.ts'); console.log((await selectBackend('tensorflow')).description);`);
 }
 
 export function main(argv: string[], log: (line: string) => void = console.log, error: (line: string) => void = console.error): number {

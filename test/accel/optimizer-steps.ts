@@ -35,7 +35,7 @@ export async function afterSteps(make: (params: Parameter[]) => Optimizer, fused
 
 /**
  * One step of an optimizer like `make`'s on parameters of its own, so that the fused update has been compared with
- * the optimizer's formula (src/op.ts) before the steps that count their kernels.
+ * the optimizer's formula (src/core/op.ts) before the steps that count their kernels.
  */
 export async function warmUp(make: (params: Parameter[]) => Optimizer): Promise<void> {
   const params = SHAPES.map((shape, i) => new Parameter(`warm-up ${i}`, tf.tensor(initial[i]!, [...shape])));
