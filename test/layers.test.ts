@@ -52,6 +52,12 @@ describe('the import graph', () => {
     expect(files('src').filter((f) => /^src\/(backends|tools)\//.test(f) && elsewhere.has(name(f)))).toEqual([]);
   });
 
+  it('names, in the scripts it runs from the root, only files that exist', () => {
+    const named = source.flatMap((file) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/'\.\/((?:src|bench|questions|grader)\/[\w./-]+\.m?ts)'/g)].map((m) => `${file}: ${m[1]}`));
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((entry) => !existsSync(join(ROOT, entry.slice(entry.indexOf(': ') + 2))))).toEqual([]);
+  });
+
   it('runs one way: no file of src/ imports one of a higher layer', () => {
     const upward = files('src').flatMap((file) =>
       importsOf(file)
