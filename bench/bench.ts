@@ -150,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
   const nullGpu = values['null-gpu'];
   const withEpoch = values.epoch && !values.profile && !nullGpu;
   if (values.worker) {
-    const options = { steps, realEpoch: withEpoch, fused: !values['no-fused'], graphs: !values['one-by-one'], flags, batch };
+    const options = { steps, realEpoch: withEpoch, fused: !values['no-fused'], together: !values['one-by-one'], flags, batch };
     const backend = values.worker;
     // Progress on stderr, one line a block; the result alone on stdout.
     const onBlock = (_: number, to: number, ms: number) => console.error(`  ${backend}: ${to}/${steps} steps, ${ms.toFixed(1)} ms a step in the last block`);

@@ -52,7 +52,7 @@ export interface MeasureOptions {
   realEpoch: boolean;
   fused: boolean;
   /** Whether a training step's operations may run together (wasm's chains, tensorflow's graph); false: one by one. */
-  graphs?: boolean;
+  together?: boolean;
   flags: string[];
   /** Rows per batch (default BATCH). */
   batch?: number;
@@ -81,8 +81,8 @@ export function parseFlag(text: string): [string, boolean | number | string] {
   return [text.slice(0, at), parsed];
 }
 
-function variantOf({ fused, graphs = true, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'graphs' | 'flags' | 'batch'>): string {
-  return [...(fused ? [] : ['no fused kernels']), ...(graphs ? [] : ['operations one by one']), ...flags, ...(batch === BATCH ? [] : [`batch ${batch}`])].join(', ') || 'default';
+function variantOf({ fused, together = true, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'together' | 'flags' | 'batch'>): string {
+  return [...(fused ? [] : ['no fused kernels']), ...(together ? [] : ['operations one by one']), ...flags, ...(batch === BATCH ? [] : [`batch ${batch}`])].join(', ') || 'default';
 }
 
 /** One training step of the 2e network with Adam on a fixed synthetic batch, as the bench and the profile time it. */
@@ -127,14 +127,14 @@ export function benchStep(batch = BATCH): BenchStep {
  */
 export async function onBackend<T>(
   backend: string,
-  { fused, graphs = true, flags }: Pick<MeasureOptions, 'fused' | 'graphs' | 'flags'>,
+  { fused, together = true, flags }: Pick<MeasureOptions, 'fused' | 'together' | 'flags'>,
   work: (info: BackendInfo) => Promise<T>,
 ): Promise<T> {
   const info = await selectBackend(backend);
   // A copy: getFlags() is the live object that set() changes.
   const saved = { ...tf.env().getFlags() };
   useFusedKernels(fused);
-  const compiler = graphs ? undefined : setCompiler(null);
+  const compiler = together ? undefined : setCompiler(null);
   try {
     for (const flag of flags) tf.env().set(...parseFlag(flag));
     return await work(info);
@@ -213,8 +213,8 @@ export async function realEpoch({
 }
 
 /** Times one backend in this process (the CLI runs each in a child process of its own). */
-export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, graphs, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
-  return onBackend(backend, { fused, graphs, flags }, async (info): Promise<Result> => {
+export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, together, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
+  return onBackend(backend, { fused, together, flags }, async (info): Promise<Result> => {
     const bench = benchStep(batch);
     await warmUp(bench);
     const kernelsPerStep = workingKernels((await tf.profile(bench.step)).kernels.map((k) => k.name));
@@ -229,7 +229,7 @@ export async function measure(backend: string, { steps, realEpoch: withEpoch, fu
     return {
       backend: info.name,
       description: info.description,
-      variant: variantOf({ fused, graphs, flags, batch }),
+      variant: variantOf({ fused, together, flags, batch }),
       steps,
       batch,
       kernelsPerStep,
