@@ -62,7 +62,7 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
   /** Every chart file but the groups': [file stem, svg]. */
   const moreCharts: [string, string][] = [
     ...perRun.flatMap(({ fileStem, lossSvg, accSvg }) => [[`${fileStem}-loss`, lossSvg], [`${fileStem}-acc`, accSvg]] as [string, string][]),
-    ...(gap?.accSvg && gap.lossSvg ? ([['gap-acc', gap.accSvg], ['gap-loss', gap.lossSvg]] as [string, string][]) : []),
+    ...(gap?.svgs ? ([['gap-acc', gap.svgs.acc], ['gap-loss', gap.svgs.loss]] as [string, string][]) : []),
   ];
   if (options.only === undefined) {
     makeFolder(join(options.outDir, 'charts'));
@@ -106,7 +106,7 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
       svgs: [group.lossSvg, group.accSvg],
     })),
     { heading: generalHeading, text: general.note, svgs: perRun.flatMap((run) => [run.lossSvg, run.accSvg]) },
-    ...(gap ? [{ heading: GAP_HEADING, text: gap.note, svgs: gap.accSvg && gap.lossSvg ? [gap.accSvg, gap.lossSvg] : [] }] : []),
+    ...(gap ? [{ heading: GAP_HEADING, text: gap.note, svgs: gap.svgs ? [gap.svgs.acc, gap.svgs.loss] : [] }] : []),
     { heading: 'Hyper-parameters', svgs: [], table: configs },
   ];
   const refreshSeconds = options.only === 'live' ? LIVE_REFRESH_SECONDS : undefined;
@@ -153,7 +153,7 @@ export function writeExperimentReport(options: ExperimentReportOptions): string[
             '',
             gap.note,
             '',
-            ...(gap.accSvg && gap.lossSvg ? ['![Accuracy gap](charts/gap-acc.png)', '![Loss gap](charts/gap-loss.png)'] : []),
+            ...(gap.svgs ? ['![Accuracy gap](charts/gap-acc.png)', '![Loss gap](charts/gap-loss.png)'] : []),
           ]
         : []),
       '',

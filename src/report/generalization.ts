@@ -82,8 +82,7 @@ export function generalization(runs: readonly RunResult[]): Generalization {
 
 export interface GapCharts {
   /** Undefined, with the note saying why, where no run has held-out measurements. */
-  accSvg?: string;
-  lossSvg?: string;
+  svgs?: { acc: string; loss: string };
   note: string;
 }
 
@@ -97,18 +96,20 @@ export function gapCharts(runs: readonly RunResult[]): GapCharts {
   const measured = runs.filter(hasHeldOut);
   const series = (value: (heldOut: HeldOutRecord, epoch: EpochRecord) => number) => measured.map((run) => ({ name: displayLabel(run), points: heldOutPoints(run, value) }));
   return {
-    accSvg: lineChartSvg({
-      title: `Accuracy gap: train − ${found}`,
-      xLabel: 'Epoch',
-      yLabel: 'Points of accuracy',
-      series: series((h, e) => (e.acc - h.acc) * 100),
-    }),
-    lossSvg: lineChartSvg({
-      title: `Loss gap: ${found} − train`,
-      xLabel: 'Epoch',
-      yLabel: 'Loss',
-      series: series((h, e) => h.loss - e.loss),
-    }),
+    svgs: {
+      acc: lineChartSvg({
+        title: `Accuracy gap: train − ${found}`,
+        xLabel: 'Epoch',
+        yLabel: 'Points of accuracy',
+        series: series((h, e) => (e.acc - h.acc) * 100),
+      }),
+      loss: lineChartSvg({
+        title: `Loss gap: ${found} − train`,
+        xLabel: 'Epoch',
+        yLabel: 'Loss',
+        series: series((h, e) => h.loss - e.loss),
+      }),
+    },
     note:
       `Per epoch, train accuracy minus ${found} accuracy, and ${found} loss minus train loss: both grow as a run fits the ` +
       `images it trains on better than others. The train numbers are taken during training, with dropout masks on, ` +

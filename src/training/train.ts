@@ -63,9 +63,9 @@ export interface TrainOptions {
   heldOut?: HeldOut;
 }
 
-/** Accuracy and loss in the notebook's words: `Acc: 97.68% | loss: 0.104`. */
-export function formatMetrics({ acc, loss }: { acc: number; loss: number }): string {
-  return `Acc: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`;
+/** Accuracy and loss in the notebook's words: `Acc: 97.68% | loss: 0.104`, the accuracy named `accName`. */
+export function formatMetrics({ acc, loss }: { acc: number; loss: number }, accName = 'Acc'): string {
+  return `${accName}: ${(acc * 100).toFixed(2)}% | loss: ${loss.toFixed(3)}`;
 }
 
 /**
@@ -76,8 +76,7 @@ export function formatEpoch(metrics: EpochMetrics): string {
   const line = `Epoch: ${metrics.epoch} | ${formatMetrics(metrics)}`;
   const { heldOut } = metrics;
   if (heldOut === undefined) return line;
-  const name = heldOut.set === 'test' ? 'Test' : 'Validation';
-  return `${line} | ${name} acc: ${(heldOut.acc * 100).toFixed(2)}% | loss: ${heldOut.loss.toFixed(3)}`;
+  return `${line} | ${formatMetrics(heldOut, heldOut.set === 'test' ? 'Test acc' : 'Validation acc')}`;
 }
 
 /** Whether the held-out set is measured after `epoch` (1-based) of `epochs`: every `every`, and after the last. */
