@@ -11,7 +11,7 @@ import { comparePeers, parseSettings, SETTINGS } from './peers.ts';
 import { formatProfile, profileSteps, type StepProfile } from './profile.ts';
 
 export const HELP = `Usage: npm run bench -- [--backend NAME[,NAME]] [--steps N] [--batch N] [--json] [--epoch] [--no-fused]
-                      [--one-by-one] [--tfjs-flag F=V] [--profile] [--null-gpu]
+                      [--one-by-one] [--training-operations] [--tfjs-flag F=V] [--profile] [--null-gpu]
        npm run bench -- --pytorch SETTINGS [--pairs N] [--backend NAME]
 
 Times training steps of the 2e network (784-512-1024-128-10, relu/celu/swish/softmax, Adam, batch ${BATCH}) on
@@ -38,6 +38,10 @@ Options:
                    pass each, on tensorflow the whole step as one TensorFlow graph
   --one-by-one     on wasm and tensorflow, run the step's operations one at a time, as tfjs runs them, not
                    recorded and run together
+  --training-operations
+                   on tensorflow, update the parameters with TensorFlow's training operations
+                   (ResourceApplyAdam and its kin), as with a tfjs-node installed by npm, not the kit's
+                   update operations that setup:tensorflow builds (src/accel/optimizers.c)
   --tfjs-flag F=V  set a tfjs flag before timing, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (repeatable)
   --profile        instead, say where a step's time goes: the kernels each timed alone (on a GPU, its own
                    timestamps), what one small kernel costs, and the step's JavaScript by package and function
@@ -92,6 +96,7 @@ function parseOptions(argv: string[]) {
       epoch: { type: 'boolean', default: false },
       'no-fused': { type: 'boolean', default: false },
       'one-by-one': { type: 'boolean', default: false },
+      'training-operations': { type: 'boolean', default: false },
       'tfjs-flag': { type: 'string', multiple: true, default: [] },
       batch: { type: 'string', default: String(BATCH) },
       profile: { type: 'boolean', default: false },
@@ -150,7 +155,10 @@ export async function main(argv: string[]): Promise<number> {
   const nullGpu = values['null-gpu'];
   const withEpoch = values.epoch && !values.profile && !nullGpu;
   if (values.worker) {
-    const options = { steps, realEpoch: withEpoch, fused: !values['no-fused'], together: !values['one-by-one'], flags, batch };
+    const options = {
+      ...{ steps, realEpoch: withEpoch, flags, batch },
+      ...{ fused: !values['no-fused'], together: !values['one-by-one'], updateOperations: !values['training-operations'] },
+    };
     const backend = values.worker;
     // Progress on stderr, one line a block; the result alone on stdout.
     const onBlock = (_: number, to: number, ms: number) => console.error(`  ${backend}: ${to}/${steps} steps, ${ms.toFixed(1)} ms a step in the last block`);
@@ -168,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(withEpoch ? ['--epoch'] : []),
       ...(values['no-fused'] ? ['--no-fused'] : []),
       ...(values['one-by-one'] ? ['--one-by-one'] : []),
+      ...(values['training-operations'] ? ['--training-operations'] : []),
       ...(values.profile ? ['--profile'] : []),
       ...flags.flatMap((flag) => ['--tfjs-flag', flag]),
     ];

@@ -8,6 +8,7 @@ import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { ACTIVATIONS, EXPERIMENT_2E, HIDDEN_SIZES, selectRuns } from '../src/experiments/definitions.ts';
 import { FFNN } from '../src/nn/ffnn.ts';
 import { Adam } from '../src/optim/adam.ts';
+import { useUpdateOperations } from '../src/accel/tensorflow-ops.ts';
 import { compiled, setCompiler, useFusedKernels } from '../src/core/op.ts';
 import { type EpochMetrics, type EvaluationMetrics, evaluate, train } from '../src/training/train.ts';
 
@@ -53,6 +54,8 @@ export interface MeasureOptions {
   fused: boolean;
   /** Whether a training step's operations may run together (wasm's chains, tensorflow's graph); false: one by one. */
   together?: boolean;
+  /** On tensorflow, whether the kit's update operations update the parameters (false: TensorFlow's training operations). */
+  updateOperations?: boolean;
   flags: string[];
   /** Rows per batch (default BATCH). */
   batch?: number;
@@ -81,8 +84,15 @@ export function parseFlag(text: string): [string, boolean | number | string] {
   return [text.slice(0, at), parsed];
 }
 
-function variantOf({ fused, together = true, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'together' | 'flags' | 'batch'>): string {
-  return [...(fused ? [] : ['no fused kernels']), ...(together ? [] : ['operations one by one']), ...flags, ...(batch === BATCH ? [] : [`batch ${batch}`])].join(', ') || 'default';
+function variantOf({ fused, together = true, updateOperations = true, flags, batch = BATCH }: Pick<MeasureOptions, 'fused' | 'together' | 'updateOperations' | 'flags' | 'batch'>): string {
+  const settings = [
+    ...(fused ? [] : ['no fused kernels']),
+    ...(together ? [] : ['operations one by one']),
+    ...(updateOperations ? [] : ["TensorFlow's training operations, not the kit's update operations"]),
+    ...flags,
+    ...(batch === BATCH ? [] : [`batch ${batch}`]),
+  ];
+  return settings.join(', ') || 'default';
 }
 
 /** One training step of the 2e network with Adam on a fixed synthetic batch, as the bench and the profile time it. */
@@ -127,13 +137,14 @@ export function benchStep(batch = BATCH): BenchStep {
  */
 export async function onBackend<T>(
   backend: string,
-  { fused, together = true, flags }: Pick<MeasureOptions, 'fused' | 'together' | 'flags'>,
+  { fused, together = true, updateOperations = true, flags }: Pick<MeasureOptions, 'fused' | 'together' | 'updateOperations' | 'flags'>,
   work: (info: BackendInfo) => Promise<T>,
 ): Promise<T> {
   const info = await selectBackend(backend);
   // A copy: getFlags() is the live object that set() changes.
   const saved = { ...tf.env().getFlags() };
   useFusedKernels(fused);
+  useUpdateOperations(updateOperations);
   const compiler = together ? undefined : setCompiler(null);
   try {
     for (const flag of flags) tf.env().set(...parseFlag(flag));
@@ -141,6 +152,7 @@ export async function onBackend<T>(
   } finally {
     tf.env().setFlags(saved);
     useFusedKernels(true);
+    useUpdateOperations(true);
     if (compiler !== undefined) setCompiler(compiler);
   }
 }
@@ -213,8 +225,8 @@ export async function realEpoch({
 }
 
 /** Times one backend in this process (the CLI runs each in a child process of its own). */
-export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, together, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
-  return onBackend(backend, { fused, together, flags }, async (info): Promise<Result> => {
+export async function measure(backend: string, { steps, realEpoch: withEpoch, fused, together, updateOperations, flags, batch = BATCH, onBlock }: MeasureOptions): Promise<Result> {
+  return onBackend(backend, { fused, together, updateOperations, flags }, async (info): Promise<Result> => {
     const bench = benchStep(batch);
     await warmUp(bench);
     const kernelsPerStep = workingKernels((await tf.profile(bench.step)).kernels.map((k) => k.name));
@@ -229,7 +241,7 @@ export async function measure(backend: string, { steps, realEpoch: withEpoch, fu
     return {
       backend: info.name,
       description: info.description,
-      variant: variantOf({ fused, together, flags, batch }),
+      variant: variantOf({ fused, together, updateOperations, flags, batch }),
       steps,
       batch,
       kernelsPerStep,

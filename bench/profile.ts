@@ -192,8 +192,8 @@ export function summarizeSamples(profiles: CpuProfile[], steps: number, top = 15
 export type ProfileOptions = Omit<MeasureOptions, 'realEpoch'>;
 
 /** Profiles one backend in this process. */
-export async function profileSteps(backend: string, { steps, fused, together, flags, batch = BATCH }: ProfileOptions): Promise<StepProfile> {
-  return onBackend(backend, { fused, together, flags }, async (info): Promise<StepProfile> => {
+export async function profileSteps(backend: string, { steps, fused, together, updateOperations, flags, batch = BATCH }: ProfileOptions): Promise<StepProfile> {
+  return onBackend(backend, { fused, together, updateOperations, flags }, async (info): Promise<StepProfile> => {
     const bench = benchStep(batch);
     await warmUp(bench);
     // Each kernel alone, over three steps.

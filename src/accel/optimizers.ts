@@ -8,7 +8,7 @@ import { type Check, setFaster } from '../core/op.ts';
 import { fusable, hasFused, runFused, runKernelOutputs } from './kernels.ts';
 import { OPTIMIZER_KERNELS } from './optimizers-wasm.ts';
 import { positiveProbe, signedProbe } from './probes.ts';
-import { registerTensorflowKernel, type TensorflowCall, updateInPlace } from './tensorflow-ops.ts';
+import { hasUpdateOperations, registerTensorflowKernel, type TensorflowCall, updateInPlace } from './tensorflow-ops.ts';
 import { registerWasmKernel } from './wasm-modules.ts';
 import { registerWgslKernel, storageBuffersPerShader, type WgslKernel } from './wgsl.ts';
 
@@ -123,6 +123,10 @@ type KernelExports = Record<FusedKernel, (...args: number[]) => void>;
 
 const kernelName = (kernel: FusedKernel) => `CC6204Fused_${kernel}`;
 const pairName = (kernel: FusedKernel) => `CC6204Fused_${kernel}_pair`;
+const groupName = (kernel: FusedKernel) => `CC6204Fused_${kernel}_group`;
+
+/** The most parameters one of the kit's update operations takes on tensorflow (optimizers.c takes up to 256). */
+const MAX_GROUP = 64;
 
 /** The split point reaches the shader as a float32 constant, exact for integers up to 2^24. */
 const MAX_PAIRED_FIRST = 2 ** 24;
@@ -142,14 +146,26 @@ export const hasFusedUpdate = (kernel: FusedKernel): boolean => hasFused(kernelN
  * The fused update of several parameters with the same constants: `parameters` holds per parameter its tensors in
  * the kernel's input order (the parameter, its gradient, then its state). Returns per parameter its new tensors in
  * the kernel's output order, or null (for all of them). On webgpu two parameters share a dispatch where the device
- * allows a shader the buffers (pairedUpdate): a layer's weights and bias in one. The results are those of one kernel
- * per parameter, bit for bit.
+ * allows a shader the buffers (pairedUpdate): a layer's weights and bias in one; on tensorflow all of them share one
+ * of the kit's update operations, where setup:tensorflow built them. The results are those of one kernel per
+ * parameter, bit for bit.
  */
 export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], constants: Record<string, number>): tf.Tensor[][] | null {
   // Checked once for all: each parameter then runs unchecked, so that none is updated unless all are.
   if (!hasFusedUpdate(kernel) || !fusable(parameters.flat())) return null;
   const { inputs, outputs } = UPDATES[kernel];
   const named = (tensors: tf.Tensor[], suffix = '') => Object.fromEntries(inputs.map((name, j) => [`${name}${suffix}`, tensors[j] as tf.Tensor]));
+  if (hasUpdateOperations()) {
+    // On tensorflow, up to MAX_GROUP of them in one of the kit's update operations: its outputs name by name,
+    // parameter by parameter.
+    const results: tf.Tensor[][] = [];
+    for (let from = 0; from < parameters.length; from += MAX_GROUP) {
+      const group = parameters.slice(from, from + MAX_GROUP);
+      const all = runKernelOutputs(groupName(kernel), Object.fromEntries(group.flatMap((tensors, k) => Object.entries(named(tensors, `${k}`)))), constants);
+      results.push(...group.map((_, k) => outputs.map((__, j) => all[j * group.length + k] as tf.Tensor)));
+    }
+    return results;
+  }
   const pairs = hasFused(pairName(kernel)) && storageBuffersPerShader() >= 2 * (inputs.length + outputs.length);
   const results: tf.Tensor[][] = [];
   for (let k = 0; k < parameters.length; ) {
@@ -169,14 +185,15 @@ export function fusedUpdates(kernel: FusedKernel, parameters: tf.Tensor[][], con
 }
 
 /**
- * updateParameters in one fused kernel per parameter (or pair of them), where the backend has it; on tensorflow by a
- * training operation on the variables themselves where they can be changed in place (updateInPlace).
+ * updateParameters in one fused kernel per parameter (or pair of them), where the backend has it; on tensorflow by the
+ * kit's update operation (optimizers.c) where setup:tensorflow built it, else by a training operation on the variables
+ * themselves where they can be changed in place (updateInPlace).
  */
 function fusedUpdateParameters(optimizer: Optimizer, allParameters: ParameterToUpdate[]): void | null {
   const step = fusedStep(optimizer);
   if (!step) return null;
   const { kernel, state, constants } = step;
-  const inPlace = TENSORFLOW_UPDATES[kernel];
+  const inPlace = hasUpdateOperations() ? undefined : TENSORFLOW_UPDATES[kernel];
   const stateOf = (i: number) => state.map((perParameter) => perParameter[i] as tf.Variable);
   // Checked once for all, as fusedUpdates does: each parameter is then updated one way or the other, never twice.
   if (!hasFusedUpdate(kernel) || !fusable(allParameters.flatMap(({ p, grad, i }) => [p.value, grad, ...stateOf(i)]))) return null;
@@ -261,6 +278,19 @@ function applyAdam(call: TensorflowCall, [p, m, s]: number[], g: number, c: { lr
   const { run, scalar, bool } = call;
   const constants = [0, 0, c.lr, c.b1, c.b2, c.eps].map(scalar);
   run('ResourceApplyAdam', [p as number, m as number, s as number, ...constants, g], 0, [call.typeAttr(), bool('use_locking', false), bool('use_nesterov', nesterov)]);
+}
+
+/**
+ * An update as the kit's own TensorFlow operation (optimizers.c, built by setup:tensorflow): one pass over the
+ * parameter, its gradient and its state, bit for bit the reference formula, its outputs new tensors.
+ */
+function updateOperation(kernel: FusedKernel, call: TensorflowCall, count = 1, suffix = (_k: number) => ''): tf.Tensor[] {
+  const { inputs, outputs, constants } = UPDATES[kernel];
+  const parameters = Array.from({ length: count }, (_, k) => k);
+  // The operation takes each input name's tensors for all the parameters in turn, then the constants.
+  const handles = inputs.flatMap((name) => parameters.map((k) => call.handle(call.inputs[`${name}${suffix(k)}`] as tf.TensorInfo)));
+  const values = constants.map((name) => call.attrs[name] as number);
+  return call.results(`CC6204Update_${kernel}`, [...handles, call.floats(values)], outputs.length * count, [call.int('N', count)]);
 }
 
 const KERNEL_NAMES: Record<FusedKernel, string> = { sgd: 'SGD', momentum: 'momentum', rmsprop: 'RMSProp', adam: 'Adam' };
@@ -387,6 +417,7 @@ export function installOptimizerKernels(): void {
   }
   for (const [kernel, apply] of Object.entries(TENSORFLOW_UPDATES) as [FusedKernel, (call: TensorflowCall, slots: number[]) => void][]) {
     registerTensorflowKernel(kernelName(kernel), (call) => {
+      if (hasUpdateOperations()) return updateOperation(kernel, call);
       const slots = updatedBy(kernel).map((name, k) => {
         const slot = call.variable(k);
         call.assign(slot, call.handle(call.inputs[name] as tf.TensorInfo));
@@ -394,6 +425,11 @@ export function installOptimizerKernels(): void {
       });
       apply(call, slots);
       return slots.map(call.read);
+    });
+    // Any number of parameters, their inputs named p0, g0, …, p1, g1, …: used only with the kit's update operations.
+    registerTensorflowKernel(groupName(kernel), (call) => {
+      const count = Object.keys(call.inputs).length / UPDATES[kernel].inputs.length;
+      return updateOperation(kernel, call, count, (k) => `${k}`);
     });
   }
   setFaster(updateParameters, fusedUpdateParameters, updateCheck);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
 
 /**
  * The kit's kernels on the tensorflow backend (tfjs-node). Its kernels run TensorFlow's own operations by name, one
@@ -38,6 +39,7 @@ interface Binding {
   TF_INT32: number;
   TF_BOOL: number;
   TF_ATTR_STRING: number;
+  TF_ATTR_INT: number;
   TF_ATTR_BOOL: number;
   TF_ATTR_TYPE: number;
   TF_ATTR_SHAPE: number;
@@ -61,6 +63,8 @@ export interface TensorflowCall {
   scalar: (value: number) => number;
   /** The handle of an int32 tensor (an axis, paddings), freed when the kernel returns. */
   ints: (values: number[], shape: number[]) => number;
+  /** The handle of a float32 vector, freed when the kernel returns. */
+  floats: (values: number[]) => number;
   /** A scratch resource variable (one per slot, made once): what TensorFlow's training operations update in place. */
   variable: (slot: number) => number;
   /**
@@ -72,12 +76,16 @@ export interface TensorflowCall {
   read: (variable: number) => tf.Tensor;
   /** Runs a one-output TensorFlow operation (attribute T = float32 unless `attrs` says otherwise): its output as a tensor. */
   result: (op: string, inputs: number[], attrs?: Attr[]) => tf.Tensor;
+  /** Runs a TensorFlow operation of `outputs` outputs with the attributes given: its outputs as tensors. */
+  results: (op: string, inputs: number[], outputs: number, attrs: Attr[]) => tf.Tensor[];
   /** The same, for a value the kernel uses and does not return: its handle, freed when the kernel returns. */
   temp: (op: string, inputs: number[], attrs?: Attr[]) => number;
   /** Frees a handle now: one from `run` that nothing returns, so that a variable given its value holds it alone. */
   free: (handle: number) => void;
   /** A boolean attribute. */
   bool: (name: string, value: boolean) => Attr;
+  /** An integer attribute. */
+  int: (name: string, value: number) => Attr;
   /** The attribute T = float32, which most operations take. */
   typeAttr: () => Attr;
   /** A type attribute: `name` = `dtype`. */
@@ -87,6 +95,46 @@ export interface TensorflowCall {
 }
 
 const variables: number[] = [];
+
+/** Whether the kit's update operations (optimizers.c) are registered with TensorFlow, and whether they are used. */
+let updateOperations: { loaded: boolean; on: boolean } = { loaded: false, on: true };
+
+/**
+ * Loads the kit's update operations (optimizers.c as an addon) into the TensorFlow that tfjs-node just loaded, and
+ * checks that one runs: whether they are there now. A file that is missing, does not load, or whose operation does
+ * not run leaves TensorFlow's training operations to update the parameters, as with a tfjs-node installed by npm.
+ */
+export function loadUpdateOperations(file: string): boolean {
+  if (updateOperations.loaded) return true;
+  if (!existsSync(file) || tf.getBackend() !== 'tensorflow') return false;
+  try {
+    process.dlopen({ exports: {} }, file);
+    // p − 1·g with keep 1: 3 − 1 = 2.
+    const out = tf.tidy(() => {
+      const backend = tf.backend() as unknown as TensorflowBackend;
+      const [p, g] = [tf.tensor1d([3]), tf.tensor1d([1])];
+      const { call, release } = makeCall(backend, {}, {});
+      try {
+        const result = call.run('CC6204Update_sgd', [call.handle(p), call.handle(g), call.floats([1, 1])], 1, [call.int('N', 1)]);
+        return backend.createOutputTensor(result[0] as OutputMetadata).dataSync()[0] as number;
+      } finally {
+        release();
+      }
+    });
+    updateOperations = { ...updateOperations, loaded: out === 2 };
+  } catch {
+    // An addon built for another TensorFlow or CPU: the training operations stay.
+  }
+  return updateOperations.loaded;
+}
+
+/** Whether the parameters' updates run as the kit's update operations (loadUpdateOperations) on tensorflow. */
+export const hasUpdateOperations = (): boolean => updateOperations.loaded && updateOperations.on && tf.getBackend() === 'tensorflow';
+
+/** Turns the kit's update operations off (TensorFlow's training operations then update) or back on: for tests and the bench. */
+export function useUpdateOperations(on: boolean): void {
+  updateOperations = { ...updateOperations, on };
+}
 
 /** A kernel's call over `inputs` and `attrs`, and `release`, which frees the handles it made and does not return. */
 function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, attrs: Record<string, number>): { call: TensorflowCall; release: () => void } {
@@ -111,6 +159,11 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
       temps.push(id);
       return id;
     },
+    floats: (values) => {
+      const id = binding.createTensor([values.length], binding.TF_FLOAT, Float32Array.from(values));
+      temps.push(id);
+      return id;
+    },
     variable: (slot) => {
       variables[slot] ??= (run('VarHandleOp', [], 1, [
         { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
@@ -126,6 +179,7 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
     },
     read: (variable) => tfBackend.createOutputTensor(run('ReadVariableOp', [variable], 1, [float])[0] as OutputMetadata),
     result: (op, ids, opAttrs = [typeAttr]) => tfBackend.createOutputTensor(run(op, ids, 1, opAttrs)[0] as OutputMetadata),
+    results: (op, ids, outputs, opAttrs) => run(op, ids, outputs, opAttrs).map((meta) => tfBackend.createOutputTensor(meta)),
     temp: (op, ids, opAttrs = [typeAttr]) => {
       const { id } = run(op, ids, 1, opAttrs)[0] as OutputMetadata;
       temps.push(id);
@@ -133,6 +187,7 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
     },
     free: (handle) => binding.deleteTensor(handle),
     bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
+    int: (name, value) => ({ name, type: binding.TF_ATTR_INT, value }),
     typeAttr: () => typeAttr,
     typeOf: (name, dtype) => ({ name, type: binding.TF_ATTR_TYPE, value: { float32: binding.TF_FLOAT, int32: binding.TF_INT32, bool: binding.TF_BOOL }[dtype] }),
     dtypeAttr: () => float,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { installFastPaths, installFasterPrimitives } from '../accel/index.ts';
+import { loadUpdateOperations } from '../accel/tensorflow-ops.ts';
 import { UsageError } from '../core/cli.ts';
 import { loadTfjsNode, TFJS_NODE_PLACES } from './tensorflow.ts';
 import { hasGpuDeviceNode, installWebGpu, trapDeviceErrors } from './webgpu.ts';
@@ -27,6 +28,8 @@ interface Candidate {
   register(automatic: boolean): Promise<string>;
   /** Runs once the backend has initialised or failed to (and before any other code sees it). */
   settle?(before: ProcessHandlers): void;
+  /** Runs once the backend is ready: what it adds to it, and the line that describes it then. */
+  ready?(description: string): string;
 }
 
 type ProcessHandlers = { uncaughtException: NodeJS.UncaughtExceptionListener[]; unhandledRejection: NodeJS.UnhandledRejectionListener[] };
@@ -49,19 +52,23 @@ function dropEmscriptenExceptionHandlers(before: ProcessHandlers): void {
   }
 }
 
-/** Loads the first of tfjs-node's packages that loads; its name, or an Error with each one's reason. */
-async function loadFirstTfjsNode(places: readonly { name: string; from: string }[]): Promise<string> {
+/** Loads the first of tfjs-node's packages that loads; its place, or an Error with each one's reason. */
+async function loadFirstTfjsNode<Place extends { name: string; from: string }>(places: readonly Place[]): Promise<Place> {
   const reasons: string[] = [];
-  for (const { name, from } of places) {
+  for (const place of places) {
+    const { name, from } = place;
     try {
       await loadTfjsNode(name, from);
-      return name;
+      return place;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') reasons.push(`${name}: ${firstLine(error)}`);
     }
   }
   throw new Error(reasons.length > 0 ? reasons.join('; ') : 'tfjs-node is not installed: npm run setup:tensorflow builds it here');
 }
+
+/** The file of the kit's update operations for the tfjs-node that loaded, if it has one. */
+let updateOperations: string | undefined;
 
 const CANDIDATES: Record<BackendName, Candidate> = {
   tensorflow: {
@@ -71,11 +78,14 @@ const CANDIDATES: Record<BackendName, Candidate> = {
       const loaded = await loadFirstTfjsNode(TFJS_NODE_PLACES);
       // tfjs-node registers with its own copy of tfjs-core when the versions differ, which would leave ours without it.
       if (tf.findBackendFactory('tensorflow') === null) {
-        throw new Error(`${loaded} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);
+        throw new Error(`${loaded.name} loaded but registered with another copy of @tensorflow/tfjs-core (version mismatch)`);
       }
       installFasterPrimitives('tensorflow');
-      return `tensorflow (native TensorFlow through ${loaded})`;
+      updateOperations = loaded.updateOperations;
+      return `tensorflow (native TensorFlow through ${loaded.name})`;
     },
+    // The kit's update operations, where setup:tensorflow built them beside the tfjs-node that loaded.
+    ready: (description) => (updateOperations && loadUpdateOperations(updateOperations) ? `${description}, with the kit's update operations` : description),
   },
   webgpu: {
     async register(automatic) {
@@ -139,7 +149,7 @@ async function tryBackend(
     CANDIDATES[name].settle?.(before);
     if (!initialised) return { ok: false, reason: 'it failed to initialise' };
     await tf.ready();
-    return { ok: true, description };
+    return { ok: true, description: CANDIDATES[name].ready?.(description) ?? description };
   } catch (error) {
     return { ok: false, reason: firstLine(error) };
   }

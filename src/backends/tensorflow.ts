@@ -19,13 +19,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  */
 export const SETUP_FOLDER = fileURLToPath(new URL('../../.tensorflow/', import.meta.url));
 
+/** The addon of src/accel/optimizers.c, the kit's update operations, that setup:tensorflow builds into its folder. */
+export const UPDATE_OPERATIONS_FILE = 'optimizers.node';
+
 /** Where the tensorflow backend's packages are looked for, in this order: each a package name and where it is resolved from. */
-export const TFJS_NODE_PLACES: readonly { name: string; from: string }[] = [
+export const TFJS_NODE_PLACES: readonly { name: string; from: string; updateOperations?: string }[] = [
   // Installed by npm (with internet: the optional dependency, or npm install @tensorflow/tfjs-node).
   { name: '@tensorflow/tfjs-node-gpu', from: import.meta.url },
   { name: '@tensorflow/tfjs-node', from: import.meta.url },
-  // Built by npm run setup:tensorflow.
-  { name: '@tensorflow/tfjs-node', from: pathToFileURL(join(SETUP_FOLDER, 'package.json')).href },
+  // Built by npm run setup:tensorflow, with the kit's update operations (src/accel/optimizers.c) beside it.
+  { name: '@tensorflow/tfjs-node', from: pathToFileURL(join(SETUP_FOLDER, 'package.json')).href, updateOperations: join(SETUP_FOLDER, UPDATE_OPERATIONS_FILE) },
 ];
 
 /** The part of tfjs-node's package.json the loader reads: its name, and where node-pre-gyp builds its native binding. */

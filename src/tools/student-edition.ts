@@ -37,6 +37,8 @@ export const LEFT_OUT: readonly { path: string; why: string }[] = [
   { path: 'src/accel/optimizers.ts', why: 'the optimizer updates as kernels (1a, 2b, 2c, 2d)' },
   { path: 'src/accel/optimizers.wat', why: 'the same in WebAssembly' },
   { path: 'src/accel/optimizers-wasm.ts', why: 'its compiled binaries' },
+  { path: 'src/accel/optimizers.c', why: 'the same as TensorFlow operations' },
+  { path: 'src/accel/optimizers-loops.h', why: 'their loops' },
   { path: 'src/accel/dropout.ts', why: 'inverted dropout as a kernel (1b)' },
   { path: 'src/accel/masks.wat', why: 'dropout masks in WebAssembly (1b)' },
   { path: 'src/accel/masks-wasm.ts', why: 'their compiled binaries' },

@@ -14,7 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMain, parseCommandLine, reportFailure, runCommand, UsageError } from '../core/cli.ts';
 import { kitError } from '../core/errors.ts';
-import { SETUP_FOLDER } from '../backends/tensorflow.ts';
+import { SETUP_FOLDER, UPDATE_OPERATIONS_FILE } from '../backends/tensorflow.ts';
 
 const TFJS_NODE_VERSION = '4.22.0';
 
@@ -22,7 +22,9 @@ export const HELP = `Usage: npm run setup:tensorflow [-- --wheel FILE|FOLDER]
 
 Makes the tensorflow backend work on a machine without internet: installs @tensorflow/tfjs-node
 (${TFJS_NODE_VERSION}, without its download step) into .tensorflow/ and builds its binding against the TensorFlow C
-library of a tensorflow-cpu wheel (about a minute and 800 MB). The wheel comes from --wheel, else
+library of a tensorflow-cpu wheel (about a minute and 800 MB), and beside it the kit's optimizer updates as
+TensorFlow operations (src/accel/optimizers.c, with the C compiler that builds the binding: cc, or CC). The wheel
+comes from --wheel, else
 CC6204_TENSORFLOW_WHEEL, else the machine's Python index (pip download tensorflow-cpu). Then --backend tensorflow
 works, and the automatic choice takes it; npm ci leaves it as it is. To undo it, remove .tensorflow/.
 
@@ -136,6 +138,34 @@ function install(folder: string, from: string, log: (line: string) => void): voi
   };
   // Its prebuilt binary download fails at once without internet; then node-gyp builds from source.
   run("Building tfjs-node's binding", process.execPath, ['scripts/install.js', 'cpu'], { cwd: packageDir, env });
+  buildUpdateOperations(folder, packageDir, log);
+}
+
+/**
+ * Builds src/accel/optimizers.c into `folder` as an addon linked to the TensorFlow of the tfjs-node in `packageDir`
+ * (found relative to the addon, so that the folder can be renamed). Where it does not build, the backend works
+ * without it: TensorFlow's training operations update the parameters, a few times slower.
+ */
+function buildUpdateOperations(folder: string, packageDir: string, log: (line: string) => void): void {
+  const source = join(ROOT, 'src', 'accel', 'optimizers.c');
+  // The student edition has none: its optimizers are the formulas the student writes.
+  if (!existsSync(source)) return;
+  const lib = join(packageDir, 'deps', 'lib');
+  const origin = process.platform === 'darwin' ? '@loader_path' : '$ORIGIN';
+  const args = [
+    // The formula's float32 operations as written: no fused multiply-adds; errno is not set, so loops vectorize.
+    ...['-O3', '-ffp-contract=off', '-fno-math-errno', '-fPIC', '-shared', '-Wall'],
+    ...['-o', join(folder, UPDATE_OPERATIONS_FILE), source],
+    ...['-L', lib, '-ltensorflow_framework', `-Wl,-rpath,${origin}/${relative(folder, lib)}`, '-lpthread'],
+  ];
+  const compiler = process.env.CC?.trim() || 'cc';
+  log(`Building the kit's update operations (${compiler} src/accel/optimizers.c)...`);
+  try {
+    if (process.platform === 'win32') throw new SetupError('not built on Windows');
+    run("Building the kit's update operations", compiler, args);
+  } catch (failure) {
+    log(`${(failure as Error).message}; TensorFlow's training operations will update the parameters instead.`);
+  }
 }
 
 /** Runs `script`, an ES module, in a Node.js process of its own in the kit's folder; its output. */

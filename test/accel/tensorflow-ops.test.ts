@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fusedActivationGrad } from '../../src/accel/activations.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
-import { updateInPlace } from '../../src/accel/tensorflow-ops.ts';
+import { hasUpdateOperations, updateInPlace, useUpdateOperations } from '../../src/accel/tensorflow-ops.ts';
+import { SETUP_FOLDER, TFJS_NODE_PLACES, UPDATE_OPERATIONS_FILE } from '../../src/backends/tensorflow.ts';
 import { ACTIVATIONS } from '../../src/nn/activations.ts';
 import { linear } from '../../src/nn/linear.ts';
 import { Parameter } from '../../src/nn/parameter.ts';
@@ -23,31 +25,176 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
   beforeAll(() => useBackend('tensorflow'));
   afterEach(() => useFusedKernels(true));
 
-  const trainingOperation: Record<string, string | null> = {
+  const kernelOf: Record<string, string> = {
     'SGD with weight decay': 'CC6204Fused_sgd',
     'SGD, plain': 'CC6204Fused_sgd',
     'SGD with momentum and weight decay': 'CC6204Fused_momentum',
     RMSProp: 'CC6204Fused_rmsprop',
     Adam: 'CC6204Fused_adam',
   };
-  for (const [name, make] of Object.entries(OPTIMIZERS)) {
-    const kernel = trainingOperation[name];
-    it(`${name}: ${kernel ? "TensorFlow's training operation, on the variables in place or as a kernel per parameter" : 'the reference formula'}, agreeing with the operation-by-operation result to float32 rounding`, async () => {
-      const fast = await afterSteps(make, true);
-      const reference = await afterSteps(make, false);
-      if (kernel) {
+
+  it("has the kit's update operations where the tfjs-node is the one setup:tensorflow built", () => {
+    // CI's is; one installed by npm has none. A setup made before the operations existed is made again.
+    const fromNpm = TFJS_NODE_PLACES.slice(0, 2).some(({ name, from }) => {
+      try {
+        return Boolean(createRequire(from).resolve(name));
+      } catch {
+        return false;
+      }
+    });
+    if (!fromNpm) expect(existsSync(join(SETUP_FOLDER, UPDATE_OPERATIONS_FILE)), 'npm run setup:tensorflow builds them').toBe(true);
+    expect(hasUpdateOperations()).toBe(!fromNpm);
+  });
+
+  describe.runIf(existsSync(join(SETUP_FOLDER, UPDATE_OPERATIONS_FILE)))("the kit's update operations (optimizers.c)", () => {
+    for (const [name, make] of Object.entries(OPTIMIZERS)) {
+      const kernel = kernelOf[name]!;
+      it(`${name}: one operation a step for all the parameters, bit for bit the operation-by-operation result`, async () => {
+        const fast = await afterSteps(make, true);
+        const reference = await afterSteps(make, false);
+        expect(fast.kernels).toEqual(new Array<string>(grads.length).fill(`${kernel}_group`));
+        expect(reference.kernels.length).toBeGreaterThan(grads.length * SHAPES.length);
+        fast.values.forEach((v, i) => expect(Array.from(v), `parameter ${i}`).toEqual(Array.from(reference.values[i]!)));
+      });
+    }
+
+    it('a parameter large enough to be split between threads comes out bit for bit the same', async () => {
+      const data = normals(45);
+      const [initial, gradient] = [data.matrix(301, 300, 1), data.matrix(301, 300, 0.5)];
+      const stepped = async (fused: boolean) => {
+        useFusedKernels(fused);
+        const p = new Parameter('large', tf.tensor2d(initial));
+        const adam = new Adam([p]);
+        for (let k = 0; k < 3; k++) {
+          p.setGrad(tf.tensor2d(gradient));
+          adam.step();
+        }
+        const result = await values(p.value);
+        adam.dispose();
+        p.dispose();
+        return result;
+      };
+      const [fast, reference] = [await stepped(true), await stepped(false)];
+      expect(fast.some((v, i) => v !== initial[Math.floor(i / 300)]![i % 300])).toBe(true);
+      expect(fast).toEqual(reference);
+    });
+
+    // The vectors of every width this CPU has, each in a process of its own (the addon reads the width once).
+    it.each(['8', '1'])('with vectors of %s floats, every optimizer bit for bit the operation-by-operation result', (lanes) => {
+      const script = `
+import * as tf from '@tensorflow/tfjs-core';
+const { selectBackend } = await import(${JSON.stringify(new URL('../../src/backends/select.ts', import.meta.url).href)});
+const { afterSteps, OPTIMIZERS } = await import(${JSON.stringify(new URL('./optimizer-steps.ts', import.meta.url).href)});
+const { Adam } = await import(${JSON.stringify(new URL('../../src/optim/adam.ts', import.meta.url).href)});
+const { Parameter } = await import(${JSON.stringify(new URL('../../src/nn/parameter.ts', import.meta.url).href)});
+const { useFusedKernels } = await import(${JSON.stringify(new URL('../../src/core/op.ts', import.meta.url).href)});
+await selectBackend('tensorflow');
+const differ = [];
+const bits = (values) => values.map((v) => Array.from(new Uint32Array(Float32Array.from(v).buffer)).join());
+for (const [name, make] of Object.entries(OPTIMIZERS)) {
+  const [fast, reference] = [await afterSteps(make, true), await afterSteps(make, false)];
+  if (fast.kernels.length === 0 || bits(fast.values).join() !== bits(reference.values).join()) differ.push(name);
+}
+// A parameter split between threads, its shares ending on vectors.
+const stepped = async (fused) => {
+  useFusedKernels(fused);
+  const p = new Parameter('large', tf.tensor2d(Float32Array.from({ length: 301 * 300 }, (_, i) => Math.sin(i)), [301, 300]));
+  const adam = new Adam([p]);
+  for (let k = 0; k < 3; k++) { p.setGrad(tf.tensor2d(Float32Array.from({ length: 301 * 300 }, (_, i) => Math.cos(i * k)), [301, 300])); adam.step(); }
+  return Array.from(await p.value.data());
+};
+if (bits([await stepped(true)]).join() !== bits([await stepped(false)]).join()) differ.push('a large Adam parameter');
+console.log(JSON.stringify(differ));
+`;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        env: { ...process.env, CC6204_UPDATE_LANES: lanes },
+      });
+      expect(child.status, child.stderr.slice(-2000)).toBe(0);
+      expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual([]);
+    }, 150_000);
+
+    it('an operation given tensors of other sizes fails saying which, and changes nothing', async () => {
+      const [p, g, m, s] = [[6, 10], [5], [6, 10], [6, 10]].map((shape) => tf.ones(shape)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const constants = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
+      const count = tf.memory().numTensors;
+      expect(() => fusedUpdate('adam', { p, g, m, s }, constants)).toThrow('g of parameter 0 has 5 elements, its p 60');
+      expect(tf.memory().numTensors).toBe(count);
+      expect(await values(p)).toEqual(new Array<number>(60).fill(1));
+      tf.dispose([p, g, m, s]);
+    });
+  });
+
+  describe("TensorFlow's training operations, where the kit's are not there", () => {
+    beforeAll(() => useUpdateOperations(false));
+    afterAll(() => useUpdateOperations(true));
+
+    for (const [name, make] of Object.entries(OPTIMIZERS)) {
+      const kernel = kernelOf[name]!;
+      it(`${name}: on the variables in place or as a kernel per parameter, agreeing with the operation-by-operation result to float32 rounding`, async () => {
+        const fast = await afterSteps(make, true);
+        const reference = await afterSteps(make, false);
         // The first step as kernels: each parameter's variable shares its memory with the tensor it was made from,
         // which the test keeps. Then in place: no kernel.
         expect(fast.kernels).toEqual(new Array<string>(SHAPES.length).fill(kernel));
         expect(reference.kernels.length).toBeGreaterThan(grads.length * SHAPES.length);
-      } else {
-        expect(fast.kernels).toEqual(reference.kernels);
-      }
-      fast.values.forEach((v, i) => expect(relativeError(v, reference.values[i]!), `parameter ${i}`).toBeLessThan(1e-6));
-    });
-  }
+        fast.values.forEach((v, i) => expect(relativeError(v, reference.values[i]!), `parameter ${i}`).toBeLessThan(1e-6));
+      });
+    }
 
-  it('an update leaves its inputs as they were, though TensorFlow updates its variables in place', async () => {
+    it('Adam updates a variable in place only where no other tensor shares its memory', async () => {
+      const data = normals(44);
+      const made = tf.tensor2d(data.matrix(6, 10, 1));
+      const shared = new Parameter('shared', made);
+      const own = new Parameter('own', tf.tensor2d(data.matrix(6, 10, 1)).clone());
+      const clone = tf.clone(own.value);
+      const [madeBefore, cloneBefore] = [await values(made), await values(clone)];
+      const adam = new Adam([shared, own]);
+      const gradient = tf.tensor2d(data.matrix(6, 10, 0.5));
+      const step = async () => {
+        [shared, own].forEach((p) => p.setGrad(gradient.clone()));
+        return (await tf.profile(() => adam.step())).kernels.map((k) => k.name);
+      };
+      // Both share their memory at first (with `made` and `clone`): two kernels, and those tensors as they were.
+      expect(await step()).toEqual(['CC6204Fused_adam', 'CC6204Fused_adam']);
+      expect(await values(made)).toEqual(madeBefore);
+      expect(await values(clone)).toEqual(cloneBefore);
+      expect(await values(own.value)).not.toEqual(cloneBefore);
+      // Then each variable holds its memory alone: in place, no kernel, the tensor count flat.
+      const before = tf.memory().numTensors;
+      const ownBefore = await values(own.value);
+      expect(await step()).toEqual([]);
+      expect(await values(own.value)).not.toEqual(ownBefore);
+      expect(tf.memory().numTensors).toBe(before);
+      adam.dispose();
+      tf.dispose([made, clone, gradient]);
+      [shared, own].forEach((p) => p.dispose());
+    });
+
+    it('updateInPlace declines a variable given twice, one not float32 and one given as an input too, and leaves them as they were', async () => {
+      // Made in a tidy: each variable is then the one tensor on its memory.
+      const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3])));
+      const ints = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3], 'int32')));
+      const g = tf.tensor1d([0.5, 0.5, 0.5]);
+      let applied = 0;
+      const count = () => void (applied += 1);
+      expect(updateInPlace([v, v], { g }, {}, count)).toBe(false);
+      expect(updateInPlace([ints], { g }, {}, count)).toBe(false);
+      expect(updateInPlace([v], { g: v }, {}, count)).toBe(false);
+      expect(applied).toBe(0);
+      expect(await values(v)).toEqual([1, 2, 3]);
+      expect(await values(ints)).toEqual([1, 2, 3]);
+      // Where apply fails, the variable stays readable, with its value.
+      expect(() => updateInPlace([v], { g }, {}, () => { throw new Error('apply failed'); })).toThrow('apply failed');
+      expect(await values(v)).toEqual([1, 2, 3]);
+      tf.dispose([v, ints, g]);
+    });
+  });
+
+  for (const [kit, by] of [[true, "the kit's update operation"], [false, "TensorFlow's training operation"]] as const) it(`an update by ${by} leaves its inputs as they were`, async () => {
+    useUpdateOperations(kit);
     const data = normals(41);
     const [p, g, m, s] = [1, 0.5, 0.1, 0.2].map((scale) => tf.tensor(data.matrix(1, 60, scale)[0]!.map(Math.abs), [6, 10])) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const before = await Promise.all([p, g, m, s].map(values));
@@ -64,54 +211,7 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
       expect(sOut![i]).toBeCloseTo(s1, 6);
       expect(pOut![i]).toBeCloseTo(p0 - (0.01 / (Math.sqrt(s1 / 0.001) + 1e-8)) * (m1 / 0.1), 6);
     });
-  });
-
-  it('Adam updates a variable in place only where no other tensor shares its memory', async () => {
-    const data = normals(44);
-    const made = tf.tensor2d(data.matrix(6, 10, 1));
-    const shared = new Parameter('shared', made);
-    const own = new Parameter('own', tf.tensor2d(data.matrix(6, 10, 1)).clone());
-    const clone = tf.clone(own.value);
-    const [madeBefore, cloneBefore] = [await values(made), await values(clone)];
-    const adam = new Adam([shared, own]);
-    const gradient = tf.tensor2d(data.matrix(6, 10, 0.5));
-    const step = async () => {
-      [shared, own].forEach((p) => p.setGrad(gradient.clone()));
-      return (await tf.profile(() => adam.step())).kernels.map((k) => k.name);
-    };
-    // Both share their memory at first (with `made` and `clone`): two kernels, and those tensors as they were.
-    expect(await step()).toEqual(['CC6204Fused_adam', 'CC6204Fused_adam']);
-    expect(await values(made)).toEqual(madeBefore);
-    expect(await values(clone)).toEqual(cloneBefore);
-    expect(await values(own.value)).not.toEqual(cloneBefore);
-    // Then each variable holds its memory alone: in place, no kernel, the tensor count flat.
-    const before = tf.memory().numTensors;
-    const ownBefore = await values(own.value);
-    expect(await step()).toEqual([]);
-    expect(await values(own.value)).not.toEqual(ownBefore);
-    expect(tf.memory().numTensors).toBe(before);
-    adam.dispose();
-    tf.dispose([made, clone, gradient]);
-    [shared, own].forEach((p) => p.dispose());
-  });
-
-  it('updateInPlace declines a variable given twice, one not float32 and one given as an input too, and leaves them as they were', async () => {
-    // Made in a tidy: each variable is then the one tensor on its memory.
-    const v = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3])));
-    const ints = tf.tidy(() => tf.variable(tf.tensor1d([1, 2, 3], 'int32')));
-    const g = tf.tensor1d([0.5, 0.5, 0.5]);
-    let applied = 0;
-    const count = () => void (applied += 1);
-    expect(updateInPlace([v, v], { g }, {}, count)).toBe(false);
-    expect(updateInPlace([ints], { g }, {}, count)).toBe(false);
-    expect(updateInPlace([v], { g: v }, {}, count)).toBe(false);
-    expect(applied).toBe(0);
-    expect(await values(v)).toEqual([1, 2, 3]);
-    expect(await values(ints)).toEqual([1, 2, 3]);
-    // Where apply fails, the variable stays readable, with its value.
-    expect(() => updateInPlace([v], { g }, {}, () => { throw new Error('apply failed'); })).toThrow('apply failed');
-    expect(await values(v)).toEqual([1, 2, 3]);
-    tf.dispose([v, ints, g]);
+    useUpdateOperations(true);
   });
 
   it('Adam over many steps keeps the tensor count flat', () => {
