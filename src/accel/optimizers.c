@@ -128,7 +128,11 @@ static int widest(void) {
   width = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
 #endif
   const char *lanes = getenv("CC6204_UPDATE_LANES");
-  int most = lanes == NULL ? 2 : atoi(lanes) >= 16 ? 2 : atoi(lanes) >= 8 ? 1 : 0;
+  char *end = NULL;
+  long asked = lanes == NULL || *lanes == '\0' ? 16 : strtol(lanes, &end, 10);
+  /* Not a number: as if unset. */
+  if (end != NULL && *end != '\0') asked = 16;
+  int most = asked >= 16 ? 2 : asked >= 8 ? 1 : 0;
   return width < most ? width : most;
 }
 
@@ -152,24 +156,36 @@ typedef struct {
   int64_t from, to;
 } Share;
 
-/* Elements [from, to) of one parameter: whole vectors where its outputs are aligned for them, then one at a time. */
+/* Elements [from, to) of one parameter: one at a time up to where its outputs are aligned for whole vectors (each
+   output is, at the same element, since TensorFlow aligns every tensor's start), then whole vectors, then one at a
+   time again for what does not fill one. */
 static void runPart(const Share *share, const Parameter *parameter, int64_t from, int64_t to) {
   const Update *update = share->update;
   const float *in[MAX_TENSORS];
   float *out[MAX_TENSORS];
-  int width = share->width, lanes = WIDTHS[width], aligned = 1;
-  for (int j = 0; j < update->inputs; j++) in[j] = parameter->in[j] + from;
-  for (int j = 0; j < update->outputs; j++) {
-    out[j] = parameter->out[j] + from;
-    aligned &= ((uintptr_t)out[j] % (lanes * sizeof(float))) == 0;
+  const int width = share->width, lanes = WIDTHS[width];
+  const uintptr_t bytes = (uintptr_t)lanes * sizeof(float);
+  for (int64_t at = from; at < to;) {
+    for (int j = 0; j < update->inputs; j++) in[j] = parameter->in[j] + at;
+    int aligned = 1;
+    for (int j = 0; j < update->outputs; j++) {
+      out[j] = parameter->out[j] + at;
+      aligned &= (uintptr_t)out[j] % bytes == 0;
+    }
+    int64_t n = to - at;
+    if (width > 0 && aligned && n >= lanes) {
+      n = n / lanes * lanes;
+      update->loops[width](in, out, n, share->c);
+    } else {
+      /* Up to the next aligned element, or to the end where the outputs never align alike. */
+      int64_t head = aligned || width == 0 ? n : (int64_t)((bytes - (uintptr_t)out[0] % bytes) % bytes / sizeof(float));
+      int alike = 1;
+      for (int j = 1; j < update->outputs; j++) alike &= (uintptr_t)out[j] % bytes == (uintptr_t)out[0] % bytes;
+      n = head > 0 && head < n && alike ? head : n;
+      update->loops[0](in, out, n, share->c);
+    }
+    at += n;
   }
-  int64_t n = to - from, vectors = aligned ? n / lanes * lanes : 0;
-  if (vectors > 0) {
-    update->loops[width](in, out, vectors, share->c);
-    for (int j = 0; j < update->inputs; j++) in[j] += vectors;
-    for (int j = 0; j < update->outputs; j++) out[j] += vectors;
-  }
-  if (n > vectors) update->loops[0](in, out, n - vectors, share->c);
 }
 
 static void *runShare(void *argument) {
@@ -204,7 +220,7 @@ static void runUpdate(Share whole) {
   int running[MAX_THREADS] = {0};
   for (int k = 0; k < threads; k++) {
     shares[k] = whole;
-    /* Shares end on multiples of 16 elements, so that a vector's alignment is the same in every share. */
+    /* Shares end on multiples of 16 elements of the parameters laid end to end; runPart aligns each part itself. */
     shares[k].from = k == 0 ? 0 : shares[k - 1].to;
     shares[k].to = k == threads - 1 ? n : (n * (k + 1) / threads) & ~(int64_t)15;
   }
@@ -244,7 +260,12 @@ static void compute(const Update *update, TF_OpKernelContext *context) {
   TF_Tensor *held[(MAX_TENSORS + MAX_TENSORS) * MAX_PARAMETERS + 1] = {NULL};
   Parameter parameters[MAX_PARAMETERS];
   int64_t total = 0;
-  if (n > MAX_PARAMETERS) FAIL(status, "%s takes at most %d parameters at once, got %d", update->name, MAX_PARAMETERS, n);
+  if (n > MAX_PARAMETERS) {
+    FAIL(status, "%s takes at most %d parameters at once, got %d", update->name, MAX_PARAMETERS, n);
+    TF_OpKernelContext_Failure(context, status);
+    TF_DeleteStatus(status);
+    return;
+  }
   for (int i = 0; i < count && TF_GetCode(status) == TF_OK; i++) TF_GetInput(context, i, &held[i], status);
   const TF_Tensor *c = held[count - 1];
   if (TF_GetCode(status) == TF_OK && TF_TensorElementCount(c) != update->constants) {

@@ -58,24 +58,28 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
       });
     }
 
-    it('a parameter large enough to be split between threads comes out bit for bit the same', async () => {
+    it('parameters large enough to be split between threads, at an element no vector starts at, come out bit for bit the same', async () => {
       const data = normals(45);
-      const [initial, gradient] = [data.matrix(301, 300, 1), data.matrix(301, 300, 0.5)];
+      // 17 elements first: the threads' shares of the parameters laid end to end then start inside the second one
+      // at an element whose address no vector store may start at, so each part runs one at a time up to one.
+      const shapes = [[17], [301, 300]];
+      const initial = shapes.map((shape) => data.matrix(1, shape.reduce((a, b) => a * b, 1), 1)[0]!);
+      const gradient = shapes.map((shape) => data.matrix(1, shape.reduce((a, b) => a * b, 1), 0.5)[0]!);
       const stepped = async (fused: boolean) => {
         useFusedKernels(fused);
-        const p = new Parameter('large', tf.tensor2d(initial));
-        const adam = new Adam([p]);
-        for (let k = 0; k < 3; k++) {
-          p.setGrad(tf.tensor2d(gradient));
+        const params = shapes.map((shape, k) => new Parameter(`large ${k}`, tf.tensor(initial[k]!, shape)));
+        const adam = new Adam(params);
+        for (let step = 0; step < 3; step++) {
+          params.forEach((p, k) => p.setGrad(tf.tensor(gradient[k]!, shapes[k])));
           adam.step();
         }
-        const result = await values(p.value);
+        const result = await Promise.all(params.map((p) => values(p.value)));
         adam.dispose();
-        p.dispose();
+        params.forEach((p) => p.dispose());
         return result;
       };
       const [fast, reference] = [await stepped(true), await stepped(false)];
-      expect(fast.some((v, i) => v !== initial[Math.floor(i / 300)]![i % 300])).toBe(true);
+      expect(fast[1]!.some((v, i) => v !== initial[1]![i])).toBe(true);
       expect(fast).toEqual(reference);
     });
 
@@ -95,15 +99,19 @@ for (const [name, make] of Object.entries(OPTIMIZERS)) {
   const [fast, reference] = [await afterSteps(make, true), await afterSteps(make, false)];
   if (fast.kernels.length === 0 || bits(fast.values).join() !== bits(reference.values).join()) differ.push(name);
 }
-// A parameter split between threads, its shares ending on vectors.
+// Parameters split between threads, a share starting at an element no vector starts at.
 const stepped = async (fused) => {
   useFusedKernels(fused);
-  const p = new Parameter('large', tf.tensor2d(Float32Array.from({ length: 301 * 300 }, (_, i) => Math.sin(i)), [301, 300]));
-  const adam = new Adam([p]);
-  for (let k = 0; k < 3; k++) { p.setGrad(tf.tensor2d(Float32Array.from({ length: 301 * 300 }, (_, i) => Math.cos(i * k)), [301, 300])); adam.step(); }
-  return Array.from(await p.value.data());
+  const sizes = [17, 301 * 300];
+  const params = sizes.map((n, j) => new Parameter('large ' + j, tf.tensor1d(Float32Array.from({ length: n }, (_, i) => Math.sin(i + j)))));
+  const adam = new Adam(params);
+  for (let k = 0; k < 3; k++) {
+    params.forEach((p, j) => p.setGrad(tf.tensor1d(Float32Array.from({ length: sizes[j] }, (_, i) => Math.cos(i * k + j)))));
+    adam.step();
+  }
+  return Promise.all(params.map(async (p) => Array.from(await p.value.data())));
 };
-if (bits([await stepped(true)]).join() !== bits([await stepped(false)]).join()) differ.push('a large Adam parameter');
+if (bits(await stepped(true)).join() !== bits(await stepped(false)).join()) differ.push('large Adam parameters');
 console.log(JSON.stringify(differ));
 `;
       const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -115,6 +123,16 @@ console.log(JSON.stringify(differ));
       expect(child.status, child.stderr.slice(-2000)).toBe(0);
       expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual([]);
     }, 150_000);
+
+    it('an operation given more parameters than it takes at once fails saying so', () => {
+      const count = 300;
+      const tensors = tf.tidy(() => Object.fromEntries(['p', 'g', 'm', 's'].flatMap((name) => Array.from({ length: count }, (_, k) => [`${name}${k}`, tf.keep(tf.ones([2]))]))));
+      const constants = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
+      const before = tf.memory().numTensors;
+      expect(() => tf.engine().runKernel('CC6204Fused_adam_group', tensors, constants)).toThrow('takes at most 256 parameters at once, got 300');
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose(Object.values(tensors));
+    });
 
     it('an operation given tensors of other sizes fails saying which, and changes nothing', async () => {
       const [p, g, m, s] = [[6, 10], [5], [6, 10], [6, 10]].map((shape) => tf.ones(shape)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
