@@ -35,7 +35,6 @@ TF_Status *TF_NewStatus(void);
 void TF_DeleteStatus(TF_Status *);
 int TF_GetCode(const TF_Status *);
 void TF_SetStatus(TF_Status *, int, const char *);
-int TF_TensorType(const TF_Tensor *);
 int TF_NumDims(const TF_Tensor *);
 int64_t TF_Dim(const TF_Tensor *, int);
 int64_t TF_TensorElementCount(const TF_Tensor *);
@@ -138,6 +137,9 @@ static int widest(void) {
 
 static const int WIDTHS[] = {1, 8, 16};
 
+/* The loops' width (an index into WIDTHS) and the cores an update may use, both settled when the addon loads. */
+static int width = 0, cores = 1;
+
 enum { MAX_TENSORS = 4, MAX_PARAMETERS = 256, MAX_THREADS = 4, MIN_SHARE = 1 << 15 };
 
 /* One parameter's tensors. */
@@ -207,11 +209,6 @@ static void *runShare(void *argument) {
 /* Runs an update over its parameters, split between up to MAX_THREADS threads (a share each of at least MIN_SHARE
    elements): the loops are bound by memory, which one core alone does not saturate. */
 static void runUpdate(Share whole) {
-  static int cores = 0;
-  if (cores == 0) {
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    cores = online < 1 ? 1 : online > MAX_THREADS ? MAX_THREADS : (int)online;
-  }
   int64_t n = whole.to;
   int threads = (int)(n / MIN_SHARE);
   threads = threads < 1 ? 1 : threads > cores ? cores : threads;
@@ -241,7 +238,7 @@ static void *create(TF_OpKernelConstruction *construction) {
 
 static void destroy(void *kernel) { (void)kernel; }
 
-/* Fails the operation with `message` (a format and its values) unless it failed already. */
+/* Sets `status` to an invalid-argument error, its message a format and its values. */
 #define FAIL(status, ...)                                       \
   do {                                                          \
     char message[200];                                          \
@@ -251,8 +248,6 @@ static void destroy(void *kernel) { (void)kernel; }
 
 /* The inputs are N tensors per name in the update's order, then c; the outputs N per name. */
 static void compute(const Update *update, TF_OpKernelContext *context) {
-  static int width = -1;
-  if (width < 0) width = widest();
   TF_Status *status = TF_NewStatus();
   int count = TF_NumInputs(context);
   int n = (count - 1) / update->inputs;
@@ -345,6 +340,9 @@ void *napi_register_module_v1(void *env, void *exports) {
   if (!registered) {
     char message[160];
     registered = 1;
+    width = widest();
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    cores = online < 1 ? 1 : online > MAX_THREADS ? MAX_THREADS : (int)online;
     if (registerUpdates(message, sizeof message) != 0) fprintf(stderr, "%s\n", message);
   }
   return exports;

@@ -284,13 +284,12 @@ function applyAdam(call: TensorflowCall, [p, m, s]: number[], g: number, c: { lr
  * An update as the kit's own TensorFlow operation (optimizers.c, built by setup:tensorflow): one pass over the
  * parameter, its gradient and its state, bit for bit the reference formula, its outputs new tensors.
  */
-function updateOperation(kernel: FusedKernel, call: TensorflowCall, count = 1, suffix = (_k: number) => ''): tf.Tensor[] {
+function updateOperation(kernel: FusedKernel, call: TensorflowCall, suffixes = ['']): tf.Tensor[] {
   const { inputs, outputs, constants } = UPDATES[kernel];
-  const parameters = Array.from({ length: count }, (_, k) => k);
-  // The operation takes each input name's tensors for all the parameters in turn, then the constants.
-  const handles = inputs.flatMap((name) => parameters.map((k) => call.handle(call.inputs[`${name}${suffix(k)}`] as tf.TensorInfo)));
+  // The operation takes each input name's tensors, one per parameter (its inputs named with its suffix), then the constants.
+  const handles = inputs.flatMap((name) => suffixes.map((suffix) => call.handle(call.inputs[`${name}${suffix}`] as tf.TensorInfo)));
   const values = constants.map((name) => call.attrs[name] as number);
-  return call.results(`CC6204Update_${kernel}`, [...handles, call.floats(values)], outputs.length * count, [call.int('N', count)]);
+  return call.results(`CC6204Update_${kernel}`, [...handles, call.floats(values)], outputs.length * suffixes.length, [call.int('N', suffixes.length)]);
 }
 
 const KERNEL_NAMES: Record<FusedKernel, string> = { sgd: 'SGD', momentum: 'momentum', rmsprop: 'RMSProp', adam: 'Adam' };
@@ -429,7 +428,7 @@ export function installOptimizerKernels(): void {
     // Any number of parameters, their inputs named p0, g0, …, p1, g1, …: used only with the kit's update operations.
     registerTensorflowKernel(groupName(kernel), (call) => {
       const count = Object.keys(call.inputs).length / UPDATES[kernel].inputs.length;
-      return updateOperation(kernel, call, count, (k) => `${k}`);
+      return updateOperation(kernel, call, Array.from({ length: count }, (_, k) => `${k}`));
     });
   }
   setFaster(updateParameters, fusedUpdateParameters, updateCheck);

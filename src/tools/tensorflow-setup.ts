@@ -151,17 +151,15 @@ function buildUpdateOperations(folder: string, packageDir: string, log: (line: s
   // The student edition has none: its optimizers are the formulas the student writes.
   if (!existsSync(source)) return;
   const lib = join(packageDir, 'deps', 'lib');
-  const origin = process.platform === 'darwin' ? '@loader_path' : '$ORIGIN';
   const args = [
     // The formula's float32 operations as written: no fused multiply-adds; errno is not set, so loops vectorize.
     ...['-O3', '-ffp-contract=off', '-fno-math-errno', '-fPIC', '-shared', '-Wall'],
     ...['-o', join(folder, UPDATE_OPERATIONS_FILE), source],
-    ...['-L', lib, '-ltensorflow_framework', `-Wl,-rpath,${origin}/${relative(folder, lib)}`, '-lpthread'],
+    ...['-L', lib, '-ltensorflow_framework', `-Wl,-rpath,$ORIGIN/${relative(folder, lib)}`, '-lpthread'],
   ];
   const compiler = process.env.CC?.trim() || 'cc';
   log(`Building the kit's update operations (${compiler} src/accel/optimizers.c)...`);
   try {
-    if (process.platform === 'win32') throw new SetupError('not built on Windows');
     run("Building the kit's update operations", compiler, args);
   } catch (failure) {
     log(`${(failure as Error).message}; TensorFlow's training operations will update the parameters instead.`);

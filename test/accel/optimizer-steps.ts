@@ -47,6 +47,29 @@ export async function warmUp(make: (params: Parameter[]) => Optimizer): Promise<
   params.forEach((p) => p.dispose());
 }
 
+// Two parameters, 17 elements before 301 × 300: an update split between threads over the parameters laid end to end
+// starts a share inside the second one at an element whose address no vector store may start at.
+const LARGE = [[17], [301, 300]];
+
+/** Those two parameters' initial values and their values after three Adam steps, with the fused kernels on or off. */
+export async function largeAdamSteps(fused: boolean): Promise<{ initial: number[][]; values: Float32Array[] }> {
+  // The same numbers at every call.
+  const numbers = normals(45);
+  const draw = (scale: number) => LARGE.map((shape) => numbers.matrix(1, shape.reduce((a, b) => a * b, 1), scale)[0]!);
+  const [initial, gradient] = [draw(1), draw(0.5)];
+  useFusedKernels(fused);
+  const params = LARGE.map((shape, k) => new Parameter(`large ${k}`, tf.tensor(initial[k]!, shape)));
+  const adam = new Adam(params);
+  for (let step = 0; step < 3; step++) {
+    params.forEach((p, k) => p.setGrad(tf.tensor(gradient[k]!, LARGE[k])));
+    adam.step();
+  }
+  const values = await Promise.all(params.map(async (p) => Float32Array.from(await p.value.data())));
+  adam.dispose();
+  params.forEach((p) => p.dispose());
+  return { initial, values };
+}
+
 /** The parameters' bits after three steps, with the fused kernels on or off. */
 export async function bitsAfterSteps(make: (params: Parameter[]) => Optimizer, fused: boolean): Promise<number[][]> {
   const { values } = await afterSteps(make, fused);

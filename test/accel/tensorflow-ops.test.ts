@@ -16,7 +16,10 @@ import { settle, useFusedKernels } from '../../src/core/op.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals, relativeError } from '../helpers/reference64.ts';
-import { afterSteps, grads, OPTIMIZERS, SHAPES } from './optimizer-steps.ts';
+import { afterSteps, grads, largeAdamSteps, OPTIMIZERS, SHAPES } from './optimizer-steps.ts';
+
+/** Adam's constants for an update operation called directly: b1 0.9, b2 0.999, at a step whose corrections are 0.1 and 0.001. */
+const ADAM_CONSTANTS = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
 
 const kernelsOf = async (run: () => tf.TensorContainer) => (await tf.profile(run)).kernels.map((k) => k.name);
 
@@ -59,39 +62,16 @@ describe.runIf(BACKENDS_UNDER_TEST.includes('tensorflow'))('the kit\'s kernels o
     }
 
     it('parameters large enough to be split between threads, at an element no vector starts at, come out bit for bit the same', async () => {
-      const data = normals(45);
-      // 17 elements first: the threads' shares of the parameters laid end to end then start inside the second one
-      // at an element whose address no vector store may start at, so each part runs one at a time up to one.
-      const shapes = [[17], [301, 300]];
-      const initial = shapes.map((shape) => data.matrix(1, shape.reduce((a, b) => a * b, 1), 1)[0]!);
-      const gradient = shapes.map((shape) => data.matrix(1, shape.reduce((a, b) => a * b, 1), 0.5)[0]!);
-      const stepped = async (fused: boolean) => {
-        useFusedKernels(fused);
-        const params = shapes.map((shape, k) => new Parameter(`large ${k}`, tf.tensor(initial[k]!, shape)));
-        const adam = new Adam(params);
-        for (let step = 0; step < 3; step++) {
-          params.forEach((p, k) => p.setGrad(tf.tensor(gradient[k]!, shapes[k])));
-          adam.step();
-        }
-        const result = await Promise.all(params.map((p) => values(p.value)));
-        adam.dispose();
-        params.forEach((p) => p.dispose());
-        return result;
-      };
-      const [fast, reference] = [await stepped(true), await stepped(false)];
-      expect(fast[1]!.some((v, i) => v !== initial[1]![i])).toBe(true);
-      expect(fast).toEqual(reference);
+      const [fast, reference] = [await largeAdamSteps(true), await largeAdamSteps(false)];
+      expect(fast.values[1]!.some((v, i) => v !== fast.initial[1]![i])).toBe(true);
+      expect(fast.values).toEqual(reference.values);
     });
 
     // The vectors of every width this CPU has, each in a process of its own (the addon reads the width once).
     it.each(['8', '1'])('with vectors of %s floats, every optimizer bit for bit the operation-by-operation result', (lanes) => {
       const script = `
-import * as tf from '@tensorflow/tfjs-core';
 const { selectBackend } = await import(${JSON.stringify(new URL('../../src/backends/select.ts', import.meta.url).href)});
-const { afterSteps, OPTIMIZERS } = await import(${JSON.stringify(new URL('./optimizer-steps.ts', import.meta.url).href)});
-const { Adam } = await import(${JSON.stringify(new URL('../../src/optim/adam.ts', import.meta.url).href)});
-const { Parameter } = await import(${JSON.stringify(new URL('../../src/nn/parameter.ts', import.meta.url).href)});
-const { useFusedKernels } = await import(${JSON.stringify(new URL('../../src/core/op.ts', import.meta.url).href)});
+const { afterSteps, largeAdamSteps, OPTIMIZERS } = await import(${JSON.stringify(new URL('./optimizer-steps.ts', import.meta.url).href)});
 await selectBackend('tensorflow');
 const differ = [];
 const bits = (values) => values.map((v) => Array.from(new Uint32Array(Float32Array.from(v).buffer)).join());
@@ -99,19 +79,8 @@ for (const [name, make] of Object.entries(OPTIMIZERS)) {
   const [fast, reference] = [await afterSteps(make, true), await afterSteps(make, false)];
   if (fast.kernels.length === 0 || bits(fast.values).join() !== bits(reference.values).join()) differ.push(name);
 }
-// Parameters split between threads, a share starting at an element no vector starts at.
-const stepped = async (fused) => {
-  useFusedKernels(fused);
-  const sizes = [17, 301 * 300];
-  const params = sizes.map((n, j) => new Parameter('large ' + j, tf.tensor1d(Float32Array.from({ length: n }, (_, i) => Math.sin(i + j)))));
-  const adam = new Adam(params);
-  for (let k = 0; k < 3; k++) {
-    params.forEach((p, j) => p.setGrad(tf.tensor1d(Float32Array.from({ length: sizes[j] }, (_, i) => Math.cos(i * k + j)))));
-    adam.step();
-  }
-  return Promise.all(params.map(async (p) => Array.from(await p.value.data())));
-};
-if (bits(await stepped(true)).join() !== bits(await stepped(false)).join()) differ.push('large Adam parameters');
+const [fast, reference] = [await largeAdamSteps(true), await largeAdamSteps(false)];
+if (bits(fast.values).join() !== bits(reference.values).join()) differ.push('large Adam parameters');
 console.log(JSON.stringify(differ));
 `;
       const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -127,18 +96,16 @@ console.log(JSON.stringify(differ));
     it('an operation given more parameters than it takes at once fails saying so', () => {
       const count = 300;
       const tensors = tf.tidy(() => Object.fromEntries(['p', 'g', 'm', 's'].flatMap((name) => Array.from({ length: count }, (_, k) => [`${name}${k}`, tf.keep(tf.ones([2]))]))));
-      const constants = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
       const before = tf.memory().numTensors;
-      expect(() => tf.engine().runKernel('CC6204Fused_adam_group', tensors, constants)).toThrow('takes at most 256 parameters at once, got 300');
+      expect(() => tf.engine().runKernel('CC6204Fused_adam_group', tensors, ADAM_CONSTANTS)).toThrow('takes at most 256 parameters at once, got 300');
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose(Object.values(tensors));
     });
 
     it('an operation given tensors of other sizes fails saying which, and changes nothing', async () => {
       const [p, g, m, s] = [[6, 10], [5], [6, 10], [6, 10]].map((shape) => tf.ones(shape)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-      const constants = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
       const count = tf.memory().numTensors;
-      expect(() => fusedUpdate('adam', { p, g, m, s }, constants)).toThrow('g of parameter 0 has 5 elements, its p 60');
+      expect(() => fusedUpdate('adam', { p, g, m, s }, ADAM_CONSTANTS)).toThrow('g of parameter 0 has 5 elements, its p 60');
       expect(tf.memory().numTensors).toBe(count);
       expect(await values(p)).toEqual(new Array<number>(60).fill(1));
       tf.dispose([p, g, m, s]);
@@ -216,8 +183,7 @@ console.log(JSON.stringify(differ));
     const data = normals(41);
     const [p, g, m, s] = [1, 0.5, 0.1, 0.2].map((scale) => tf.tensor(data.matrix(1, 60, scale)[0]!.map(Math.abs), [6, 10])) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const before = await Promise.all([p, g, m, s].map(values));
-    const constants = { b1: 0.9, rest1: 0.1, b2: 0.999, rest2: 0.001, c1: 0.1, c2: 0.001, lr: 0.01, eps: 1e-8 };
-    const outputs = fusedUpdate('adam', { p, g, m, s }, constants)!;
+    const outputs = fusedUpdate('adam', { p, g, m, s }, ADAM_CONSTANTS)!;
     expect(await Promise.all([p, g, m, s].map(values))).toEqual(before);
     // And the outputs are Adam's step: P and S moved toward g and g², p by lr/(√(S/c2) + eps)·(P/c1).
     const [pOut, mOut, sOut] = await Promise.all(outputs.map(values));
