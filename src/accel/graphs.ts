@@ -45,8 +45,8 @@ interface Meta {
 /** TensorFlow operations that compute a value from their inputs alone: what a graph replays. */
 const PURE = new Set(
   `Abs Acos Acosh Add AddN AddV2 All Any ArgMax ArgMin Asin Asinh Atan Atan2 Atanh BatchMatMul BatchMatMulV2 BiasAdd
-  BiasAddGrad BroadcastTo Cast Ceil ClipByValue ConcatV2 Cos Cosh Cumsum Div DivNoNan Elu EluGrad Equal Erf Exp
-  ExpandDims Expm1 Fill Floor FloorDiv FloorMod GatherNd GatherV2 Greater GreaterEqual Identity IsFinite IsInf IsNan
+  BiasAddGrad Bitcast BroadcastTo Cast Ceil ClipByValue ConcatV2 Cos Cosh Cumsum Div DivNoNan Elu EluGrad Equal Erf
+  Exp ExpandDims Expm1 Fill Floor FloorDiv FloorMod GatherNd GatherV2 Greater GreaterEqual Identity IsFinite IsInf IsNan
   LeakyRelu Less LessEqual Log Log1p LogSoftmax LogicalAnd LogicalNot LogicalOr MatMul Max Maximum Mean Min Minimum
   MirrorPad Mod Mul Neg NotEqual OneHot OnesLike Pack Pad PadV2 Pow Prod Range RealDiv Reciprocal Relu Relu6 ReluGrad
   Reshape ReverseV2 Round Rsqrt Select SelectV2 Selu Sigmoid SigmoidGrad Sign Sin Sinh Slice Softmax Softplus Softsign

@@ -35,8 +35,8 @@ function keptBiasGrad(dU: tf.Tensor2D): tf.Tensor1D | null {
 /**
  * On the tensorflow backend, tfjs's fused product with a bias is a batched product (reshaped to 3 dimensions,
  * BatchMatMul) then a broadcast Add, in a tidy of its own: one product of the two matrices as they are and BiasAdd do
- * it in less time. The product is BatchMatMulV2 (Eigen's), not MatMul: on x86 TensorFlow runs MatMul through oneDNN's
- * JIT code, which points the stack pointer into the heap while it runs, so that a signal arriving then (the sampling
+ * it in less time. The product is BatchMatMulV2, not MatMul: on x86 TensorFlow runs MatMul through oneDNN's JIT code,
+ * which points the stack pointer into the heap while it runs, so that a signal arriving then (the sampling
  * profiler's, a terminal's resize, Ctrl+C) corrupts the heap. The gradients' products stay tfjs's (BatchMatMul).
  */
 function tensorflowLinear(h: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D | null {

@@ -38,6 +38,7 @@ interface Binding {
   TF_FLOAT: number;
   TF_INT32: number;
   TF_BOOL: number;
+  TF_UINT8: number;
   TF_ATTR_STRING: number;
   TF_ATTR_INT: number;
   TF_ATTR_BOOL: number;
@@ -89,7 +90,7 @@ export interface TensorflowCall {
   /** The attribute T = float32, which most operations take. */
   typeAttr: () => Attr;
   /** A type attribute: `name` = `dtype`. */
-  typeOf: (name: string, dtype: 'float32' | 'int32' | 'bool') => Attr;
+  typeOf: (name: string, dtype: 'float32' | 'int32' | 'bool' | 'uint8') => Attr;
   /** The attribute dtype = float32, which the variables' operations take. */
   dtypeAttr: () => Attr;
 }
@@ -189,7 +190,7 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
     bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
     int: (name, value) => ({ name, type: binding.TF_ATTR_INT, value }),
     typeAttr: () => typeAttr,
-    typeOf: (name, dtype) => ({ name, type: binding.TF_ATTR_TYPE, value: { float32: binding.TF_FLOAT, int32: binding.TF_INT32, bool: binding.TF_BOOL }[dtype] }),
+    typeOf: (name, dtype) => ({ name, type: binding.TF_ATTR_TYPE, value: { float32: binding.TF_FLOAT, int32: binding.TF_INT32, bool: binding.TF_BOOL, uint8: binding.TF_UINT8 }[dtype] }),
     dtypeAttr: () => float,
   };
   return { call, release: () => temps.forEach((id) => binding.deleteTensor(id)) };
