@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { applyInvertedDropout, invertedDropoutMask } from '../../src/nn/dropout.ts';
 import { FFNN } from '../../src/nn/ffnn.ts';
 import { hash32 } from '../../src/core/random.ts';
-import { settle } from '../../src/core/op.ts';
+import { compiled, settle } from '../../src/core/op.ts';
 import { BACKENDS_UNDER_TEST, useBackend, values } from '../helpers/backends.ts';
 import { normals } from '../helpers/reference64.ts';
 
@@ -94,6 +94,23 @@ describe.each(BACKENDS_UNDER_TEST)('inverted dropout on %s', (backend) => {
       expect(await values(output)).toEqual(expected);
       tf.dispose([h, output, mask]);
     }
+  });
+
+  it('masks drawn one after another, none read yet, each keep their own values, in a training step too', async () => {
+    // The CPU's masks are drawn into one buffer, which the next draw overwrites; a training step's stretch (a graph on
+    // tensorflow) computes with them once it ends. 64×64 floats: a mask that starts 64-byte aligned, which TensorFlow
+    // takes without a copy of its own.
+    const h = tf.ones([64, 64]) as tf.Tensor2D;
+    for (const step of [0, 1, 2]) {
+      const drawn = compiled('dropoutTest', () => [11, 12, 13].map((seed) => applyInvertedDropout(h, 0.6, seed + step)));
+      for (const [k, { output, mask }] of drawn.entries()) {
+        const expected = referenceMask(64 * 64, 0.6, 11 + k + step);
+        expect(await values(mask), `step ${step}, mask ${k}`).toEqual(expected);
+        expect(await values(output)).toEqual(expected);
+        tf.dispose([output, mask]);
+      }
+    }
+    h.dispose();
   });
 
   it('draws one Bernoulli per unit of each sample, not one per sample', async () => {
