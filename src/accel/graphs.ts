@@ -312,7 +312,19 @@ function signature(real: Binding, call: Call, name: string, attrs: GraphAttr[], 
     sources.push({ feed });
     parts.push(`f${feed}:${meta.dtype}:${meta.shape.join('x')}`);
   }
-  return { key: `${name}|${JSON.stringify(attrs)}|${parts.join(',')}`, sources, fresh };
+  return { key: `${name}|${attrsKey(attrs)}|${parts.join(',')}`, sources, fresh };
+}
+
+/**
+ * The attributes as a key: each one's name, type and value, a list's items joined and a string quoted, so that no
+ * two attribute lists share one; several times faster than JSON.stringify, and a step has a hundred operations.
+ */
+function attrsKey(attrs: GraphAttr[]): string {
+  let key = '';
+  for (const { name, type, value } of attrs) {
+    key += `${name}:${type}:${typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? `[${value.join(',')}]` : String(value)};`;
+  }
+  return key;
 }
 
 function place(call: Call, depth: number, output: number, meta: { shape: number[]; dtype: number }, real: number | null): number {

@@ -137,46 +137,72 @@ export function useUpdateOperations(on: boolean): void {
   updateOperations = { ...updateOperations, on };
 }
 
-/** A kernel's call over `inputs` and `attrs`, and `release`, which frees the handles it made and does not return. */
+/** A kernel's call as makeCall hands it out: its handles to free, and whether a kernel holds it now. */
+interface CallSlot {
+  call: TensorflowCall;
+  temps: number[];
+  busy: boolean;
+  release: () => void;
+}
+
+/** Each backend's calls, made once and handed out again: a kernel's call is a score of functions, too many to make at every kernel. */
+const callSlots = new WeakMap<TensorflowBackend, CallSlot[]>();
+
+/**
+ * A kernel's call over `inputs` and `attrs`, and `release`, which frees the handles it made and does not return and
+ * gives the call back. A call is not kept past its release: the next kernel is handed the same one.
+ */
 function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, attrs: Record<string, number>): { call: TensorflowCall; release: () => void } {
-  const binding = tfBackend.binding;
-  const float: Attr = { name: 'dtype', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
+  let slots = callSlots.get(tfBackend);
+  if (!slots) callSlots.set(tfBackend, (slots = []));
+  // A kernel's body may make another call (updateInPlace within a kernel): each takes a slot of its own.
+  const slot = slots.find((s) => !s.busy) ?? newCallSlot(tfBackend, slots);
+  slot.busy = true;
+  slot.call.inputs = inputs;
+  slot.call.attrs = attrs;
+  return { call: slot.call, release: slot.release };
+}
+
+function newCallSlot(tfBackend: TensorflowBackend, slots: CallSlot[]): CallSlot {
+  // The binding as it is at each use: graphs.ts stands in for it while a stretch records (the constants are the same).
+  const { binding: constants } = tfBackend;
+  const float: Attr = { name: 'dtype', type: constants.TF_ATTR_TYPE, value: constants.TF_FLOAT };
   const typeAttr: Attr = { ...float, name: 'T' };
   // Handles the kernel made and does not return: its constants and intermediate values.
   const temps: number[] = [];
-  const run = (op: string, ids: number[], outputs = 1, opAttrs: Attr[] = []) => binding.executeOp(op, opAttrs, ids, outputs);
+  const run = (op: string, ids: number[], outputs = 1, opAttrs: Attr[] = []) => tfBackend.binding.executeOp(op, opAttrs, ids, outputs);
   const call: TensorflowCall = {
-    inputs,
-    attrs,
+    inputs: {},
+    attrs: {},
     run: (op, ids, outputs = 1, opAttrs = [typeAttr]) => run(op, ids, outputs, opAttrs),
     handle: (tensor) => tfBackend.getInputTensorIds([tensor])[0] as number,
     scalar: (value) => {
-      const id = binding.createTensor([], binding.TF_FLOAT, Float32Array.of(value));
+      const id = tfBackend.binding.createTensor([], constants.TF_FLOAT, Float32Array.of(value));
       temps.push(id);
       return id;
     },
     ints: (values, shape) => {
-      const id = binding.createTensor(shape, binding.TF_INT32, Int32Array.from(values));
+      const id = tfBackend.binding.createTensor(shape, constants.TF_INT32, Int32Array.from(values));
       temps.push(id);
       return id;
     },
     floats: (values) => {
-      const id = binding.createTensor([values.length], binding.TF_FLOAT, Float32Array.from(values));
+      const id = tfBackend.binding.createTensor([values.length], constants.TF_FLOAT, Float32Array.from(values));
       temps.push(id);
       return id;
     },
     variable: (slot) => {
       variables[slot] ??= (run('VarHandleOp', [], 1, [
-        { name: 'container', type: binding.TF_ATTR_STRING, value: '' },
-        { name: 'shared_name', type: binding.TF_ATTR_STRING, value: `cc6204-scratch-${slot}` },
+        { name: 'container', type: constants.TF_ATTR_STRING, value: '' },
+        { name: 'shared_name', type: constants.TF_ATTR_STRING, value: `cc6204-scratch-${slot}` },
         float,
         // Unknown rank: a slot takes values of any shape.
-        { name: 'shape', type: binding.TF_ATTR_SHAPE, value: [-1] },
+        { name: 'shape', type: constants.TF_ATTR_SHAPE, value: [-1] },
       ])[0] as OutputMetadata).id;
       return variables[slot];
     },
     assign: (variable, value) => {
-      run('AssignVariableOp', [variable, value], 0, [float, { name: 'validate_shape', type: binding.TF_ATTR_BOOL, value: false }]);
+      run('AssignVariableOp', [variable, value], 0, [float, { name: 'validate_shape', type: constants.TF_ATTR_BOOL, value: false }]);
     },
     read: (variable) => tfBackend.createOutputTensor(run('ReadVariableOp', [variable], 1, [float])[0] as OutputMetadata),
     result: (op, ids, opAttrs = [typeAttr]) => tfBackend.createOutputTensor(run(op, ids, 1, opAttrs)[0] as OutputMetadata),
@@ -186,14 +212,30 @@ function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, a
       temps.push(id);
       return id;
     },
-    free: (handle) => binding.deleteTensor(handle),
-    bool: (name, value) => ({ name, type: binding.TF_ATTR_BOOL, value }),
-    int: (name, value) => ({ name, type: binding.TF_ATTR_INT, value }),
+    free: (handle) => tfBackend.binding.deleteTensor(handle),
+    bool: (name, value) => ({ name, type: constants.TF_ATTR_BOOL, value }),
+    int: (name, value) => ({ name, type: constants.TF_ATTR_INT, value }),
     typeAttr: () => typeAttr,
-    typeOf: (name, dtype) => ({ name, type: binding.TF_ATTR_TYPE, value: { float32: binding.TF_FLOAT, int32: binding.TF_INT32, bool: binding.TF_BOOL, uint8: binding.TF_UINT8 }[dtype] }),
+    typeOf: (name, dtype) => ({ name, type: constants.TF_ATTR_TYPE, value: { float32: constants.TF_FLOAT, int32: constants.TF_INT32, bool: constants.TF_BOOL, uint8: constants.TF_UINT8 }[dtype] }),
     dtypeAttr: () => float,
   };
-  return { call, release: () => temps.forEach((id) => binding.deleteTensor(id)) };
+  const slot: CallSlot = {
+    call,
+    temps,
+    busy: false,
+    release: () => {
+      try {
+        for (const id of temps) tfBackend.binding.deleteTensor(id);
+      } finally {
+        temps.length = 0;
+        call.inputs = {};
+        call.attrs = {};
+        slot.busy = false;
+      }
+    },
+  };
+  slots.push(slot);
+  return slot;
 }
 
 /** Registers `kernelName` on the tensorflow backend: `body` runs TensorFlow's operations and returns the outputs. */
