@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fusedActivationGrad } from '../../src/accel/activations.ts';
 import { fusedUpdate } from '../../src/accel/optimizers.ts';
-import { hasUpdateOperations, updateInPlace, useUpdateOperations } from '../../src/accel/tensorflow-ops.ts';
+import { hasUpdateOperations, registerTensorflowKernel, updateInPlace, useUpdateOperations } from '../../src/accel/tensorflow-ops.ts';
 import { SETUP_FOLDER, TFJS_NODE_PLACES, UPDATE_OPERATIONS_FILE } from '../../src/backends/tensorflow.ts';
 import { ACTIVATIONS } from '../../src/nn/activations.ts';
 import { linear } from '../../src/nn/linear.ts';
@@ -211,6 +211,26 @@ console.log(JSON.stringify(differ));
     expect(tf.memory().numTensors).toBe(before);
     adam.dispose();
     params.forEach((p) => p.dispose());
+  });
+
+  it("a kernel's call, handed out again, has each run's own inputs and attributes; the tensor count stays flat", async () => {
+    // x·factor + 1: a constant made by the call at each run (freed when the kernel returns) and an attribute.
+    registerTensorflowKernel('CC6204TestScaleAndShift', ({ inputs, attrs, handle, scalar, temp, result }) => {
+      const scaled = temp('Mul', [handle(inputs.x as tf.TensorInfo), scalar(attrs.factor as number)]);
+      return [result('AddV2', [scaled, scalar(1)])];
+    });
+    try {
+      const before = tf.memory().numTensors;
+      for (const [x, factor] of [[[1, -2], 3], [[0.5, 4, 8], -1], [[2], 0]] as const) {
+        const input = tf.tensor1d([...x]);
+        const [out] = tf.engine().runKernel('CC6204TestScaleAndShift', { x: input }, { factor }) as tf.Tensor[];
+        expect(await values(out!)).toEqual(x.map((v) => v * factor + 1));
+        tf.dispose([input, out!]);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      tf.unregisterKernel('CC6204TestScaleAndShift', 'tensorflow');
+    }
   });
 
   it('a linear layer is one kernel (BatchMatMulV2 and BiasAdd), agreeing with tfjs\'s fused product', async () => {
