@@ -59,10 +59,12 @@ Against PyTorch and JAX, whole processes timed from outside, in alternated pairs
                    its test pass) against bench/torch_pipeline.py (autograd, torch.optim, tensors in memory,
                    denormals flushed), bench/jax_pipeline.py (the whole step under jax.jit, optax) where its
                    Python has jax and optax, and, for 2e, the answer notebook's own pipeline
-                   (bench/notebook_pipeline.py); the versions run, then a table of seconds, ratios and test
-                   accuracies. Needs a Python with torch (python3, or CC6204_PYTHON: a venv with pip install
-                   torch numpy) and, for JAX, one with jax and optax (CC6204_JAX_PYTHON, else the same), and
-                   /usr/share/datasets/fashion-mnist. About a minute a pair on two cores
+                   (bench/notebook_pipeline.py); the versions run, a table of each pair's seconds, ratios and
+                   test accuracies, then one of each setting's medians: the ratios, taken pair by pair, and
+                   each side's epoch in seconds. Needs a Python with torch (python3, or CC6204_PYTHON: a
+                   venv with pip install torch numpy) and, for JAX, one with jax and optax
+                   (CC6204_JAX_PYTHON, else the same), and /usr/share/datasets/fashion-mnist. About a minute
+                   a pair on two cores
   --pairs N        pairs per setting (default 2)
 
 Set CC6204_WASM_THREADS=1 to time the single-threaded wasm build.

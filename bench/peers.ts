@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../src/core/cli.ts';
 import { DATASET_SOURCES } from '../src/data/sources.ts';
 import { markdownTable } from '../src/report/markdown.ts';
+import { median } from './measure.ts';
 
 /** The homework's settings both sides can run: the kit's experiment and run, torch_pipeline.py's name for it. */
 export const SETTINGS = {
@@ -31,6 +32,46 @@ interface Timed {
   seconds: number;
   /** The test accuracy line the process printed last, for the table. */
   test: string;
+  /** The mean of its epochs' seconds, as it printed them (epochSeconds). */
+  epoch: number | null;
+}
+
+/** A markdown table row's cells, trimmed. */
+const cells = (line: string) => line.split('|').slice(1, -1).map((cell) => cell.trim());
+
+/**
+ * The mean of the epochs' seconds a process printed, training alone: a peer's `Epoch: N | … (S s)` lines, or the s/epoch
+ * column of the kit's summary table; null where it printed neither.
+ */
+export function epochSeconds(stdout: string): number | null {
+  const peer = [...stdout.matchAll(/^Epoch: \d+ \|.*\((\d+(?:\.\d+)?) s\)\s*$/gm)].map((m) => Number(m[1]));
+  if (peer.length > 0) return peer.reduce((a, b) => a + b, 0) / peer.length;
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((line) => line.startsWith('| Run |'));
+  const column = at < 0 ? -1 : cells(lines[at] as string).indexOf('s/epoch');
+  const row = lines[at + 2];
+  const value = column >= 0 && row?.startsWith('|') ? Number(cells(row)[column]) : NaN;
+  return Number.isFinite(value) ? value : null;
+}
+
+/** One pair's figures for the medians: the kit's time over each peer's, and each side's epoch. */
+export interface PairFigures {
+  torchRatio: number;
+  jaxRatio: number | null;
+  epochs: { torch: number | null; jax: number | null; kit: number | null };
+}
+
+/**
+ * A setting's pairs in one row: the median of each ratio, taken pair by pair, and each side's median epoch in seconds:
+ * a claim about speed rests on the medians, not on one lucky or one slow pair.
+ */
+export function medianRow(label: string, pairs: PairFigures[]): string[] {
+  const of = (xs: (number | null)[], digits: number) => {
+    const known = xs.filter((x): x is number => x !== null);
+    return known.length > 0 ? median(known).toFixed(digits) : '—';
+  };
+  const epochs = (['torch', 'jax', 'kit'] as const).map((side) => of(pairs.map((p) => p.epochs[side]), 2));
+  return [label, String(pairs.length), of(pairs.map((p) => p.torchRatio), 2), of(pairs.map((p) => p.jaxRatio), 2), epochs.join(' / ')];
 }
 
 const bench = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -62,7 +103,7 @@ function timed(label: string, command: string, args: string[]): Timed {
     throw new Error(`${label} failed (${child.error?.message ?? `exit ${child.status}`}): ${said}`);
   }
   const test = child.stdout.match(/Test[^\n]*?(\d+\.\d+)%/g)?.at(-1)?.match(/(\d+\.\d+)%/)?.[1];
-  return { seconds, test: test ? `${test}%` : '—' };
+  return { seconds, test: test ? `${test}%` : '—', epoch: epochSeconds(child.stdout) };
 }
 
 /** Fails in one line where the Python at hand has no PyTorch or no Fashion-MNIST is here. */
@@ -86,9 +127,12 @@ export function comparePeers(settings: Setting[], pairs: number, backend: string
   const versions = peerVersions();
   const out = mkdtempSync(join(tmpdir(), 'cc6204-peers-'));
   const rows: string[][] = [];
+  const medians: string[][] = [];
   try {
     for (const name of settings) {
       const setting = SETTINGS[name];
+      const label = `${name}, ${setting.epochs} epoch${setting.epochs > 1 ? 's' : ''} and the test`;
+      const figures: PairFigures[] = [];
       // As `npm run experiment` runs it: through the launcher, which runs the bundled sources (no tsx flags).
       const kitArgs = [
         fileURLToPath(new URL('../src/tools/run.mjs', import.meta.url)), fileURLToPath(new URL('../src/experiments/cli.ts', import.meta.url)), setting.experiment,
@@ -118,17 +162,22 @@ export function comparePeers(settings: Setting[], pairs: number, backend: string
         const notebook = setting.notebook ? timed('notebook_pipeline.py', python(), [bench('notebook_pipeline.py')]) : null;
         const seconds = (x: Timed | null) => (x ? x.seconds.toFixed(1) : '—');
         const ratio = (x: Timed | null) => (x ? (k.seconds / x.seconds).toFixed(2) : '—');
+        figures.push({ torchRatio: k.seconds / t.seconds, jaxRatio: j ? k.seconds / j.seconds : null, epochs: { torch: t.epoch, jax: j?.epoch ?? null, kit: k.epoch } });
         rows.push([
-          `${name}, ${setting.epochs} epoch${setting.epochs > 1 ? 's' : ''} and the test`, String(pair),
+          label, String(pair),
           seconds(t), seconds(j), seconds(notebook), seconds(k), ratio(t), ratio(j), ratio(notebook),
           `${t.test} / ${j?.test ?? '—'} / ${notebook?.test ?? '—'} / ${k.test}`,
         ]);
       }
+      medians.push(medianRow(label, figures));
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
   const header = ['setting', 'pair', 'PyTorch s', 'JAX s', 'notebook s', 'kit s', 'kit / PyTorch', 'kit / JAX', 'kit / notebook', 'test accuracy (PyTorch / JAX / notebook / kit)'];
   const said = `PyTorch ${versions.torch} (${python()}); JAX ${versions.jax ?? 'not run: no jax and optax for ' + jaxPython() + ' (CC6204_JAX_PYTHON)'}`;
-  return `${said}\n\n${markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd()}`;
+  const pairTable = markdownTable({ header, rows, align: header.map((_, i) => (i === 0 || i === header.length - 1 ? 'left' : 'right')) }).trimEnd();
+  const medianHeader = ['setting', 'pairs', 'kit / PyTorch, median', 'kit / JAX, median', 'epoch s, median (PyTorch / JAX / kit)'];
+  const medianTable = markdownTable({ header: medianHeader, rows: medians, align: medianHeader.map((_, i) => (i === 0 ? 'left' : 'right')) }).trimEnd();
+  return `${said}\n\n${pairTable}\n\n${medianTable}`;
 }

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { onBackend, parseFlag, type Result, workingKernels } from '../../bench/measure.ts';
 import { hasFusedUpdate } from '../../src/accel/optimizers.ts';
 import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
+import { epochSeconds, medianRow } from '../../bench/peers.ts';
 import { DAWN_INSTALLED } from '../helpers/backends.ts';
 
 const BENCH = fileURLToPath(new URL('../../bench/bench.ts', import.meta.url));
@@ -56,6 +57,27 @@ describe('bench helpers', () => {
       { part: 'the kit (src)', ms: 0.5 },
     ]);
     expect(jsTop[0]).toEqual({ fn: 'runKernel tf-core.node.js', part: '@tensorflow/tfjs-core', ms: 2.5 });
+  });
+});
+
+describe('the peers\' medians', () => {
+  it('epochSeconds takes the mean of a peer\'s epoch lines, or the kit\'s s/epoch column, or says there is none', () => {
+    const peer = ['Epoch: 1 | Acc: 48.72% | loss: 6617.021  (2.5 s)', 'Epoch: 2 | Acc: 64.53% | loss: 2963.417  (1.5 s)', 'Test Results: Acc: 68.68% | loss: 2210.271'];
+    expect(epochSeconds(peer.join('\n'))).toBe(2);
+    const kit = [
+      'Epoch: 1 | Acc: 50.11% | loss: 9.187',
+      '| Run | Epochs | Train loss | Train acc | Test loss | Test acc | Loss gap | Acc gap | s/epoch | Train loss, no dropout |',
+      '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Baseline | 3 | 5.833 | 68.31% | 5.760 | 68.70% | 0.072 | 0.39% | 1.99 | 5.565 |',
+    ];
+    expect(epochSeconds(kit.join('\n'))).toBe(1.99);
+    expect(epochSeconds(kit.slice(0, 2).join('\n'))).toBeNull();
+    expect(epochSeconds('whole process: 6.2 s')).toBeNull();
+  });
+
+  it('medianRow gives each ratio\'s median pair by pair and each side\'s median epoch, a dash where a side has none', () => {
+    const pair = (torchRatio: number, jaxRatio: number | null, kit: number) => ({ torchRatio, jaxRatio, epochs: { torch: 2, jax: null, kit } });
+    expect(medianRow('2e', [pair(0.8, 0.64, 3.5), pair(1.11, null, 4.1), pair(0.76, 0.56, 3.2)])).toEqual(['2e', '3', '0.80', '0.60', '2.00 / — / 3.50']);
   });
 });
 
