@@ -155,7 +155,7 @@ const callSlots = new WeakMap<TensorflowBackend, CallSlot[]>();
 function makeCall(tfBackend: TensorflowBackend, inputs: tf.NamedTensorInfoMap, attrs: Record<string, number>): { call: TensorflowCall; release: () => void } {
   let slots = callSlots.get(tfBackend);
   if (!slots) callSlots.set(tfBackend, (slots = []));
-  // A kernel's body may make another call (updateInPlace within a kernel): each takes a slot of its own.
+  // A call made while another is held (a kernel's body running another of the kit's kernels) takes a slot of its own.
   const slot = slots.find((s) => !s.busy) ?? newCallSlot(tfBackend, slots);
   slot.busy = true;
   slot.call.inputs = inputs;
