@@ -161,8 +161,9 @@ export function comparePeers(settings: Setting[], pairs: number, backend: string
         }
         const notebook = setting.notebook ? timed('notebook_pipeline.py', python(), [bench('notebook_pipeline.py')]) : null;
         const seconds = (x: Timed | null) => (x ? x.seconds.toFixed(1) : '—');
-        const ratio = (x: Timed | null) => (x ? (k.seconds / x.seconds).toFixed(2) : '—');
-        figures.push({ torchRatio: k.seconds / t.seconds, jaxRatio: j ? k.seconds / j.seconds : null, epochs: { torch: t.epoch, jax: j?.epoch ?? null, kit: k.epoch } });
+        const over = (x: Timed | null) => (x ? k.seconds / x.seconds : null);
+        const ratio = (x: Timed | null) => over(x)?.toFixed(2) ?? '—';
+        figures.push({ torchRatio: k.seconds / t.seconds, jaxRatio: over(j), epochs: { torch: t.epoch, jax: j?.epoch ?? null, kit: k.epoch } });
         rows.push([
           label, String(pair),
           seconds(t), seconds(j), seconds(notebook), seconds(k), ratio(t), ratio(j), ratio(notebook),

@@ -137,10 +137,9 @@ export function useUpdateOperations(on: boolean): void {
   updateOperations = { ...updateOperations, on };
 }
 
-/** A kernel's call as makeCall hands it out: its handles to free, and whether a kernel holds it now. */
+/** A kernel's call as makeCall hands it out, whether a kernel holds it now, and its release. */
 interface CallSlot {
   call: TensorflowCall;
-  temps: number[];
   busy: boolean;
   release: () => void;
 }
@@ -221,7 +220,6 @@ function newCallSlot(tfBackend: TensorflowBackend, slots: CallSlot[]): CallSlot 
   };
   const slot: CallSlot = {
     call,
-    temps,
     busy: false,
     release: () => {
       try {

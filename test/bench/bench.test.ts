@@ -7,6 +7,8 @@ import { onBackend, parseFlag, type Result, workingKernels } from '../../bench/m
 import { hasFusedUpdate } from '../../src/accel/optimizers.ts';
 import { formatProfile, partOf, profileSteps, summarizeSamples } from '../../bench/profile.ts';
 import { epochSeconds, medianRow } from '../../bench/peers.ts';
+import { summaryTable } from '../../src/report/markdown.ts';
+import type { RunResult } from '../../src/report/results.ts';
 import { DAWN_INSTALLED } from '../helpers/backends.ts';
 
 const BENCH = fileURLToPath(new URL('../../bench/bench.ts', import.meta.url));
@@ -64,12 +66,14 @@ describe('the peers\' medians', () => {
   it('epochSeconds takes the mean of a peer\'s epoch lines, or the kit\'s s/epoch column, or says there is none', () => {
     const peer = ['Epoch: 1 | Acc: 48.72% | loss: 6617.021  (2.5 s)', 'Epoch: 2 | Acc: 64.53% | loss: 2963.417  (1.5 s)', 'Test Results: Acc: 68.68% | loss: 2210.271'];
     expect(epochSeconds(peer.join('\n'))).toBe(2);
-    const kit = [
-      'Epoch: 1 | Acc: 50.11% | loss: 9.187',
-      '| Run | Epochs | Train loss | Train acc | Test loss | Test acc | Loss gap | Acc gap | s/epoch | Train loss, no dropout |',
-      '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      '| Baseline | 3 | 5.833 | 68.31% | 5.760 | 68.70% | 0.072 | 0.39% | 1.99 | 5.565 |',
-    ];
+    // The kit's summary table as the experiment prints it: epochs of 2.1, 1.9 and 1.97 s, 1.99 s an epoch.
+    const run: RunResult = {
+      spec: { id: 'baseline', label: 'Baseline', groups: { all: 'all' }, config: {} },
+      epochs: [2.1, 1.9, 1.97].map((seconds, k) => ({ epoch: k + 1, loss: 6 - k, acc: 0.5 + k / 10, seconds })),
+      test: { loss: 5.76, acc: 0.687, seconds: 0.2, train: { loss: 5.565, acc: 0.6975 } },
+      finished: true,
+    };
+    const kit = ['Epoch: 1 | Acc: 50.11% | loss: 9.187', ...summaryTable([run]).trimEnd().split('\n')];
     expect(epochSeconds(kit.join('\n'))).toBe(1.99);
     expect(epochSeconds(kit.slice(0, 2).join('\n'))).toBeNull();
     expect(epochSeconds('whole process: 6.2 s')).toBeNull();
